@@ -1,0 +1,62 @@
+"""deita_hf: DEITA automatic instruction-data selection, native to Hugging Face ``datasets``.
+
+Importing the package adds ``Dataset.select_deita`` (see :func:`deita_hf.select_deita`).
+
+Example:
+    >>> import deita_hf
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({"instruction": ["a", "b"], "output": ["x", "y"],
+    ...                         "deita_score": [2.0, 1.0],
+    ...                         "embedding": [[1.0, 0.0], [0.0, 1.0]]})
+    >>> ds.select_deita(1, score_column="deita_score")["instruction"]
+    ['a']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first use, so `import deita_hf` stays fast)
+_EXPORTS = {
+    "FormatError": "deita_hf.formats",
+    "detect_format": "deita_hf.formats",
+    "to_messages": "deita_hf.formats",
+    "to_turns": "deita_hf.formats",
+    "load_pool": "deita_hf.io",
+    "deita_score": "deita_hf.selection",
+    "select_deita": "deita_hf.selection",
+    "SelectionStats": "deita_hf.selection",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'deita_hf' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def _select_deita_method(self, budget: int, **kwargs: Any):
+    """``ds.select_deita(budget, **kwargs)`` is ``deita_hf.select_deita(ds, budget, **kwargs)``."""
+    from deita_hf.selection import select_deita
+
+    return select_deita(self, budget, **kwargs)
+
+
+def _attach() -> None:
+    from datasets import Dataset
+
+    Dataset.select_deita = _select_deita_method
+
+
+_attach()

@@ -1,0 +1,1 @@
+"""The ``deita-hf`` command line (see :mod:`deita_hf.cli.main`)."""
