@@ -1,0 +1,40 @@
+"""``deita-hf report``: a Markdown or HTML report of a selection folder.
+
+Example:
+    $ deita-hf report out/deita-6k --format html --output deita-6k.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    """Add the ``report`` sub-command to the ``deita-hf`` parser."""
+    p = subparsers.add_parser(
+        "report",
+        help="Write the statistics and figures of a selection folder as Markdown or HTML.",
+        description=(
+            "Render the selection's settings, pool-vs-selection statistics, figures and example "
+            "rows (the same as the dataset card) for a selection that is not published."
+        ),
+    )
+    p.add_argument("folder", metavar="DIR", help="the selection folder")
+    p.add_argument("--format", choices=("md", "html"), default="md",
+                   help="md (figures written next to it) or html (self-contained); default md")
+    p.add_argument("--output", default=None, help="the report file (default: DIR/report.FORMAT)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``deita-hf report``; returns the exit code (1 with a message on bad input)."""
+    from deita_hf.publishing import render_report
+
+    try:
+        path = render_report(args.folder, format=args.format, output=args.output)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"deita-hf report: error: {err}", file=sys.stderr)
+        return 1
+    print(f"Wrote {path}")
+    return 0
