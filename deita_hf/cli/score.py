@@ -1,0 +1,94 @@
+"""``deita-hf score``: add complexity, quality and embedding columns to a pool, shard by shard.
+
+Example:
+    $ deita-hf score pool.jsonl --output out/scored --complexity-scorer length \\
+        --quality-scorer length --embedder minilm --shard-size 1000
+    $ accelerate launch --num_processes 8 -m deita_hf.cli.main score pool.jsonl --output out/scored
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+logger = logging.getLogger(__name__)
+
+NONE = "none"
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "score", help="Score (complexity, quality) and embed a pool; resumable, multi-process.",
+        description="Adds `complexity`/`quality` (one float per turn) and `embedding` columns. "
+                    "Writes parquet shards into OUTPUT (Hub layout; load with deita_hf.load_pool) "
+                    "and resumes an interrupted run. Under `accelerate launch --num_processes N` "
+                    "each process scores its shards on its own device.")
+    p.add_argument("input", help="pool: a json/jsonl/parquet/csv file, a dataset folder or a Hub id")
+    p.add_argument("--output", required=True, help="output folder (resumes if it holds a run)")
+    p.add_argument("--split", default="train", help="split to read from folders/Hub ids")
+    p.add_argument("--complexity-scorer", default="hkust-nlp/deita-complexity-scorer",
+                   help="model folder/Hub id, 'vllm:<model>', 'length' (the paper's instruction-length "
+                        "baseline, in characters) or 'none'")
+    p.add_argument("--quality-scorer", default="hkust-nlp/deita-quality-scorer",
+                   help="model folder/Hub id, 'vllm:<model>', 'length' (response-length baseline) or 'none'")
+    p.add_argument("--embedder", default="minilm",
+                   help="'minilm' (packaged all-MiniLM-L6-v2), a sentence-transformers folder, "
+                        "'causal-lm:<model>' or 'none'")
+    p.add_argument("--shard-size", type=int, default=1000, help="rows per shard (unit of resumption)")
+    p.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass")
+    p.add_argument("--max-length", type=int, default=2048, help="token budget per prompt")
+    p.add_argument("--device", default=None, help="device (default: this process's accelerate device)")
+    p.add_argument("--dtype", default=None, help="bfloat16 | float16 | float32 (default: auto)")
+    p.add_argument("--on-error", choices=["raise", "nan"], default="raise",
+                   help="a failed forward pass: stop, or NaN for its rows (with a counting warning)")
+    p.add_argument("--overwrite", action="store_true", help="discard a previous run with other settings")
+    p.set_defaults(func=run)
+    return p
+
+
+def build_components(args) -> list:
+    """The scorers/embedder the arguments ask for (``none`` skips one, with a log line)."""
+    from deita_hf.embedding import build_embedder
+    from deita_hf.scoring import build_scorer
+
+    common = {"batch_size": args.batch_size, "max_length": args.max_length, "device": args.device,
+              "dtype": args.dtype}
+    components = []
+    for kind, spec in (("complexity", args.complexity_scorer), ("quality", args.quality_scorer)):
+        if spec.lower() == NONE:
+            print(f"deita-hf score: no {kind} scorer (--{kind}-scorer none)")
+            continue
+        kwargs = dict(common, on_error=args.on_error) if spec.lower() != "length" else {}
+        components.append(build_scorer(kind, spec, **kwargs))
+    if args.embedder.lower() != NONE:
+        kw = {"device": args.device}
+        if args.embedder.startswith("causal-lm:"):
+            kw.update(batch_size=args.batch_size, max_length=args.max_length, dtype=args.dtype)
+        components.append(build_embedder(args.embedder, **kw))
+    else:
+        print("deita-hf score: no embedder (--embedder none)")
+    if not components:
+        raise SystemExit("deita-hf score: nothing to do (all components are 'none').")
+    return components
+
+
+def run(args) -> int:
+    from deita_hf.io import load_pool
+    from deita_hf.sharding import dist_state, score_in_shards
+
+    state = dist_state(args.device)
+    if args.device is None:
+        args.device = str(state.device)
+    components = build_components(args)
+    if state.is_main_process:
+        for c in components:
+            d = c.describe()
+            note = " (a stand-in for the model scorer)" if d["kind"] == "length-baseline" else ""
+            print(f"deita-hf score: {d['column'] if 'column' in d else 'embedding'} <- "
+                  f"{d['name']} [{d['kind']}]{note}")
+    ds = load_pool(args.input, split=args.split)
+    out = score_in_shards(ds, args.output, components, shard_size=args.shard_size,
+                          overwrite=args.overwrite, state=state)
+    if state.is_main_process:
+        print(f"deita-hf score: {len(ds)} rows scored into {out} (load with deita_hf.load_pool)")
+    return 0
