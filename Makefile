@@ -20,8 +20,9 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 example: $(BIN)/.installed
-	$(BIN)/deita-hf select examples/pool.jsonl --budget 100 --output out/example \
-		--complexity-scorer length --quality-scorer length --embedder minilm
+	$(BIN)/deita-hf select examples/pool.jsonl --budget 100 --output out/example --overwrite \
+		--complexity-scorer length --quality-scorer length --embedder minilm \
+		--include-pool --license cc-by-sa-3.0
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest tests -q

@@ -29,6 +29,20 @@ _EXPORTS = {
     "deita_score": "deita_hf.selection",
     "select_deita": "deita_hf.selection",
     "SelectionStats": "deita_hf.selection",
+    "ComplexityScorer": "deita_hf.scoring",
+    "QualityScorer": "deita_hf.scoring",
+    "InstructionLengthScorer": "deita_hf.scoring",
+    "ResponseLengthScorer": "deita_hf.scoring",
+    "build_scorer": "deita_hf.scoring",
+    "SentenceEmbedder": "deita_hf.embedding",
+    "CausalLMEmbedder": "deita_hf.embedding",
+    "build_embedder": "deita_hf.embedding",
+    "DatasetSelector": "deita_hf.selector",
+    "score_in_shards": "deita_hf.sharding",
+    "save_selection": "deita_hf.publishing",
+    "push_selection": "deita_hf.publishing",
+    "render_report": "deita_hf.publishing",
+    "build_preference_dataset": "deita_hf.preference",
 }
 
 __all__ = ["__version__", *_EXPORTS]
