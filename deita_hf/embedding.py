@@ -23,7 +23,12 @@ from typing import Any
 
 from deita_hf.formats import messages_from_batch
 from deita_hf.scoring._loading import (
-    limit_threads_in_worker, load_error, local_stamp, resolve_device, resolve_dtype_name,
+    LazyRuntime,
+    limit_threads_in_worker,
+    load_error,
+    local_stamp,
+    resolve_device,
+    resolve_dtype_name,
 )
 
 __all__ = ["CausalLMEmbedder", "SentenceEmbedder", "build_embedder", "conversation_text"]
@@ -36,21 +41,7 @@ def conversation_text(messages: list[dict[str, str]]) -> str:
     return "\n\n".join(m["content"] for m in messages)
 
 
-class _Lazy:
-    """Pickling without the model (and a ``datasets`` fingerprint from the settings only)."""
-
-    def _reset_runtime(self) -> None:
-        self._rt: dict[str, Any] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_rt"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._reset_runtime()
-
-
-class SentenceEmbedder(_Lazy):
+class SentenceEmbedder(LazyRuntime):
     """Embed conversations with a sentence-transformers model (column ``embedding``).
 
     Args:
@@ -114,7 +105,7 @@ class SentenceEmbedder(_Lazy):
         return {"embedding": self.embed_texts(texts)}
 
 
-class CausalLMEmbedder(_Lazy):
+class CausalLMEmbedder(LazyRuntime):
     """Embed conversations with a causal LM's last hidden layer (DEITA's embedder).
 
     Args:

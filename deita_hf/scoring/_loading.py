@@ -92,3 +92,21 @@ def load_error(what: str, name: str, err: BaseException, hint: str) -> OSError:
         f"Download it where there is network (`hf download {name} --local-dir DIR`) and pass the "
         f"local DIR instead{hint}."
     )
+
+
+class LazyRuntime:
+    """Mixin: pickle (and ``datasets``-fingerprint) the settings only, never the loaded model.
+
+    Loaded objects live in ``self._rt`` (a dict), which is dropped when pickling and recreated
+    empty when unpickling, so workers and cache fingerprints see only the settings.
+    """
+
+    def _reset_runtime(self) -> None:
+        self._rt: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_rt"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_runtime()

@@ -17,14 +17,14 @@ from typing import Any
 from deita_hf.formats import turns_from_batch
 from deita_hf.scoring import _core
 from deita_hf.scoring._loading import (
-    limit_threads_in_worker, load_error, local_stamp, resolve_device, resolve_dtype_name,
+    LazyRuntime, limit_threads_in_worker, load_error, local_stamp, resolve_device, resolve_dtype_name,
 )
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
 
 __all__ = ["ComplexityScorer", "QualityScorer"]
 
 
-class _ModelScorer:
+class _ModelScorer(LazyRuntime):
     """Shared implementation; use :class:`ComplexityScorer` or :class:`QualityScorer`.
 
     Args:
@@ -73,17 +73,6 @@ class _ModelScorer:
         self.trust_remote_code = trust_remote_code
         self.prefix_cache = bool(prefix_cache)
         self.weights_stamp = local_stamp(self.model_name_or_path)
-        self._reset_runtime()
-
-    # -- pickling / fingerprinting: never the model ---------------------------------------
-    def _reset_runtime(self) -> None:
-        self._rt: dict[str, Any] = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_rt"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
         self._reset_runtime()
 
     def __repr__(self) -> str:
