@@ -78,7 +78,7 @@ class DatasetSelector:
 
         Returns:
             The dataset with the three columns added (existing columns kept; an existing column of
-            the same name is replaced).
+            the same name is replaced, with a warning).
         """
         map_kwargs.setdefault("batched", True)
         for column, component in self.components():
@@ -90,6 +90,9 @@ class DatasetSelector:
                               f"{column!r} column.", stacklevel=2)
                 continue
             if column in ds.column_names:
+                warnings.warn(f"DatasetSelector: replacing the dataset's existing {column!r} "
+                              f"column with the output of {describe_name(component)}; set "
+                              f"that component to None to keep the column.", stacklevel=2)
                 ds = ds.remove_columns(column)
             ds = ds.map(component, desc=f"deita: {column} ({describe_name(component)})", **map_kwargs)
         return ds

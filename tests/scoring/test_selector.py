@@ -49,3 +49,20 @@ def test_from_pretrained_defaults_are_lazy_and_fail_clearly_offline(alpaca_rows)
         sel.score(Dataset.from_list(alpaca_rows[:2]))
     baseline = DatasetSelector.from_pretrained("length", "length")
     assert baseline.describe()["complexity_scorer"]["name"] == "instruction-length"
+
+
+def test_score_warns_before_replacing_an_existing_column():
+    import pytest
+    from datasets import Dataset
+
+    from deita_hf.scoring import InstructionLengthScorer
+    from deita_hf.selector import DatasetSelector
+
+    ds = Dataset.from_dict({"instruction": ["ab", "abcd"], "output": ["x", "y"],
+                            "complexity": [[9.0], [9.0]], "quality": [[1.0], [1.0]],
+                            "embedding": [[1.0, 0.0], [0.0, 1.0]]})
+    sel = DatasetSelector(complexity_scorer=InstructionLengthScorer())
+    with pytest.warns(UserWarning, match="replacing the dataset's existing 'complexity'"):
+        out = sel.score(ds)
+    assert out["complexity"][:] == [[2.0], [4.0]]
+    assert out["quality"][:] == [[1.0], [1.0]]
