@@ -1,0 +1,225 @@
+"""``select_deita``: DEITA's score-first, diversity-aware selection on a ``datasets.Dataset``.
+
+Example:
+    >>> import deita_hf
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({
+    ...     "text": ["a", "a again", "b"],
+    ...     "complexity": [3.0, 3.0, 1.0], "quality": [2.0, 2.0, 2.0],
+    ...     "embedding": [[1.0, 0.0], [1.0, 0.001], [0.0, 1.0]]})
+    >>> out = ds.select_deita(2, progress=False)     # "a again" is a near-duplicate of "a"
+    >>> list(out["text"]), list(out["deita_rank"])
+    (['a', 'b'], [0, 1])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from datasets import Dataset
+
+from deita_hf.selection.embeddings import EmbeddingReader
+from deita_hf.selection.greedy import greedy_select
+from deita_hf.selection.scores import pool_scores, require_columns
+
+__all__ = ["SelectionStats", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
+
+#: columns added to the selected rows
+SCORE_COLUMN, RANK_COLUMN = "deita_score", "deita_rank"
+
+
+@dataclass
+class SelectionStats:
+    """What one :func:`select_deita` run did (``to_dict()`` is JSON-serialisable)."""
+
+    budget: int = field(metadata={"help": "rows asked for"})
+    threshold: float = field(metadata={"help": "max cosine similarity to a kept row"})
+    pool_size: int = field(metadata={"help": "rows in the input dataset"})
+    examined: int = field(metadata={"help": "rows walked in score order"})
+    kept: int = field(metadata={"help": "rows selected"})
+    seconds: float = field(metadata={"help": "wall time of the selection"})
+    device: str = field(metadata={"help": "torch device of the similarity products"})
+    embedding_column: str = field(metadata={"help": "embedding column used"})
+    complexity_column: str | None = field(metadata={"help": "complexity column (None if unused)"})
+    quality_column: str | None = field(metadata={"help": "quality column (None if unused)"})
+    score_column: str | None = field(metadata={"help": "ready score column, if given"})
+    max_similarity: list[float | None] = field(
+        default_factory=list,
+        metadata={"help": "per kept row, highest similarity to rows kept before it"},
+    )
+
+    def to_dict(self) -> dict:
+        """A plain, JSON-serialisable dict of every field."""
+        return asdict(self)
+
+
+def _check_args(ds: Dataset, budget, threshold) -> None:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
+        raise TypeError(f"budget must be an int (rows to select), got {budget!r}.")
+    if budget <= 0:
+        raise ValueError(f"budget must be >= 1 (rows to select), got {budget}.")
+    if budget > len(ds):
+        raise ValueError(
+            f"budget {budget} is larger than the pool ({len(ds)} rows). Pass a budget of at most "
+            f"{len(ds)}, or add rows to the pool."
+        )
+    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise ValueError(
+            f"threshold must be a finite number (cosine similarity), got {threshold!r}."
+        )
+
+
+def _check_added_columns(ds: Dataset, score_column: str | None) -> None:
+    for col in (SCORE_COLUMN, RANK_COLUMN):
+        if col in ds.column_names and score_column != SCORE_COLUMN:
+            raise ValueError(
+                f"The dataset already has a {col!r} column (from an earlier selection?), which "
+                f"select_deita would overwrite. Pass score_column='deita_score' to re-select on "
+                f"those scores (both columns are then recomputed), or "
+                f"ds.remove_columns([{col!r}]) / ds.rename_column({col!r}, ...) first."
+            )
+
+
+def _resolve_device(device) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device {device!r} is not a torch device ({err}); try 'cpu' or 'cuda'."
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} asked for, but torch.cuda.is_available() is False here; "
+            f"pass device='cpu' (or None to pick automatically)."
+        )
+    return dev
+
+
+def select_deita(
+    ds: Dataset,
+    budget: int,
+    *,
+    threshold: float = 0.9,
+    embedding_column: str = "embedding",
+    complexity_column: str = "complexity",
+    quality_column: str = "quality",
+    score_column: str | None = None,
+    device: str | torch.device | None = None,
+    block_size: int | None = None,
+    progress: bool = True,
+    return_stats: bool = False,
+):
+    """Select ``budget`` high-scoring, mutually dissimilar rows (DEITA, exact).
+
+    Rows are ordered by descending DEITA score (Σ over turns of complexity × quality, or
+    ``score_column``), ties by ascending row index; walking that order, a row is kept iff its
+    cosine similarity to every row kept so far is <= ``threshold``; the walk stops once
+    ``budget`` rows are kept. The result is that of the paper and of the original code with
+    batch size 1, computed in blocks (see :mod:`deita_hf.selection.greedy`), with decisions
+    within float32 error of the threshold recomputed in float64. Embeddings are read from the
+    Arrow table only for the rows walked, a block at a time.
+
+    Args:
+        ds: the pool; every column is kept in the output.
+        budget: rows to select (1 <= budget <= len(ds)).
+        threshold: the largest cosine similarity allowed to an already kept row (kept if equal).
+        embedding_column: one list of numbers per row (any dimension, all rows equal).
+        complexity_column, quality_column: numbers, or per-turn lists of numbers.
+        score_column: a ready score (one number per row); when set, complexity and quality are
+            not read. Ready scores may be negative but must be finite.
+        device: torch device for the similarity products (default: CUDA if available, else CPU).
+        block_size: candidates checked per matrix product (at most 4096); ``None`` (default)
+            adapts it to the kept-set size and survival rate. The result never depends on it.
+        progress: show a progress bar over the rows walked.
+        return_stats: also return a :class:`SelectionStats`.
+
+    Returns:
+        The kept rows in selection order with the added columns ``deita_score`` (float) and
+        ``deita_rank`` (0..kept-1); with ``return_stats=True``, ``(dataset, stats)``. If fewer
+        than ``budget`` rows survive the similarity filter, all survivors are returned with a
+        warning giving the count.
+
+    Raises:
+        ValueError: bad budget/threshold; a missing column; null/NaN/inf/negative scores;
+            per-turn lists of different lengths; null, empty, ragged, all-zero or NaN/inf
+            embeddings (rows walked are value-checked). Messages name the column and row.
+
+    Example:
+        >>> from datasets import Dataset
+        >>> ds = Dataset.from_dict({"s": [1.0, 2.0], "embedding": [[1.0, 0.0], [0.0, 1.0]]})
+        >>> select_deita(ds, 1, score_column="s", progress=False)["deita_score"][:]
+        [2.0]
+    """
+    start = time.perf_counter()
+    _check_args(ds, budget, threshold)
+    require_columns(ds, {"embedding_column": embedding_column})
+    _check_added_columns(ds, score_column)
+    if block_size is not None and (isinstance(block_size, bool) or int(block_size) < 1):
+        raise ValueError(
+            f"block_size must be a positive int or None (adaptive), got {block_size!r}."
+        )
+    scores = pool_scores(
+        ds,
+        complexity_column=complexity_column,
+        quality_column=quality_column,
+        score_column=score_column,
+    )
+    reader = EmbeddingReader(ds, embedding_column)
+    order = np.argsort(-scores, kind="stable")  # descending score, ties: lower index first
+    dev = _resolve_device(device)
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")  # no TF32: the float32 error bound must hold
+    try:
+        result = greedy_select(
+            order,
+            reader,
+            int(budget),
+            float(threshold),
+            device=dev,
+            block_size=None if block_size is None else int(block_size),
+            progress=progress,
+        )
+    finally:
+        torch.set_float32_matmul_precision(precision)
+    kept = len(result.rows)
+    if kept < budget:
+        warnings.warn(
+            f"Only {kept} rows survive the similarity filter (threshold {threshold}), fewer than "
+            f"the budget of {budget}; returning all {kept}. Raise the threshold to allow more "
+            f"similar rows, or lower the budget.",
+            stacklevel=2,
+        )
+    out = _build_output(ds, result.rows, scores, score_column)
+    stats = SelectionStats(
+        budget=int(budget),
+        threshold=float(threshold),
+        pool_size=len(ds),
+        examined=int(result.examined),
+        kept=kept,
+        seconds=time.perf_counter() - start,
+        device=str(dev),
+        embedding_column=embedding_column,
+        complexity_column=None if score_column else complexity_column,
+        quality_column=None if score_column else quality_column,
+        score_column=score_column,
+        max_similarity=result.max_similarity,
+    )
+    return (out, stats) if return_stats else out
+
+
+def _build_output(ds: Dataset, rows: np.ndarray, scores: np.ndarray, score_column) -> Dataset:
+    out = ds.select(rows.tolist())
+    drop = [c for c in (SCORE_COLUMN, RANK_COLUMN) if c in out.column_names]
+    if drop:  # only reachable with score_column == "deita_score" (checked above)
+        out = out.remove_columns(drop)
+    if out._indices is not None:
+        out = out.flatten_indices(keep_in_memory=True)
+    out = out.add_column(SCORE_COLUMN, scores[rows].astype(np.float64).tolist())
+    return out.add_column(RANK_COLUMN, list(range(len(rows))))

@@ -1,0 +1,118 @@
+"""`deita-hf select` end to end on real Alpaca rows from ../shared/data."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasets import load_dataset
+
+from deita_hf.cli.main import main
+from deita_hf.selection import select_deita
+
+DIM = 64
+
+
+def bag_of_words(text: str) -> list[float]:
+    """A deterministic hashed bag-of-words vector: cheap, and similar texts get similar vectors."""
+    vec = np.zeros(DIM)
+    for word in re.findall(r"\w+", text.lower()):
+        vec[zlib.crc32(word.encode()) % DIM] += 1.0
+    vec[DIM - 1] += 0.5  # never all zeros (empty outputs exist)
+    return vec.tolist()
+
+
+@pytest.fixture(scope="module")
+def pool_file(shared_data, tmp_path_factory):
+    ds = load_dataset(
+        "json", data_files=str(shared_data / "alpaca" / "alpaca_random_9k.jsonl.gz"), split="train"
+    ).select(range(300))
+
+    def add(r):
+        text = f"{r['instruction']} {r['input']} {r['output']}"
+        return {
+            "embedding": bag_of_words(text),
+            "complexity": 1.0 + len(r["instruction"].split()) / 10,
+            "quality": 1.0 + len(r["output"].split()) / 50,
+        }
+
+    ds = ds.map(add)
+    # a few exact duplicates: they must never be selected twice
+    ds = ds.add_item(ds[0]).add_item(ds[1])
+    path = tmp_path_factory.mktemp("pool") / "alpaca300.jsonl"
+    ds.to_json(str(path))
+    return path
+
+
+def test_select_writes_loadable_hub_folder(pool_file, tmp_path, capsys):
+    out_dir = tmp_path / "sel"
+    rc = main(["select", str(pool_file), "--budget", "40", "--threshold", "0.8",
+               "--output", str(out_dir), "--no-progress"])
+    assert rc == 0
+    summary = capsys.readouterr().out
+    for field in ("pool size  302 rows", "kept       40 of budget 40", "examined", "time", str(out_dir)):
+        assert field in summary
+    assert (out_dir / "data" / "train-00000-of-00001.parquet").is_file()
+
+    loaded = load_dataset(str(out_dir), split="train")
+    assert len(loaded) == 40
+    assert set(loaded.column_names) == {"instruction", "input", "output", "embedding", "complexity",
+                                        "quality", "deita_score", "deita_rank"}
+    assert loaded["deita_rank"][:] == list(range(40))
+    assert len(set(loaded["instruction"][:])) == 40  # the duplicated rows appear once at most
+
+    pool = load_dataset("json", data_files=str(pool_file), split="train")
+    api = select_deita(pool, 40, threshold=0.8, progress=False)
+    assert loaded["instruction"][:] == api["instruction"][:]
+    assert loaded["deita_score"][:] == api["deita_score"][:]
+
+    stats = json.loads((out_dir / "deita_selection.json").read_text())
+    assert stats["kept"] == 40 and stats["budget"] == 40 and stats["pool_size"] == 302
+    assert stats["threshold"] == 0.8 and stats["input"] == str(pool_file)
+    assert stats["deita_hf_version"] and stats["created_at"].endswith("+00:00")
+    assert len(stats["max_similarity"]) == 40 and stats["max_similarity"][0] is None
+    assert stats["examined"] > 40  # near-duplicates in real Alpaca data (bag-of-words) dropped
+
+
+def test_refuses_non_empty_output_unless_overwrite(pool_file, tmp_path, capsys):
+    out_dir = tmp_path / "sel"
+    out_dir.mkdir()
+    (out_dir / "keep.txt").write_text("x")
+    args = ["select", str(pool_file), "--budget", "5", "--output", str(out_dir), "--no-progress"]
+    assert main(args) == 2
+    assert "is not empty" in capsys.readouterr().err and not (out_dir / "data").exists()
+    assert main(args + ["--overwrite"]) == 0
+    assert main(args[:3] + ["7"] + args[4:] + ["--overwrite"]) == 0
+    assert len(load_dataset(str(out_dir), split="train")) == 7
+
+
+def test_bad_input_is_a_clean_error(pool_file, tmp_path, capsys):
+    base = ["select", str(pool_file), "--output", str(tmp_path / "o"), "--no-progress"]
+    assert main(base + ["--budget", "1000"]) == 2
+    assert "budget 1000 is larger than the pool (302 rows)" in capsys.readouterr().err
+    assert main(base + ["--budget", "5", "--embedding-column", "vec"]) == 2
+    assert "embedding_column='vec'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_entry_point_with_score_column(pool_file, tmp_path):
+    out_dir = tmp_path / "top"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "deita_hf.cli.main", "select", str(pool_file), "--budget", "10",
+         "--score-column", "complexity", "--output", str(out_dir), "--device", "cpu"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "kept       10 of budget 10" in proc.stdout
+    assert "select_deita" in proc.stderr  # the progress bar
+    loaded = load_dataset(str(out_dir), split="train")
+    assert loaded["deita_score"][:] == loaded["complexity"][:]
+    assert loaded["deita_score"][:] == sorted(loaded["deita_score"][:], reverse=True)
+    stats = json.loads(Path(out_dir / "deita_selection.json").read_text())
+    assert stats["score_column"] == "complexity" and stats["device"] == "cpu"
