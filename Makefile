@@ -25,4 +25,4 @@ example: $(BIN)/.installed
 		--include-pool --license cc-by-sa-3.0
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests deita_hf --doctest-modules -q

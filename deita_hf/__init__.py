@@ -8,7 +8,8 @@ Example:
     >>> ds = Dataset.from_dict({"instruction": ["a", "b"], "output": ["x", "y"],
     ...                         "deita_score": [2.0, 1.0],
     ...                         "embedding": [[1.0, 0.0], [0.0, 1.0]]})
-    >>> ds.select_deita(1, score_column="deita_score")["instruction"]
+    >>> ds = ds.rename_column("deita_score", "my_score")
+    >>> ds.select_deita(1, score_column="my_score", progress=False)["instruction"][:]
     ['a']
 """
 

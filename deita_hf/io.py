@@ -2,9 +2,10 @@
 
 Example:
     >>> from deita_hf.io import load_pool
-    >>> ds = load_pool("examples/pool.jsonl")          # doctest: +SKIP
-    >>> ds = load_pool("out/selection")               # doctest: +SKIP  (deita-hf select output)
-    >>> ds = load_pool("hkust-nlp/deita-6k-v0")       # doctest: +SKIP  (Hub id)
+    >>> len(load_pool("examples/pool.jsonl"))
+    471
+    >>> ds = load_pool("out/deita-6k")              # doctest: +SKIP
+    >>> ds = load_pool("hkust-nlp/deita-6k-v0")     # doctest: +SKIP
 """
 
 from __future__ import annotations

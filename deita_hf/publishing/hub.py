@@ -97,7 +97,7 @@ def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = F
         RepoNotEmptyError: the repository holds files and ``overwrite`` is False.
 
     Example:
-        >>> push_selection("out/deita-6k", "me/my-deita-6k")             # doctest: +SKIP
+        push_selection("out/deita-6k", "me/my-deita-6k")
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 

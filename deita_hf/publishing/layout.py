@@ -169,7 +169,7 @@ def save_selection(
         FileExistsError: ``output_dir`` is not empty and ``overwrite`` is False.
 
     Example:
-        >>> save_selection(selected, "out/deita-6k", settings=stats)     # doctest: +SKIP
+        save_selection(selected, "out/deita-6k", settings=stats)
     """
     if not isinstance(selected, Dataset):
         raise TypeError(f"selected must be a datasets.Dataset, got {type(selected).__name__}.")
@@ -243,7 +243,7 @@ def load_folder(folder: str | os.PathLike) -> tuple[Dataset, Dataset | None, dic
         FileNotFoundError: the folder, its ``data/*.parquet`` or its settings file is missing.
 
     Example:
-        >>> selected, pool, settings = load_folder("out/deita-6k")      # doctest: +SKIP
+        selected, pool, settings = load_folder("out/deita-6k")
     """
     root = Path(folder)
     if not root.is_dir():
@@ -278,7 +278,7 @@ def complete_folder(folder: str | os.PathLike) -> Path:
         The folder's path.
 
     Example:
-        >>> complete_folder("out/deita-6k")                             # doctest: +SKIP
+        complete_folder("out/deita-6k")
     """
     root = Path(folder)
     if (root / "README.md").is_file() and (root / FIGURES_DIR).is_dir():

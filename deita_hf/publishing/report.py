@@ -44,7 +44,7 @@ def render_report(folder: str | os.PathLike, *, format: str = "md",
         FileNotFoundError: ``folder`` is not a selection folder.
 
     Example:
-        >>> render_report("out/deita-6k", output="deita-6k.md")          # doctest: +SKIP
+        render_report("out/deita-6k", output="deita-6k.md")
     """
     if format not in REPORT_FORMATS:
         raise ValueError(f"format must be one of {REPORT_FORMATS}, got {format!r}.")

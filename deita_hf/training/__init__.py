@@ -1,7 +1,7 @@
 """Training support for the TRL recipes in ``recipes/``: data conversion, chat template, cards.
 
 Example:
-    >>> from deita_hf.training import VICUNA_V1_1_TEMPLATE, to_sft_dataset   # doctest: +SKIP
+    from deita_hf.training import VICUNA_V1_1_TEMPLATE, to_sft_dataset
 """
 
 from deita_hf.training.chat_template import (VICUNA_SYSTEM_PROMPT, VICUNA_V1_1_TEMPLATE,

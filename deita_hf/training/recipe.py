@@ -3,7 +3,7 @@
 The scripts in ``recipes/`` stay thin (as TRL's ``trl/scripts/sft.py``) and call these.
 
 Example:
-    >>> from deita_hf.training.recipe import resolve_checkpoint    # doctest: +SKIP
+    from deita_hf.training.recipe import resolve_checkpoint
 """
 
 from __future__ import annotations
