@@ -9,8 +9,8 @@ Bound to 127.0.0.1 on a free port, in a daemon thread; requests bigger than
 ``MAX_BODY`` bytes are refused and each connection times out after ``TIMEOUT`` seconds.
 
 Example:
-    >>> with HubServer(token="hf_test") as hub:             # doctest: +SKIP
-    ...     os.environ["HF_ENDPOINT"] = hub.url
+    with HubServer(token="hf_test") as hub:
+        os.environ["HF_ENDPOINT"] = hub.url
 """
 
 from __future__ import annotations

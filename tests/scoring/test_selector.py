@@ -62,7 +62,10 @@ def test_score_warns_before_replacing_an_existing_column():
                             "complexity": [[9.0], [9.0]], "quality": [[1.0], [1.0]],
                             "embedding": [[1.0, 0.0], [0.0, 1.0]]})
     sel = DatasetSelector(complexity_scorer=InstructionLengthScorer())
-    with pytest.warns(UserWarning, match="replacing the dataset's existing 'complexity'"):
+    with pytest.warns(UserWarning) as record:
         out = sel.score(ds)
+    messages = [str(w.message) for w in record]
+    assert any("replacing the dataset's existing 'complexity'" in m for m in messages)
+    assert any("no quality component; using the existing 'quality'" in m for m in messages)
     assert out["complexity"][:] == [[2.0], [4.0]]
     assert out["quality"][:] == [[1.0], [1.0]]
