@@ -25,17 +25,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from deita_hf.hub_layout import SCORE_FILE, write_readme
+from deita_hf.selector import describe_name
+
 __all__ = ["MANIFEST", "dist_state", "score_in_shards"]
 
-MANIFEST = "deita_score.json"
-README = """---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: data/train-*
----
-# Scored pool (deita_hf)
+MANIFEST = SCORE_FILE
+README = """# Scored pool (deita_hf)
 
 Columns added by `deita-hf score`: see `deita_score.json` for the scorers and embedder used.
 """
@@ -107,8 +103,7 @@ def score_in_shards(ds, output_dir: str | os.PathLike, components: list, *, shar
             continue
         shard = ds.select(range(i * shard_size, min(len(ds), (i + 1) * shard_size)))
         for component in components:
-            label = _describe(component)
-            label = label.get("name", "") if isinstance(label, dict) else label
+            label = describe_name(component)
             shard = shard.map(component, batched=True, batch_size=map_batch_size,
                               desc=f"shard {i + 1}/{n_shards} [rank {state.process_index}]: {label}",
                               load_from_cache_file=False, keep_in_memory=True)
@@ -125,7 +120,7 @@ def score_in_shards(ds, output_dir: str | os.PathLike, components: list, *, shar
             src = shard_dir / f"shard-{names[i]}"
             if src.is_file():
                 os.replace(src, out / "data" / f"train-{names[i]}")
-        (out / "README.md").write_text(README, encoding="utf-8")
+        write_readme(out, README)
         manifest_path.write_text(json.dumps({**settings, "complete": True}, indent=2), encoding="utf-8")
     state.wait_for_everyone()
     return out

@@ -21,23 +21,11 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["DATA_FILE", "SETTINGS_FILE", "register", "run", "write_preference_output"]
+from deita_hf.hub_layout import DATA_DIR, PREFERENCE_FILE, write_parquet, write_readme
 
-DATA_FILE = "data/train-00000-of-00001.parquet"
-SETTINGS_FILE = "deita_preference.json"
+__all__ = ["register", "run", "write_preference_output"]
 
-_README = """---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: data/train-*
-tags:
-- deita
-- dpo
----
-
-# Preference pairs: {size} of {pool_size} ({strategy})
+_README = """# Preference pairs: {size} of {pool_size} ({strategy})
 
 Made with `deita-hf preference` from `{input}`: {how}
 `deita_preference.json` holds the full settings. Load with `datasets.load_dataset(<this folder>)`
@@ -80,22 +68,21 @@ def write_preference_output(selected, settings: dict, output_dir: str | Path) ->
 
     Args:
         selected: the ``Dataset`` from :func:`deita_hf.preference.build_preference_dataset`.
-        settings: what :data:`SETTINGS_FILE` records (strategy, size, seed, scorers, ...).
+        settings: what ``deita_preference.json`` records (strategy, size, seed, scorers, ...).
         output_dir: the folder (created if missing).
 
     Returns:
         The output folder.
     """
     out = Path(output_dir)
-    (out / DATA_FILE).parent.mkdir(parents=True, exist_ok=True)
-    selected.to_parquet(str(out / DATA_FILE))
-    (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    write_parquet(selected, out / DATA_DIR)
+    (out / PREFERENCE_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     if settings["strategy"] == "random":
         how = f"a uniform random sample with seed {settings['seed']}."
     else:
         how = ("the pairs with the highest DEITA score (complexity x quality) of prompt + "
                "chosen response.")
-    (out / "README.md").write_text(_README.format(how=how, **settings), encoding="utf-8")
+    write_readme(out, _README.format(how=how, **settings), tags=["deita", "dpo"])
     return out
 
 

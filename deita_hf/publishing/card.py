@@ -18,9 +18,10 @@ from typing import Any
 
 import jinja2
 from datasets import Dataset
-from huggingface_hub import DatasetCard, DatasetCardData
+from huggingface_hub import DatasetCard
 
 from deita_hf.formats import detect_format, to_messages
+from deita_hf.hub_layout import layout_card_data
 
 __all__ = [
     "DEFAULT_TAGS",
@@ -243,21 +244,13 @@ def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | N
         build_card(ctx, source_datasets=["tatsu-lab/alpaca"], tags=None)
     """
     all_tags = list(dict.fromkeys([*DEFAULT_TAGS, *(tags or [])]))
-    data = DatasetCardData(
+    data = layout_card_data(
+        {c["name"]: c["path"] for c in context["configs"]}, infos or {},
         license=context["license"],
         source_datasets=list(source_datasets) if source_datasets else None,
         tags=all_tags,
         size_categories=[size_category(context["stats"]["rows"]["selected"])],
         pretty_name=context["pretty_name"],
-        configs=[
-            {"config_name": c["name"], **({"default": True} if c["name"] == "default" else {}),
-             "data_files": [{"split": "train", "path": c["path"]}]}
-            for c in context["configs"]
-        ],
     )
-    if infos:
-        from datasets.info import DatasetInfosDict
-
-        DatasetInfosDict(infos).to_dataset_card_data(data)
     text = f"---\n{data.to_yaml()}\n---\n\n" + render_template("dataset_card.md", context)
     return DatasetCard(text)

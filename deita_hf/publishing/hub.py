@@ -16,7 +16,7 @@ from deita_hf.publishing.layout import (
     DATA_DIR,
     FIGURES_DIR,
     POOL_DIR,
-    SETTINGS_FILE,
+    SELECTION_FILE,
     complete_folder,
 )
 
@@ -50,7 +50,7 @@ def _resolve_token(token: str | None) -> str:
 
 def _layout_files(root: Path) -> list[str]:
     files = []
-    for name in ("README.md", SETTINGS_FILE):
+    for name in ("README.md", SELECTION_FILE):
         if (root / name).is_file():
             files.append(name)
     for folder in _REPLACED_DIRS:
@@ -62,7 +62,7 @@ def _layout_files(root: Path) -> list[str]:
 def _card_for_repo(root: Path, repo_id: str) -> bytes:
     """The README with the usage snippet pointing at ``repo_id`` instead of the local folder."""
     text = (root / "README.md").read_text(encoding="utf-8")
-    settings = json.loads((root / SETTINGS_FILE).read_text(encoding="utf-8"))
+    settings = json.loads((root / SELECTION_FILE).read_text(encoding="utf-8"))
     local_id = (settings.get("publishing") or {}).get("dataset_id")
     if local_id:
         text = text.replace(f'load_dataset("{local_id}"', f'load_dataset("{repo_id}"')

@@ -21,15 +21,15 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetInfo, SplitDict, SplitInfo, load_dataset
+from datasets import Dataset, load_dataset
 
+from deita_hf.hub_layout import DATA_DIR, SELECTION_FILE, config_info, write_parquet
 from deita_hf.publishing.card import build_card, card_context, example_rows
 from deita_hf.publishing.figures import FIGURES, write_figures
 from deita_hf.publishing.stats import columns_from_settings, selection_statistics
@@ -39,20 +39,16 @@ __all__ = [
     "FIGURES_DIR",
     "LAYOUT_ENTRIES",
     "POOL_DIR",
-    "SETTINGS_FILE",
+    "SELECTION_FILE",
     "complete_folder",
     "load_folder",
     "save_selection",
 ]
 
-SETTINGS_FILE = "deita_selection.json"
-DATA_DIR = "data"
 POOL_DIR = "pool"
 FIGURES_DIR = "figures"
 #: every top-level entry a selection folder may hold
-LAYOUT_ENTRIES: tuple[str, ...] = ("README.md", SETTINGS_FILE, DATA_DIR, POOL_DIR, FIGURES_DIR)
-
-_MAX_SHARD_BYTES = 500 * 1024 * 1024
+LAYOUT_ENTRIES: tuple[str, ...] = ("README.md", SELECTION_FILE, DATA_DIR, POOL_DIR, FIGURES_DIR)
 
 
 def _check_settings(settings: Any) -> dict[str, Any]:
@@ -65,7 +61,7 @@ def _check_settings(settings: Any) -> dict[str, Any]:
         json.dumps(settings, allow_nan=True)
     except (TypeError, ValueError) as err:
         raise ValueError(
-            f"settings must be JSON-serialisable to be saved as {SETTINGS_FILE}: {err}. Convert "
+            f"settings must be JSON-serialisable to be saved as {SELECTION_FILE}: {err}. Convert "
             f"numpy values and paths to plain numbers and strings."
         ) from err
     return dict(settings)
@@ -92,28 +88,6 @@ def _prepare_output(out: Path, overwrite: bool) -> None:
             else:
                 entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
-
-
-def _write_shards(ds: Dataset, folder: Path, max_shard_bytes: int) -> int:
-    folder.mkdir(parents=True, exist_ok=True)
-    table_rows = max(ds.data.num_rows, 1)
-    nbytes = ds.data.nbytes * len(ds) / table_rows
-    n = max(1, math.ceil(nbytes / max_shard_bytes))
-    for i in range(n):
-        shard = ds.shard(num_shards=n, index=i, contiguous=True)
-        shard.to_parquet(str(folder / f"train-{i:05d}-of-{n:05d}.parquet"))
-    return n
-
-
-def _info(ds: Dataset, folder: Path) -> DatasetInfo:
-    """Features and sizes of a written config, for the card's ``dataset_info``."""
-    nbytes = int(ds.data.nbytes * len(ds) / max(ds.data.num_rows, 1))
-    splits = SplitDict()
-    splits.add(SplitInfo(name="train", num_bytes=nbytes, num_examples=len(ds)))
-    return DatasetInfo(
-        features=ds.features, splits=splits, dataset_size=nbytes,
-        download_size=sum(p.stat().st_size for p in folder.glob("*.parquet")),
-    )
 
 
 def _default_sources(selected: Dataset, pool: Dataset | None) -> list[str] | None:
@@ -188,17 +162,17 @@ def save_selection(
     stats = selection_statistics(selected, pool, settings)
     _prepare_output(out, overwrite)
 
-    _write_shards(selected, out / DATA_DIR, _MAX_SHARD_BYTES)
+    write_parquet(selected, out / DATA_DIR)
     configs = [{"name": "default", "path": f"{DATA_DIR}/train-*", "rows": len(selected)}]
-    infos = {"default": _info(selected, out / DATA_DIR)}
+    infos = {"default": config_info(out / DATA_DIR)}
     if include_pool:
         pool_out = pool
         if columns["score"] not in pool.column_names:
             pool_out = pool.add_column(columns["score"],
                                        stats["values"]["pool"]["deita_score"].tolist())
-        _write_shards(pool_out, out / POOL_DIR, _MAX_SHARD_BYTES)
+        write_parquet(pool_out, out / POOL_DIR)
         configs.append({"name": "pool", "path": f"{POOL_DIR}/train-*", "rows": len(pool)})
-        infos["pool"] = _info(pool_out, out / POOL_DIR)
+        infos["pool"] = config_info(out / POOL_DIR)
 
     written = write_figures(stats["values"], out / FIGURES_DIR, threshold=settings.get("threshold"))
     figures = [{"path": f"{FIGURES_DIR}/{p.name}", "title": FIGURES[p.name]} for p in written]
@@ -208,7 +182,7 @@ def save_selection(
     publishing = {"license": license, "source_datasets": sources, "pretty_name": name,
                   "tags": list(tags) if tags else None, "include_pool": include_pool,
                   "dataset_id": str(out)}
-    (out / SETTINGS_FILE).write_text(
+    (out / SELECTION_FILE).write_text(
         json.dumps({**settings, "publishing": publishing}, indent=2, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
@@ -248,10 +222,10 @@ def load_folder(folder: str | os.PathLike) -> tuple[Dataset, Dataset | None, dic
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{str(root)!r} is not a folder; pass a selection folder.")
-    settings_path = root / SETTINGS_FILE
+    settings_path = root / SELECTION_FILE
     if not settings_path.is_file():
         raise FileNotFoundError(
-            f"{str(root)!r} has no {SETTINGS_FILE}: it is not a deita-hf selection folder "
+            f"{str(root)!r} has no {SELECTION_FILE}: it is not a deita-hf selection folder "
             f"(write one with deita-hf select --output DIR or save_selection)."
         )
     if not any((root / DATA_DIR).glob("*.parquet")):

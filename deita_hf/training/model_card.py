@@ -22,6 +22,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from deita_hf.hub_layout import PREFERENCE_FILE, SELECTION_FILE
+
 __all__ = [
     "DEFAULT_TEMPLATE",
     "framework_versions",
@@ -37,8 +39,6 @@ logger = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "model_cards"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "deita_model_card.md"
 
-SELECTION_FILE = "deita_selection.json"
-PREFERENCE_FILE = "deita_preference.json"
 
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
