@@ -65,25 +65,6 @@ def columns_from_settings(settings: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _flatten(values: list, column: str, start: int) -> list[float]:
-    """Per-turn scores (lists) or per-row scalars, as one flat list; None is an error."""
-    flat: list[float] = []
-    for offset, value in enumerate(values):
-        items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
-        for item in items:
-            if item is None:
-                raise ValueError(
-                    f"Column {column!r}, row {start + offset}: found a missing score (None). "
-                    f"Score every row before publishing (deita-hf score), or drop the row."
-                )
-            flat.append(float(item))
-    return flat
-
-
-def _row_score(score_fn, complexity: Any, quality: Any, index: int) -> float:
-    return float(score_fn(complexity, quality, index=index))
-
-
 def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool = False,
                desc: str = "Statistics") -> dict[str, np.ndarray]:
     """Read every measure of :data:`MEASURES` from a dataset as a float array.
@@ -92,15 +73,15 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         ds: conversations in any :mod:`deita_hf.formats` format, with score columns.
         columns: column names, as :func:`columns_from_settings` returns them.
         compute_score: when the score column is missing, compute it from the complexity and
-            quality columns with :func:`deita_hf.selection.deita_score` (used for the pool).
+            quality columns with :func:`deita_hf.selection.scores.pool_scores` (for the pool).
         desc: progress-bar label.
 
     Returns:
         ``{measure: array}``; a score measure is absent when its column is missing.
 
     Raises:
-        ValueError: a score column holds None, or the score column is missing and cannot be
-            computed.
+        ValueError: a score column holds nulls or NaN/inf (names the column and row), or the
+            score column is missing and cannot be computed.
 
     Example:
         >>> from datasets import Dataset
@@ -108,54 +89,44 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         >>> row_values(ds, columns=columns_from_settings({}))["chars"].tolist()
         [4.0]
     """
+    from deita_hf.selection.scores import pool_scores, turn_values
+
     names = set(ds.column_names)
     c_col, q_col, s_col = columns["complexity"], columns["quality"], columns["score"]
-    score_fn = None
-    if s_col not in names:
-        if not compute_score:
-            raise ValueError(
-                f"The selection has no {s_col!r} column (columns: {sorted(names)}). Publish the "
-                f"output of select_deita, or pass score_column=<your column> in the settings."
-            )
-        if c_col not in names or q_col not in names:
-            raise ValueError(
-                f"The pool has no {s_col!r} column and cannot compute it: it needs {c_col!r} and "
-                f"{q_col!r} (columns: {sorted(names)}). Pass the scored pool."
-            )
-        from deita_hf.selection import deita_score as score_fn
+    out: dict[str, np.ndarray] = {}
+    if s_col in names:
+        out["deita_score"] = pool_scores(ds, score_column=s_col)
+    elif not compute_score:
+        raise ValueError(
+            f"The selection has no {s_col!r} column (columns: {sorted(names)}). Publish the "
+            f"output of select_deita, or pass score_column=<your column> in the settings."
+        )
+    elif c_col not in names or q_col not in names:
+        raise ValueError(
+            f"The pool has no {s_col!r} column and cannot compute it: it needs {c_col!r} and "
+            f"{q_col!r} (columns: {sorted(names)}). Pass the scored pool."
+        )
+    else:
+        out["deita_score"] = pool_scores(ds, complexity_column=c_col, quality_column=q_col)
+    for measure, col in (("complexity", c_col), ("quality", q_col)):
+        if col in names:
+            out[measure] = turn_values(ds, col)
     fmt = detect_format(names)
     skip = {columns["embedding"], c_col, q_col, s_col, "deita_rank"}
     text_view = ds.select_columns([c for c in ds.column_names if c not in skip])
-    out: dict[str, list[float]] = {m: [] for m in MEASURES}
-    for measure, col in (("complexity", c_col), ("quality", q_col), ("deita_score", s_col)):
-        if col not in names and not (measure == "deita_score" and score_fn is not None):
-            out.pop(measure)
-    score_cols = [c for c in (c_col, q_col, s_col) if c in names]
-    score_view = ds.select_columns(score_cols) if score_cols else None
+    text: dict[str, list[float]] = {"turns": [], "chars": [], "response_chars": []}
     bar = tqdm(total=len(ds), desc=desc, unit="row", leave=False)
     for start in range(0, len(ds), _BATCH):
         stop = min(start + _BATCH, len(ds))
-        batch = text_view[start:stop]
-        for turns in turns_from_batch(batch, format=fmt, indices=range(start, stop)):
-            out["turns"].append(float(len(turns)))
-            out["chars"].append(float(sum(len(i) + len(r) for i, r in turns)))
-            out["response_chars"].append(float(sum(len(r) for _, r in turns)))
-        if score_view is not None:
-            scores = score_view[start:stop]
-            if c_col in scores:
-                out["complexity"].extend(_flatten(scores[c_col], c_col, start))
-            if q_col in scores:
-                out["quality"].extend(_flatten(scores[q_col], q_col, start))
-            if s_col in scores:
-                out["deita_score"].extend(_flatten(scores[s_col], s_col, start))
-            elif score_fn is not None:
-                out["deita_score"].extend(
-                    _row_score(score_fn, c, q, start + k)
-                    for k, (c, q) in enumerate(zip(scores[c_col], scores[q_col]))
-                )
+        for turns in turns_from_batch(text_view[start:stop], format=fmt,
+                                      indices=range(start, stop)):
+            text["turns"].append(float(len(turns)))
+            text["chars"].append(float(sum(len(i) + len(r) for i, r in turns)))
+            text["response_chars"].append(float(sum(len(r) for _, r in turns)))
         bar.update(stop - start)
     bar.close()
-    return {m: np.asarray(v, dtype=np.float64) for m, v in out.items()}
+    out.update({m: np.asarray(v, dtype=np.float64) for m, v in text.items()})
+    return {m: out[m] for m in MEASURES if m in out}
 
 
 def quantiles(values: np.ndarray | None) -> dict[str, float] | None:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
-__all__ = ["deita_score", "pool_scores", "column_of", "require_columns"]
+__all__ = ["deita_score", "pool_scores", "turn_values", "column_of", "require_columns"]
 
 
 def _where(index: int | None) -> str:
@@ -148,6 +148,32 @@ def _is_list(t: pa.DataType) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
+def _no_null_lists(arr: pa.Array, column: str) -> None:
+    if arr.null_count:
+        raise ValueError(
+            f"Column {column!r}, row {_first(np.asarray(arr.is_null()))}: missing per-turn "
+            f"scores (null)."
+        )
+
+
+def turn_values(ds: Dataset, column: str) -> np.ndarray:
+    """Every value of a score column (per-row numbers, or per-turn lists flattened in row order),
+    validated as :func:`pool_scores` validates them (nulls and NaN/inf name their row).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> turn_values(Dataset.from_dict({"q": [[1.0, 2.0], [3.0]]}), "q").tolist()
+        [1.0, 2.0, 3.0]
+    """
+    require_columns(ds, {"column": column})
+    arr = column_of(ds, column)
+    if not _is_list(arr.type):
+        return _numbers(arr, column)
+    _no_null_lists(arr, column)
+    parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+    return _numbers(pc.list_flatten(arr), column, parents)
+
+
 def pool_scores(
     ds: Dataset,
     *,
@@ -202,11 +228,7 @@ def pool_scores(
         return c * q
     n = len(c_arr)
     for arr, col in ((c_arr, complexity_column), (q_arr, quality_column)):
-        if arr.null_count:
-            raise ValueError(
-                f"Column {col!r}, row {_first(np.asarray(arr.is_null()))}: missing per-turn "
-                f"scores (null)."
-            )
+        _no_null_lists(arr, col)
     c_len = pc.list_value_length(c_arr).to_numpy(zero_copy_only=False)
     q_len = pc.list_value_length(q_arr).to_numpy(zero_copy_only=False)
     if (c_len != q_len).any():
