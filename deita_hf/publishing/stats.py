@@ -73,7 +73,7 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         ds: conversations in any :mod:`deita_hf.formats` format, with score columns.
         columns: column names, as :func:`columns_from_settings` returns them.
         compute_score: when the score column is missing, compute it from the complexity and
-            quality columns with :func:`deita_hf.selection.scores.pool_scores` (for the pool).
+            quality columns with :func:`deita_hf.selection.score_columns.pool_scores` (for the pool).
         desc: progress-bar label.
 
     Returns:
@@ -89,7 +89,7 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         >>> row_values(ds, columns=columns_from_settings({}))["chars"].tolist()
         [4.0]
     """
-    from deita_hf.selection.scores import pool_scores, turn_values
+    from deita_hf.selection.score_columns import pool_scores, turn_values
 
     names = set(ds.column_names)
     c_col, q_col, s_col = columns["complexity"], columns["quality"], columns["score"]

@@ -1,8 +1,8 @@
 """DEITA selection: scores, the exact block-greedy engine and the public ``select_deita``.
 
-Modules: :mod:`~deita_hf.selection.scores` (Σ complexity × quality, vectorised),
-:mod:`~deita_hf.selection.embeddings` (Arrow block reader + validation),
-:mod:`~deita_hf.selection.greedy` (the engine), :mod:`~deita_hf.selection.api` (public API).
+Modules: :mod:`~deita_hf.selection.score_columns` (Σ complexity × quality, vectorised),
+:mod:`~deita_hf.selection.vectors` (Arrow block reader + validation),
+:mod:`~deita_hf.selection.greedy` (the engine), :mod:`~deita_hf.selection.deita` (public API).
 
 Example:
     >>> from deita_hf.selection import deita_score
@@ -10,7 +10,7 @@ Example:
     6.0
 """
 
-from deita_hf.selection.api import RANK_COLUMN, SCORE_COLUMN, SelectionStats, select_deita
-from deita_hf.selection.scores import deita_score
+from deita_hf.selection.deita import RANK_COLUMN, SCORE_COLUMN, SelectionStats, select_deita
+from deita_hf.selection.score_columns import deita_score
 
 __all__ = ["deita_score", "select_deita", "SelectionStats", "SCORE_COLUMN", "RANK_COLUMN"]

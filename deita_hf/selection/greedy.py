@@ -22,7 +22,7 @@ How it is fast and still exact:
 Example:
     >>> import numpy as np
     >>> from datasets import Dataset
-    >>> from deita_hf.selection.embeddings import EmbeddingReader
+    >>> from deita_hf.selection.vectors import EmbeddingReader
     >>> ds = Dataset.from_dict({"embedding": [[1.0, 0.0], [1.0, 0.01], [0.0, 1.0]]})
     >>> res = greedy_select(np.arange(3), EmbeddingReader(ds, "embedding"), 2, 0.9, progress=False)
     >>> res.rows.tolist(), res.examined
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from deita_hf.selection.embeddings import EmbeddingReader
+from deita_hf.selection.vectors import EmbeddingReader
 
 __all__ = ["GreedyResult", "greedy_select", "float32_margin", "AUTO_MIN_BLOCK", "KEPT_CHUNK"]
 

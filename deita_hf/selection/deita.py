@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 from datasets import Dataset
 
-from deita_hf.selection.embeddings import EmbeddingReader
+from deita_hf.selection.vectors import EmbeddingReader
 from deita_hf.selection.greedy import greedy_select
-from deita_hf.selection.scores import pool_scores, require_columns
+from deita_hf.selection.result import SelectionStats
+from deita_hf.selection.score_columns import pool_scores, require_columns
 
 __all__ = ["SelectionStats", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
 
@@ -33,41 +33,11 @@ __all__ = ["SelectionStats", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
 SCORE_COLUMN, RANK_COLUMN = "deita_score", "deita_rank"
 
 
-@dataclass
-class SelectionStats:
-    """What one :func:`select_deita` run did (``to_dict()`` is JSON-serialisable)."""
-
-    budget: int = field(metadata={"help": "rows asked for"})
-    threshold: float = field(metadata={"help": "max cosine similarity to a kept row"})
-    pool_size: int = field(metadata={"help": "rows in the input dataset"})
-    examined: int = field(metadata={"help": "rows walked in score order"})
-    kept: int = field(metadata={"help": "rows selected"})
-    seconds: float = field(metadata={"help": "wall time of the selection"})
-    device: str = field(metadata={"help": "torch device of the similarity products"})
-    embedding_column: str = field(metadata={"help": "embedding column used"})
-    complexity_column: str | None = field(metadata={"help": "complexity column (None if unused)"})
-    quality_column: str | None = field(metadata={"help": "quality column (None if unused)"})
-    score_column: str | None = field(metadata={"help": "ready score column, if given"})
-    max_similarity: list[float | None] = field(
-        default_factory=list,
-        metadata={"help": "per kept row, highest similarity to rows kept before it"},
-    )
-
-    def to_dict(self) -> dict:
-        """A plain, JSON-serialisable dict of every field."""
-        return asdict(self)
-
-
 def _check_args(ds: Dataset, budget, threshold) -> None:
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
         raise TypeError(f"budget must be an int (rows to select), got {budget!r}.")
     if budget <= 0:
         raise ValueError(f"budget must be >= 1 (rows to select), got {budget}.")
-    if budget > len(ds):
-        raise ValueError(
-            f"budget {budget} is larger than the pool ({len(ds)} rows). Pass a budget of at most "
-            f"{len(ds)}, or add rows to the pool."
-        )
     if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         raise ValueError(
             f"threshold must be a finite number (cosine similarity), got {threshold!r}."
@@ -128,7 +98,8 @@ def select_deita(
 
     Args:
         ds: the pool; every column is kept in the output.
-        budget: rows to select (1 <= budget <= len(ds)).
+        budget: rows to select (>= 1); an upper bound: with fewer rows or survivors, all
+            survivors are returned with a warning.
         threshold: the largest cosine similarity allowed to an already kept row (kept if equal).
         embedding_column: one list of numbers per row (any dimension, all rows equal).
         complexity_column, quality_column: numbers, or per-turn lists of numbers.
@@ -180,7 +151,7 @@ def select_deita(
         result = greedy_select(
             order,
             reader,
-            int(budget),
+            min(int(budget), len(ds)),
             float(threshold),
             device=dev,
             block_size=None if block_size is None else int(block_size),
@@ -198,18 +169,23 @@ def select_deita(
         )
     out = _build_output(ds, result.rows, scores, score_column)
     stats = SelectionStats(
+        strategy="deita",
         budget=int(budget),
-        threshold=float(threshold),
         pool_size=len(ds),
-        examined=int(result.examined),
         kept=kept,
+        examined=int(result.examined),
         seconds=time.perf_counter() - start,
+        params={"threshold": float(threshold)},
+        columns={
+            "embedding_column": embedding_column,
+            "complexity_column": None if score_column else complexity_column,
+            "quality_column": None if score_column else quality_column,
+            "score_column": score_column,
+        },
         device=str(dev),
-        embedding_column=embedding_column,
-        complexity_column=None if score_column else complexity_column,
-        quality_column=None if score_column else quality_column,
-        score_column=score_column,
         max_similarity=result.max_similarity,
+        rows=np.asarray(result.rows),
+        pool_scores=scores,
     )
     return (out, stats) if return_stats else out
 

@@ -4,7 +4,7 @@ The pool version reads the score columns straight from Arrow and is vectorised, 
 of millions of rows is scored (and validated) in one pass of numpy, not a Python loop.
 
 Example:
-    >>> from deita_hf.selection.scores import deita_score
+    >>> from deita_hf.selection.score_columns import deita_score
     >>> deita_score(3.0, 4.0)
     12.0
     >>> deita_score([2.0, 3.0], [1.0, 2.0])     # two turns: 2*1 + 3*2
