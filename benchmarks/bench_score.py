@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from deita_hf.formats import to_turns
+from deita_hf.data.formats import to_turns
 from deita_hf.scoring import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE, ComplexityScorer, QualityScorer
 from deita_hf.testing import build_tokenizer
 

@@ -22,11 +22,11 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use, so `import deita_hf` stays fast)
 _EXPORTS = {
-    "FormatError": "deita_hf.formats",
-    "detect_format": "deita_hf.formats",
-    "to_messages": "deita_hf.formats",
-    "to_turns": "deita_hf.formats",
-    "load_pool": "deita_hf.io",
+    "FormatError": "deita_hf.data.formats",
+    "detect_format": "deita_hf.data.formats",
+    "to_messages": "deita_hf.data.formats",
+    "to_turns": "deita_hf.data.formats",
+    "load_pool": "deita_hf.data.loading",
     "deita_score": "deita_hf.selection",
     "select_deita": "deita_hf.selection",
     "SelectionStats": "deita_hf.selection",
@@ -34,16 +34,16 @@ _EXPORTS = {
     "QualityScorer": "deita_hf.scoring",
     "InstructionLengthScorer": "deita_hf.scoring",
     "ResponseLengthScorer": "deita_hf.scoring",
-    "build_scorer": "deita_hf.scoring",
+    "build_scorer": "deita_hf.components",
     "SentenceEmbedder": "deita_hf.embedding",
     "CausalLMEmbedder": "deita_hf.embedding",
-    "build_embedder": "deita_hf.embedding",
-    "DatasetSelector": "deita_hf.selector",
-    "score_in_shards": "deita_hf.sharding",
-    "save_selection": "deita_hf.publishing",
-    "push_selection": "deita_hf.publishing",
-    "render_report": "deita_hf.publishing",
-    "build_preference_dataset": "deita_hf.preference",
+    "build_embedder": "deita_hf.components",
+    "DatasetSelector": "deita_hf.pipeline.selector",
+    "score_in_shards": "deita_hf.pipeline.sharded",
+    "save_selection": "deita_hf.hub",
+    "push_selection": "deita_hf.hub",
+    "render_report": "deita_hf.hub",
+    "build_preference_dataset": "deita_hf.pipeline.preference",
 }
 
 __all__ = ["__version__", *_EXPORTS]

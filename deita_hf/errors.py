@@ -29,9 +29,11 @@ __all__ = [
     "GenerationError",
     "IncompleteFolderError",
     "InputError",
+    "InputNotFoundError",
     "MissingTokenError",
     "ModelLoadError",
     "OutputExistsError",
+    "PublishError",
     "RepoNotEmptyError",
     "SelectionError",
 ]
@@ -54,8 +56,12 @@ class FormatError(InputError):
     """A row is not in a supported conversation or preference format (names the row)."""
 
 
-class ConfigError(DeitaError, ValueError):
-    """An argument, option, spec string or recipe key is invalid."""
+class InputNotFoundError(InputError, FileNotFoundError):
+    """An input file, folder or dataset does not exist."""
+
+
+class ConfigError(DeitaError, ValueError, TypeError):
+    """An argument, option, spec string or recipe key is invalid (of a wrong value or type)."""
 
 
 class SelectionError(DeitaError, ValueError):
@@ -84,6 +90,10 @@ class FolderInUseError(DeitaError, RuntimeError):
 
 class GenerationError(DeitaError, RuntimeError):
     """An LLM call failed for good (after its retries) or its backend is misconfigured."""
+
+
+class PublishError(DeitaError, RuntimeError):
+    """Pushing to the Hub failed (no network, refused, offline mode)."""
 
 
 class MissingTokenError(DeitaError, RuntimeError):

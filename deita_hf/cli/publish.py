@@ -7,13 +7,12 @@ Example:
 from __future__ import annotations
 
 import argparse
-import sys
 
 
-def register(subparsers) -> None:
+def register(subparsers, parents=()) -> None:
     """Add the ``publish`` sub-command to the ``deita-hf`` parser."""
     p = subparsers.add_parser(
-        "publish",
+        "publish", parents=list(parents),
         help="Push a selection folder (deita-hf select --output DIR) to a Hub dataset repo.",
         description=(
             "Push a selection folder to a Hugging Face Hub dataset repository: parquet data, "
@@ -33,15 +32,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``deita-hf publish``; returns the exit code (1 with a message on bad input)."""
-    from deita_hf.publishing import MissingTokenError, RepoNotEmptyError, push_selection
+    """Run ``deita-hf publish``; returns the exit code."""
+    from deita_hf.hub import push_selection
 
-    try:
-        url = push_selection(args.folder, args.repo_id, private=args.private, token=args.token,
-                             overwrite=args.overwrite, commit_message=args.commit_message)
-    except (MissingTokenError, RepoNotEmptyError, FileNotFoundError, FileExistsError,
-            ValueError, RuntimeError) as err:
-        print(f"deita-hf publish: error: {err}", file=sys.stderr)
-        return 1
+    url = push_selection(args.folder, args.repo_id, private=args.private, token=args.token,
+                         overwrite=args.overwrite, commit_message=args.commit_message)
     print(f"Published {args.folder} to {url}")
     return 0

@@ -7,13 +7,12 @@ Example:
 from __future__ import annotations
 
 import argparse
-import sys
 
 
-def register(subparsers) -> None:
+def register(subparsers, parents=()) -> None:
     """Add the ``report`` sub-command to the ``deita-hf`` parser."""
     p = subparsers.add_parser(
-        "report",
+        "report", parents=list(parents),
         help="Write the statistics and figures of a selection folder as Markdown or HTML.",
         description=(
             "Render the selection's settings, pool-vs-selection statistics, figures and example "
@@ -28,13 +27,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``deita-hf report``; returns the exit code (1 with a message on bad input)."""
-    from deita_hf.publishing import render_report
+    """Run ``deita-hf report``; returns the exit code."""
+    from deita_hf.hub import render_report
 
-    try:
-        path = render_report(args.folder, format=args.format, output=args.output)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"deita-hf report: error: {err}", file=sys.stderr)
-        return 1
+    path = render_report(args.folder, format=args.format, output=args.output)
     print(f"Wrote {path}")
     return 0

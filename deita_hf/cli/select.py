@@ -10,7 +10,7 @@ Example:
         --complexity-scorer length --quality-scorer length --embedder minilm
     $ deita-hf select out/scored --budget 100 --score-column deita_score --output out/top100
 
-The output folder is in the Hub layout (see :func:`deita_hf.publishing.save_selection`): it
+The output folder is in the Hub layout (see :func:`deita_hf.hub.save_selection`): it
 loads with ``datasets.load_dataset(DIR)``, holds the dataset card, the figures and
 ``deita_selection.json`` (the settings), and ``deita-hf publish DIR`` pushes it.
 """
@@ -18,29 +18,39 @@ loads with ``datasets.load_dataset(DIR)``, holds the dataset card, the figures a
 from __future__ import annotations
 
 import argparse
-import shlex
+import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from deita_hf.cli.score import DEFAULT_SPECS, NONE, add_component_arguments
+from deita_hf.cli.options import (
+    add_component_arguments,
+    check_budget,
+    check_threshold,
+    component_options,
+)
+from deita_hf.errors import ConfigError
 
 __all__ = ["register", "resolve_specs", "run"]
 
-#: component -> (column option, spec option, flag)
+logger = logging.getLogger(__name__)
+
+#: role -> (column option, spec option, flag)
 _COMPONENTS = {
     "complexity": ("complexity_column", "complexity_scorer", "--complexity-scorer"),
     "quality": ("quality_column", "quality_scorer", "--quality-scorer"),
     "embedding": ("embedding_column", "embedder", "--embedder"),
 }
-#: the card's names for the three components
-_ROLES = {"complexity": "complexity", "quality": "quality", "embedding": "embedder"}
+#: what is computed when no flag is given and the pool lacks the column
+DEFAULT_SPECS = {"complexity": "hkust-nlp/deita-complexity-scorer",
+                 "quality": "hkust-nlp/deita-quality-scorer", "embedding": "minilm"}
 
 
-def register(subparsers) -> argparse.ArgumentParser:
+def register(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the ``select`` sub-command to ``deita-hf``."""
     p = subparsers.add_parser(
-        "select",
+        "select", parents=list(parents),
         help="score, embed and select a diverse, high-scoring subset (DEITA); write a Hub folder",
         description="Order rows by DEITA score (complexity x quality, or --score-column), keep a "
         "row iff its cosine similarity to every kept row is <= --threshold, stop at --budget. "
@@ -48,7 +58,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("input", help="json/jsonl(.gz)/parquet/csv file, save_to_disk or Hub-layout "
                    "folder, or Hub dataset id")
-    p.add_argument("--budget", type=int, required=True, help="rows to select")
+    p.add_argument("--budget", type=int, required=True,
+                   help="the most rows to select (fewer when fewer survive the filter)")
     p.add_argument("--output", required=True, help="output folder (Hub layout)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="max cosine similarity to an already selected row (default 0.9)")
@@ -59,7 +70,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--quality-column", default="quality", help="default: quality")
     p.add_argument("--split", default="train", help="split to read from folders/Hub (train)")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty --output")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_component_arguments(
         p, complexity=None, quality=None, embedder=None,
         note=" (used only when the pool lacks the column; default: "
@@ -76,80 +86,60 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def resolve_specs(columns: list[str], args: argparse.Namespace) -> tuple[dict, dict]:
-    """Decide, per component, whether to use the pool's column or compute it.
+def resolve_specs(columns: list[str], args: argparse.Namespace) -> dict[str, str | None]:
+    """Decide, per role, whether to use the pool's column (spec None) or compute it.
 
     Args:
         columns: the pool's column names.
         args: parsed ``deita-hf select`` arguments.
 
     Returns:
-        ``(specs, precomputed)``: the specs to build for missing columns, and a card entry for
-        each column taken from the pool as it is.
+        ``{role: spec or None}`` (None: the pool's column is used as it is).
 
     Raises:
-        ValueError: a scorer flag that would replace an existing column or is unused with
+        ConfigError: a scorer flag that would replace an existing column or is unused with
             ``--score-column``; a renamed column (``--*-column``) that the pool lacks.
     """
-    specs, precomputed = {}, {}
-    for kind, (column_opt, spec_opt, flag) in _COMPONENTS.items():
+    specs: dict[str, str | None] = {}
+    for role, (column_opt, spec_opt, flag) in _COMPONENTS.items():
         column, spec = getattr(args, column_opt), getattr(args, spec_opt)
-        if kind != "embedding" and args.score_column:
+        if role != "embedding" and args.score_column:
             if spec is not None:
-                raise ValueError(f"--score-column {args.score_column} is a ready score, so {flag} "
-                                 f"{spec} would not be used: drop one of them.")
+                raise ConfigError(f"--score-column {args.score_column} is a ready score, so "
+                                  f"{flag} {spec} would not be used: drop one of them.")
+            specs[role] = None
             continue
         if column in columns:
-            if spec is not None and spec.lower() != NONE:
-                raise ValueError(
+            if spec is not None and spec.lower() != "none":
+                raise ConfigError(
                     f"The pool already has a {column!r} column, and {flag} {spec} would replace "
                     f"it. Drop {flag} to use the column, or remove the column "
                     f"(ds.remove_columns({column!r})) to compute it again.")
-            precomputed[_ROLES[kind]] = {"name": f"column {column!r} of the input",
-                                         "revision": None, "kind": "precomputed"}
+            specs[role] = None
             continue
-        default_column = _COMPONENTS[kind][0].removesuffix("_column")
-        if column != default_column:
-            raise ValueError(
+        if column != role:
+            raise ConfigError(
                 f"The pool has no {column!r} column (--{column_opt.replace('_', '-')}); columns: "
-                f"{columns}. Computed {kind} scores are always written as {default_column!r}: "
-                f"drop the option to compute them, or pass an existing column.")
-        if spec is not None and spec.lower() == NONE:
-            raise ValueError(f"{flag} none, but the pool has no {column!r} column to use instead "
-                             f"(columns: {columns}).")
-        specs[kind] = spec or DEFAULT_SPECS[kind]
-    return specs, precomputed
+                f"{columns}. Computed {role} values are always written as {role!r}: drop the "
+                f"option to compute them, or pass an existing column.")
+        if spec is not None and spec.lower() == "none":
+            raise ConfigError(f"{flag} none, but the pool has no {column!r} column to use instead "
+                              f"(columns: {columns}).")
+        specs[role] = spec or DEFAULT_SPECS[role]
+    return specs
 
 
-def _command(args: argparse.Namespace, specs: dict) -> str:
-    """The ``deita-hf select`` command line that repeats this selection."""
-    parts = ["deita-hf", "select", str(args.input), "--budget", str(args.budget),
-             "--threshold", str(args.threshold)]
-    for opt in ("embedding_column", "complexity_column", "quality_column", "score_column"):
-        value, default = getattr(args, opt), opt.removesuffix("_column")
-        if value is not None and value != default:
-            parts += [f"--{opt.replace('_', '-')}", str(value)]
-    for kind, spec in specs.items():
-        parts += [_COMPONENTS[kind][2], spec]
-    if args.include_pool:
-        parts.append("--include-pool")
-    if args.license:
-        parts += ["--license", args.license]
-    parts += ["--output", str(args.output)]
-    return shlex.join(parts)
-
-
-def _summary(stats: dict, output: Path) -> str:
+def _summary(settings: dict[str, Any], output: Path) -> str:
     lines = [
         "deita-hf select",
-        f"  input      {stats['input']}",
-        f"  pool size  {stats['pool_size']:,} rows",
-        f"  kept       {stats['kept']:,} of budget {stats['budget']:,} "
-        f"(threshold {stats['threshold']})",
-        f"  examined   {stats['examined']:,} rows in score order",
-        f"  time       {stats['seconds']:.2f} s selecting on {stats['device']}",
+        f"  input      {settings['input']}",
+        f"  pool size  {settings['pool_size']:,} rows",
+        f"  kept       {settings['kept']:,} of budget {settings['budget']:,} "
+        f"(threshold {settings['threshold']})",
+        f"  examined   {settings['examined']:,} rows in score order",
+        f"  time       {settings['seconds']:.2f} s selecting on {settings['device']}",
     ]
-    for role, info in stats["scorers"].items():
+    for role, info in settings["scorers"].items():
         note = "  <- a stand-in, not the DEITA model" if info["kind"] == "length-baseline" else ""
         lines.append(f"  {role:<10} {info['name']} [{info['kind']}]{note}")
     lines.append(f"  output     {output}  (load with datasets.load_dataset({str(output)!r});"
@@ -157,61 +147,57 @@ def _summary(stats: dict, output: Path) -> str:
     return "\n".join(lines)
 
 
-def _score(pool, components, progress: bool):
-    """Map each component over the pool (indices passed, so errors name their rows)."""
-    from deita_hf.cli.score import describe_component
-
-    for component in components:
-        line = describe_component(component)
-        print(f"deita-hf select: computing {line}", file=sys.stderr)
-        pool = pool.map(component, batched=True, with_indices=True,
-                        desc=f"deita: {line.split(' [')[0]}" if progress else None)
-    return pool
-
-
 def run(args: argparse.Namespace) -> int:
-    """Run ``deita-hf select`` with parsed ``args``; returns the exit code."""
-    from datasets.utils.logging import disable_progress_bar
+    """Run ``deita-hf select`` with parsed ``args``; returns the exit code.
 
+    Every argument is checked before the pool or a model is loaded.
+    """
     from deita_hf import __version__
-    from deita_hf.cli.score import make_components
-    from deita_hf.formats import FormatError
-    from deita_hf.io import load_pool
-    from deita_hf.publishing import save_selection
-    from deita_hf.selection import select_deita
+    from deita_hf.components import describe_component, parse_spec
+    from deita_hf.data.loading import load_pool
+    from deita_hf.hub import save_selection
+    from deita_hf.hub.card import reproduce_command
+    from deita_hf.hub.folder import check_output
+    from deita_hf.pipeline import DatasetSelector
 
-    output = Path(args.output)
-    if args.no_progress:
-        disable_progress_bar()
-    try:
-        if output.is_dir() and any(output.iterdir()) and not args.overwrite:
-            raise FileExistsError(f"--output {str(output)!r} is not empty. Choose another folder "
-                                  f"or pass --overwrite.")
-        pool = load_pool(args.input, split=args.split)
-        specs, scorers = resolve_specs(pool.column_names, args)
-        components = make_components(specs, args)
-        pool = _score(pool, components, progress=not args.no_progress)
-        scorers.update({_ROLES[kind]: c.describe() for kind, c in zip(specs, components)})
-        selected, stats = select_deita(
-            pool, args.budget, threshold=args.threshold,
-            embedding_column=args.embedding_column, complexity_column=args.complexity_column,
-            quality_column=args.quality_column, score_column=args.score_column,
-            device=args.device, progress=not args.no_progress, return_stats=True,
-        )
-        settings = {
-            **stats.to_dict(),
-            "deita_hf_version": __version__,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "input": str(args.input),
-            "scorers": scorers,
-            "command": _command(args, specs),
-        }
-        save_selection(selected, output, settings=settings, pool=pool,
-                       include_pool=args.include_pool, license=args.license,
-                       source_datasets=args.source_datasets, pretty_name=args.pretty_name,
-                       overwrite=args.overwrite)
-    except (ValueError, TypeError, OSError, FormatError) as err:  # OSError: files, model loading
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(_summary(settings, output))
+    budget = check_budget(args.budget)
+    threshold = check_threshold(args.threshold)
+    options = component_options(args)
+    for role, (_, spec_opt, _) in _COMPONENTS.items():
+        parse_spec(role, getattr(args, spec_opt))  # a bad spec fails before anything loads
+    output = check_output(args.output, "selection", overwrite=args.overwrite)
+    progress = not args.no_progress
+    pool = load_pool(args.input, split=args.split)
+    specs = resolve_specs(pool.column_names, args)
+    selector = DatasetSelector.from_specs(
+        specs["complexity"] or "none", specs["quality"] or "none", specs["embedding"] or "none",
+        threshold=threshold, columns={"complexity": args.complexity_column,
+                                      "quality": args.quality_column,
+                                      "embedding": args.embedding_column}, **options)
+    for _, component in selector.components():
+        if component is not None:
+            print(f"deita-hf select: computing {describe_component(component)}", file=sys.stderr)
+    pool = selector.score(pool, progress=progress, warn=False,
+                          roles=("embedding",) if args.score_column else None)
+    selected, stats = selector.select(pool, budget, score_column=args.score_column,
+                                      device=args.device, progress=progress, return_stats=True)
+    scorers = selector.card_scorers()
+    if args.score_column:
+        scorers.pop("complexity"), scorers.pop("quality")
+    settings = {
+        "deita_hf_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input": str(args.input),
+        "split": args.split,
+        "scorers": scorers,
+        "specs": {role: spec for role, spec in specs.items() if spec is not None},
+        "include_pool": bool(args.include_pool),
+        "license": args.license,
+    }
+    settings["command"] = reproduce_command({**stats.to_dict(), **settings}, str(args.output))
+    save_selection(selected, output, stats=stats, settings=settings, pool=pool,
+                   include_pool=args.include_pool, license=args.license,
+                   source_datasets=args.source_datasets, pretty_name=args.pretty_name,
+                   overwrite=args.overwrite)
+    print(_summary({**stats.to_dict(), **settings}, Path(output)))
     return 0

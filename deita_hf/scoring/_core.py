@@ -16,6 +16,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from deita_hf.errors import ConfigError
 from deita_hf.scoring.prompts import SCORE_TOKENS
 
 
@@ -38,7 +39,7 @@ def resolve_score_ids(tokenizer, name: str = "the scorer") -> list[int]:
             missing.append(token)
         ids.append(idx)
     if missing:
-        raise ValueError(
+        raise ConfigError(
             f"The tokenizer of {name} has no single vocabulary entries for {missing} (it needs "
             f"'1'..'6' as tokens, like LLaMA's ids 29896..29953). Use a scorer trained with such a "
             f"tokenizer."
@@ -86,7 +87,7 @@ def fit_prompt(tokenizer, template: str, fields: dict[str, str], max_length: int
         return ids, False
     empty = tokenizer(template.format(**{k: "" for k in fields}))["input_ids"]
     if len(empty) >= max_length:
-        raise ValueError(
+        raise ConfigError(
             f"max_length={max_length} tokens is too small: the prompt template alone takes "
             f"{len(empty)} tokens. Raise max_length."
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deita_hf.formats import turns_from_batch
+from deita_hf.data.formats import turns_from_batch
 
 __all__ = ["InstructionLengthScorer", "ResponseLengthScorer"]
 

@@ -14,11 +14,17 @@ import math
 import warnings
 from typing import Any
 
-from deita_hf.formats import turns_from_batch
-from deita_hf.scoring import _core
-from deita_hf.scoring._loading import (
-    LazyRuntime, limit_threads_in_worker, load_error, local_stamp, resolve_device, resolve_dtype_name,
+from deita_hf.data.formats import turns_from_batch
+from deita_hf.errors import ConfigError
+from deita_hf.runtime import (
+    LazyRuntime,
+    limit_threads_in_worker,
+    load_error,
+    local_stamp,
+    resolve_device,
+    resolve_dtype_name,
 )
+from deita_hf.scoring import _core
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
 
 __all__ = ["ComplexityScorer", "QualityScorer"]
@@ -57,11 +63,11 @@ class _ModelScorer(LazyRuntime):
                  dtype: Any = None, on_error: str = "raise", backend: str = "transformers",
                  trust_remote_code: bool = False, prefix_cache: bool = True):
         if on_error not in ("raise", "nan"):
-            raise ValueError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
+            raise ConfigError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
         if backend not in ("transformers", "vllm"):
-            raise ValueError(f"backend must be 'transformers' or 'vllm', got {backend!r}.")
+            raise ConfigError(f"backend must be 'transformers' or 'vllm', got {backend!r}.")
         if batch_size < 1 or max_length < 1:
-            raise ValueError("batch_size and max_length must be positive.")
+            raise ConfigError("batch_size and max_length must be positive.")
         self.model_name_or_path = str(model_name_or_path or self.default_model)
         self.revision = revision
         self.batch_size = int(batch_size)
@@ -109,7 +115,7 @@ class _ModelScorer(LazyRuntime):
         device = resolve_device(self.device)
         dtype = resolve_dtype_name(self.dtype, device)
         hint = (f", or use the paper's length baseline (`--{self.column}-scorer length`, "
-                f"Python: deita_hf.scoring.build_scorer('{self.column}', 'length'))")
+                f"Python: deita_hf.build_scorer('{self.column}', 'length'))")
         try:
             tokenizer = AutoTokenizer.from_pretrained(
                 self.model_name_or_path, revision=self.revision, trust_remote_code=self.trust_remote_code)

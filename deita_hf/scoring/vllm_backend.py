@@ -18,6 +18,7 @@ import math
 import warnings
 from collections.abc import Mapping
 
+from deita_hf.errors import ConfigError
 from deita_hf.scoring.prompts import SCORE_TOKENS
 
 __all__ = ["VLLMScorerBackend", "score_from_logprobs"]
@@ -61,7 +62,7 @@ class VLLMScorerBackend:
         try:
             from vllm import LLM
         except ImportError as err:
-            raise ImportError("backend='vllm' needs vLLM: pip install 'deita_hf[vllm]' "
+            raise ConfigError("backend='vllm' needs vLLM: pip install 'deita_hf[vllm]' "
                               "(GPU only), or use backend='transformers'.") from err
         try:  # logprobs after the allowed-token restriction (vLLM >= 0.10); older: the default
             self.llm = LLM(model=model, revision=revision, max_model_len=max_length,
@@ -72,7 +73,7 @@ class VLLMScorerBackend:
         vocab = tok.get_vocab()
         missing = [t for t in SCORE_TOKENS if t not in vocab]
         if missing:
-            raise ValueError(f"The tokenizer of {model!r} lacks the score tokens {missing}.")
+            raise ConfigError(f"The tokenizer of {model!r} lacks the score tokens {missing}.")
         self.ids = [vocab[t] for t in SCORE_TOKENS]
         self.id_to_token = dict(zip(self.ids, SCORE_TOKENS))
 

@@ -22,10 +22,12 @@ import numpy as np
 import torch
 from datasets import Dataset
 
-from deita_hf.selection.vectors import EmbeddingReader
+from deita_hf.errors import ConfigError
+from deita_hf.runtime import torch_device
 from deita_hf.selection.greedy import greedy_select
 from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import pool_scores, require_columns
+from deita_hf.selection.vectors import EmbeddingReader
 
 __all__ = ["SelectionStats", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
 
@@ -35,11 +37,11 @@ SCORE_COLUMN, RANK_COLUMN = "deita_score", "deita_rank"
 
 def _check_args(ds: Dataset, budget, threshold) -> None:
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
-        raise TypeError(f"budget must be an int (rows to select), got {budget!r}.")
+        raise ConfigError(f"budget must be an int (rows to select), got {budget!r}.")
     if budget <= 0:
-        raise ValueError(f"budget must be >= 1 (rows to select), got {budget}.")
+        raise ConfigError(f"budget must be >= 1 (rows to select), got {budget}.")
     if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise ValueError(
+        raise ConfigError(
             f"threshold must be a finite number (cosine similarity), got {threshold!r}."
         )
 
@@ -47,29 +49,12 @@ def _check_args(ds: Dataset, budget, threshold) -> None:
 def _check_added_columns(ds: Dataset, score_column: str | None) -> None:
     for col in (SCORE_COLUMN, RANK_COLUMN):
         if col in ds.column_names and score_column != SCORE_COLUMN:
-            raise ValueError(
+            raise ConfigError(
                 f"The dataset already has a {col!r} column (from an earlier selection?), which "
                 f"select_deita would overwrite. Pass score_column='deita_score' to re-select on "
                 f"those scores (both columns are then recomputed), or "
                 f"ds.remove_columns([{col!r}]) / ds.rename_column({col!r}, ...) first."
             )
-
-
-def _resolve_device(device) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"device {device!r} is not a torch device ({err}); try 'cpu' or 'cuda'."
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {device!r} asked for, but torch.cuda.is_available() is False here; "
-            f"pass device='cpu' (or None to pick automatically)."
-        )
-    return dev
 
 
 def select_deita(
@@ -133,7 +118,7 @@ def select_deita(
     require_columns(ds, {"embedding_column": embedding_column})
     _check_added_columns(ds, score_column)
     if block_size is not None and (isinstance(block_size, bool) or int(block_size) < 1):
-        raise ValueError(
+        raise ConfigError(
             f"block_size must be a positive int or None (adaptive), got {block_size!r}."
         )
     scores = pool_scores(
@@ -144,7 +129,7 @@ def select_deita(
     )
     reader = EmbeddingReader(ds, embedding_column)
     order = np.argsort(-scores, kind="stable")  # descending score, ties: lower index first
-    dev = _resolve_device(device)
+    dev = torch_device(device)
     precision = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("highest")  # no TF32: the float32 error bound must hold
     try:

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset
 
+from deita_hf.errors import SelectionError
+
 __all__ = ["deita_score", "pool_scores", "turn_values", "column_of", "require_columns"]
 
 
@@ -31,15 +33,15 @@ def _where(index: int | None) -> str:
 
 def _check_value(value, name: str, index: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
-        raise ValueError(f"{_where(index)}{name} score {value!r} is not a number.")
+        raise SelectionError(f"{_where(index)}{name} score {value!r} is not a number.")
     value = float(value)
     if math.isnan(value) or math.isinf(value):
-        raise ValueError(
+        raise SelectionError(
             f"{_where(index)}{name} score is {value}; scores must be finite. Re-score this row "
             f"or drop it (ds.filter) before selecting."
         )
     if value < 0:
-        raise ValueError(
+        raise SelectionError(
             f"{_where(index)}{name} score is negative ({value}); DEITA scores are >= 0. "
             f"Check the scorer output for this row."
         )
@@ -69,7 +71,7 @@ def deita_score(complexity, quality, *, index: int | None = None) -> float:
     c_list = isinstance(complexity, (Sequence, np.ndarray)) and not isinstance(complexity, str)
     q_list = isinstance(quality, (Sequence, np.ndarray)) and not isinstance(quality, str)
     if c_list != q_list:
-        raise ValueError(
+        raise SelectionError(
             f"{_where(index)}complexity is {'a list' if c_list else 'a number'} but quality is "
             f"{'a list' if q_list else 'a number'}; give both per turn (lists of equal length) "
             f"or both per row (numbers)."
@@ -79,12 +81,12 @@ def deita_score(complexity, quality, *, index: int | None = None) -> float:
             quality, "quality", index
         )
     if len(complexity) != len(quality):
-        raise ValueError(
+        raise SelectionError(
             f"{_where(index)}{len(complexity)} complexity scores but {len(quality)} quality "
             f"scores; there must be one of each per turn."
         )
     if len(complexity) == 0:
-        raise ValueError(f"{_where(index)}no per-turn scores (empty lists).")
+        raise SelectionError(f"{_where(index)}no per-turn scores (empty lists).")
     total = 0.0
     for c, q in zip(complexity, quality):
         total += _check_value(c, "complexity", index) * _check_value(q, "quality", index)
@@ -95,7 +97,7 @@ def require_columns(ds: Dataset, names: dict[str, str | None]) -> None:
     """Raise a ValueError naming every missing column (``names``: argument name -> column)."""
     missing = [f"{arg}={col!r}" for arg, col in names.items() if col and col not in ds.column_names]
     if missing:
-        raise ValueError(
+        raise SelectionError(
             f"Column(s) not found: {', '.join(missing)}. The dataset has columns "
             f"{ds.column_names}. Pass the right names, e.g. select_deita(ds, 6000, "
             f"embedding_column=..., score_column=...)."
@@ -117,20 +119,20 @@ def _first(mask: np.ndarray) -> int:
 def _numbers(arr: pa.Array, column: str, rows: np.ndarray | None = None) -> np.ndarray:
     """Float64 values of a numeric Arrow array; ``rows`` maps value i -> dataset row."""
     if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
-        raise ValueError(
+        raise SelectionError(
             f"Column {column!r} holds {arr.type}, not numbers. Score columns must hold numbers "
             f"(or per-turn lists of numbers)."
         )
     if arr.null_count:
         bad = _first(np.asarray(arr.is_null()))
         row = bad if rows is None else int(rows[bad])
-        raise ValueError(f"Column {column!r}, row {row}: missing score (null). Re-score it.")
+        raise SelectionError(f"Column {column!r}, row {row}: missing score (null). Re-score it.")
     values = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     bad = ~np.isfinite(values)
     if bad.any():
         i = _first(bad)
         row = i if rows is None else int(rows[i])
-        raise ValueError(f"Column {column!r}, row {row}: score is {values[i]}; must be finite.")
+        raise SelectionError(f"Column {column!r}, row {row}: score is {values[i]}; must be finite.")
     return values
 
 
@@ -139,7 +141,7 @@ def _nonnegative(values: np.ndarray, column: str, rows: np.ndarray | None = None
     if neg.any():
         i = _first(neg)
         row = i if rows is None else int(rows[i])
-        raise ValueError(
+        raise SelectionError(
             f"Column {column!r}, row {row}: negative score ({values[i]}); DEITA scores are >= 0."
         )
 
@@ -150,7 +152,7 @@ def _is_list(t: pa.DataType) -> bool:
 
 def _no_null_lists(arr: pa.Array, column: str) -> None:
     if arr.null_count:
-        raise ValueError(
+        raise SelectionError(
             f"Column {column!r}, row {_first(np.asarray(arr.is_null()))}: missing per-turn "
             f"scores (null)."
         )
@@ -207,7 +209,7 @@ def pool_scores(
         require_columns(ds, {"score_column": score_column})
         arr = column_of(ds, score_column)
         if _is_list(arr.type):
-            raise ValueError(
+            raise SelectionError(
                 f"score_column {score_column!r} holds lists; a ready score is one number per "
                 f"row. For per-turn scores use complexity_column/quality_column instead."
             )
@@ -216,7 +218,7 @@ def pool_scores(
     c_arr, q_arr = column_of(ds, complexity_column), column_of(ds, quality_column)
     c_list, q_list = _is_list(c_arr.type), _is_list(q_arr.type)
     if c_list != q_list:
-        raise ValueError(
+        raise SelectionError(
             f"Column {complexity_column!r} holds {c_arr.type} but {quality_column!r} holds "
             f"{q_arr.type}; both must be per-row numbers or both per-turn lists."
         )
@@ -233,12 +235,12 @@ def pool_scores(
     q_len = pc.list_value_length(q_arr).to_numpy(zero_copy_only=False)
     if (c_len != q_len).any():
         i = _first(c_len != q_len)
-        raise ValueError(
+        raise SelectionError(
             f"Row {i}: {c_len[i]} values in {complexity_column!r} but {q_len[i]} in "
             f"{quality_column!r}; there must be one complexity and one quality score per turn."
         )
     if (c_len == 0).any():
-        raise ValueError(f"Row {_first(c_len == 0)}: no per-turn scores (empty lists).")
+        raise SelectionError(f"Row {_first(c_len == 0)}: no per-turn scores (empty lists).")
     parents = pc.list_parent_indices(c_arr).to_numpy(zero_copy_only=False)
     c = _numbers(pc.list_flatten(c_arr), complexity_column, parents)
     q = _numbers(pc.list_flatten(q_arr), quality_column, parents)

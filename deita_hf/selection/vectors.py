@@ -20,6 +20,8 @@ import pyarrow as pa
 import torch
 from datasets import Dataset
 
+from deita_hf.errors import SelectionError
+
 __all__ = ["EmbeddingReader"]
 
 
@@ -47,7 +49,7 @@ class EmbeddingReader:
         if not _is_list(t) or not (
             pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type)
         ):
-            raise ValueError(
+            raise SelectionError(
                 f"Column {column!r} holds {t}; an embedding column must hold one list of numbers "
                 f"per row (e.g. from SentenceTransformer.encode(...).tolist())."
             )
@@ -80,16 +82,16 @@ class EmbeddingReader:
             return 0
         if not valid.all():
             row = int(np.flatnonzero(~valid)[0])
-            raise ValueError(
+            raise SelectionError(
                 f"Column {self.column!r}, row {row}: embedding is missing (null). Embed every "
                 f"row (or drop it with ds.filter) before selecting."
             )
         dim = int(lengths[0])
         if dim == 0:
-            raise ValueError(f"Column {self.column!r}, row 0: embedding is empty.")
+            raise SelectionError(f"Column {self.column!r}, row 0: embedding is empty.")
         if (lengths != dim).any():
             row = int(np.flatnonzero(lengths != dim)[0])
-            raise ValueError(
+            raise SelectionError(
                 f"Column {self.column!r}, row {row}: embedding has {lengths[row]} values but "
                 f"row 0 has {dim}. All embeddings must come from one model (same dimension)."
             )
@@ -142,12 +144,12 @@ class EmbeddingReader:
         j = int(np.flatnonzero(bad)[0])
         row = int(np.asarray(rows)[j])
         if norms[j] == 0:
-            raise ValueError(
+            raise SelectionError(
                 f"Column {self.column!r}, row {row}: embedding is all zeros, so its cosine "
                 f"similarity is undefined. Re-embed the row or drop it."
             )
         what = "NaN" if np.isnan(raw[j]).any() else "inf"
-        raise ValueError(
+        raise SelectionError(
             f"Column {self.column!r}, row {row}: embedding contains {what} values. "
             f"Re-embed the row or drop it."
         )
@@ -181,7 +183,7 @@ class EmbeddingReader:
             raw64 = raw[idx].astype(np.float64)
             norms64 = np.sqrt(np.einsum("ij,ij->i", raw64, raw64))
             self._check_norms(norms64, raw64, np.asarray(rows)[idx])
-            raise ValueError(
+            raise SelectionError(
                 f"Column {self.column!r}, row {int(np.asarray(rows)[idx[0]])}: embedding values "
                 f"are too large or too small for float32 cosine similarity; rescale them."
             )

@@ -9,6 +9,10 @@ Example:
     True
 """
 
-from deita_hf.testing.tiny_models import VICUNA_STYLE_TEMPLATE, build_tiny_llama, build_tokenizer
+from deita_hf.testing.tiny_models import (
+    VICUNA_STYLE_TEMPLATE,
+    build_tiny_llama,
+    build_tokenizer,
+)
 
 __all__ = ["VICUNA_STYLE_TEMPLATE", "build_tiny_llama", "build_tokenizer"]

@@ -51,7 +51,14 @@ def build_tokenizer(texts: Iterable[str] | None = None, *, vocab_size: int = 512
         A ``transformers`` fast tokenizer with ``<s>``, ``</s>``, ``<unk>`` and ``<pad>``, that
         prepends ``<s>`` like LLaMA's.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     special = ["<unk>", "<s>", "</s>", "<pad>"]

@@ -4,16 +4,34 @@ Example:
     from deita_hf.training import VICUNA_V1_1_TEMPLATE, to_sft_dataset
 """
 
-from deita_hf.training.chat_template import (VICUNA_SYSTEM_PROMPT, VICUNA_V1_1_TEMPLATE,
-                                             ensure_chat_template)
+from deita_hf.data.preference import (
+                                             PREFERENCE_FORMATS,
+                                             detect_preference_format,
+                                             preference_to_messages,
+                                             to_preference_dataset,
+)
+from deita_hf.training.chat_template import (
+                                             VICUNA_SYSTEM_PROMPT,
+                                             VICUNA_V1_1_TEMPLATE,
+                                             ensure_chat_template,
+)
 from deita_hf.training.config import RecipeArguments
-from deita_hf.training.model_card import (framework_versions, hyperparameters,
-                                          load_eval_results, read_data_provenance,
-                                          render_model_card)
-from deita_hf.training.preference_data import (PREFERENCE_FORMATS, detect_preference_format,
-                                               preference_to_messages, to_preference_dataset)
-from deita_hf.training.recipe import (check_trainable, finish_training, load_tokenizer, load_training_data,
-                                      model_init_kwargs, resolve_checkpoint, setup_logging)
+from deita_hf.training.model_card import (
+                                             framework_versions,
+                                             hyperparameters,
+                                             load_eval_results,
+                                             read_data_provenance,
+                                             render_model_card,
+)
+from deita_hf.training.recipe import (
+                                             check_trainable,
+                                             finish_training,
+                                             load_tokenizer,
+                                             load_training_data,
+                                             model_init_kwargs,
+                                             resolve_checkpoint,
+                                             setup_logging,
+)
 from deita_hf.training.sft_data import sft_messages, to_sft_dataset
 
 __all__ = [

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 
+from deita_hf.errors import ConfigError
+
 __all__ = ["CHAT_TEMPLATE_MODES", "VICUNA_SYSTEM_PROMPT", "VICUNA_V1_1_TEMPLATE",
            "ensure_chat_template"]
 
@@ -80,11 +82,11 @@ def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
         True
     """
     if mode not in CHAT_TEMPLATE_MODES:
-        raise ValueError(f"chat_template_mode={mode!r}; expected one of {CHAT_TEMPLATE_MODES}.")
+        raise ConfigError(f"chat_template_mode={mode!r}; expected one of {CHAT_TEMPLATE_MODES}.")
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if mode == "never" or (mode == "if_missing" and has_template):
         if not has_template:
-            raise ValueError(
+            raise ConfigError(
                 "The tokenizer has no chat template and chat_template_mode='never'. Set "
                 "chat_template_mode='if_missing' to install DEITA's Vicuna v1.1 template, or give "
                 "the tokenizer a template (SFTConfig.chat_template_path)."
@@ -92,7 +94,7 @@ def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
         logger.info("Keeping the tokenizer's own chat template.")
         return False
     if tokenizer.eos_token is None:
-        raise ValueError(
+        raise ConfigError(
             "The tokenizer has no eos_token; the Vicuna v1.1 template ends each assistant reply "
             "with it. Set tokenizer.eos_token first."
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from deita_hf.errors import ConfigError
 from deita_hf.training.chat_template import CHAT_TEMPLATE_MODES
 
 __all__ = ["RecipeArguments"]
@@ -51,14 +52,14 @@ class RecipeArguments:
     )
     model_card_template: str | None = field(
         default=None,
-        metadata={"help": "Jinja model-card template (default: model_cards/deita_model_card.md)."},
+        metadata={"help": "Jinja model-card template (default: the package's deita_hf/templates/model_card.md)."},
     )
 
     def __post_init__(self) -> None:
         if self.chat_template_mode not in CHAT_TEMPLATE_MODES:
-            raise ValueError(
+            raise ConfigError(
                 f"chat_template_mode={self.chat_template_mode!r}; expected one of "
                 f"{CHAT_TEMPLATE_MODES}."
             )
         if self.max_train_samples is not None and self.max_train_samples <= 0:
-            raise ValueError(f"max_train_samples must be positive, got {self.max_train_samples}.")
+            raise ConfigError(f"max_train_samples must be positive, got {self.max_train_samples}.")

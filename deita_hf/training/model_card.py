@@ -4,7 +4,7 @@ The card states the base model, the training data with a link to its dataset car
 was selected (read from the ``deita_selection.json`` that ``deita-hf select`` writes, or the
 ``deita_preference.json`` of ``deita-hf preference``), the hyper-parameters, the framework
 versions and, when results are given, an evaluation table. Rendering uses
-``huggingface_hub.ModelCard.from_template`` with the Jinja templates in ``model_cards/``.
+``huggingface_hub.ModelCard.from_template`` with the package's Jinja template ``deita_hf/templates/model_card.md``.
 
 Example:
     >>> from deita_hf.training.model_card import read_data_provenance
@@ -22,7 +22,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from deita_hf.hub_layout import PREFERENCE_FILE, SELECTION_FILE
+from deita_hf.errors import ConfigError, InputNotFoundError
+from deita_hf.hub.folder import PREFERENCE_FILE, SELECTION_FILE
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -35,9 +36,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: the repository's ``model_cards/`` folder (shipped next to ``recipes/``)
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "model_cards"
-DEFAULT_TEMPLATE = TEMPLATES_DIR / "deita_model_card.md"
+#: the package's templates (shipped in the wheel)
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
+DEFAULT_TEMPLATE = TEMPLATES_DIR / "model_card.md"
 
 
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
@@ -51,7 +52,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); re-run the command that wrote it.") from err
+        raise ConfigError(f"{path} is not valid JSON ({err}); re-run the command that wrote it.") from err
 
 
 def read_data_provenance(dataset_name: str, *, dataset_hub_id: str | None = None) -> dict[str, Any]:
@@ -171,7 +172,7 @@ def load_eval_results(path: str | os.PathLike) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(
         isinstance(r, dict) and {"benchmark", "value"} <= set(r) for r in data
     ):
-        raise ValueError(
+        raise ConfigError(
             f"{path}: expected a list of {{'benchmark', 'metric', 'value'}} objects or a "
             f"{{benchmark: value}} mapping, e.g. [{{'benchmark': 'MT-Bench', 'metric': 'score', "
             f"'value': 7.2}}]."
@@ -209,12 +210,12 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
     from huggingface_hub import ModelCard, ModelCardData
 
     if stage not in ("sft", "dpo"):
-        raise ValueError(f"stage={stage!r}; expected 'sft' or 'dpo'.")
+        raise ConfigError(f"stage={stage!r}; expected 'sft' or 'dpo'.")
     template = Path(template_path) if template_path else DEFAULT_TEMPLATE
     if not template.is_file():
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"Model-card template {template} not found; pass model_card_template=<path to a "
-            f"Jinja .md template> (the defaults live in the repository's model_cards/ folder)."
+            f"Jinja .md template> (the default is deita_hf/templates/model_card.md)."
         )
     card_data = ModelCardData(
         base_model=base_model if _is_hub_id(base_model) else None,

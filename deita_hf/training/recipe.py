@@ -16,12 +16,17 @@ from typing import Any
 
 from datasets import Dataset
 
-from deita_hf.io import load_pool
+from deita_hf.data.loading import load_pool
+from deita_hf.data.preference import to_preference_dataset
+from deita_hf.errors import ConfigError, InputNotFoundError
 from deita_hf.training.chat_template import ensure_chat_template
 from deita_hf.training.config import RecipeArguments
-from deita_hf.training.model_card import (hyperparameters, load_eval_results,
-                                          read_data_provenance, render_model_card)
-from deita_hf.training.preference_data import to_preference_dataset
+from deita_hf.training.model_card import (
+    hyperparameters,
+    load_eval_results,
+    read_data_provenance,
+    render_model_card,
+)
 from deita_hf.training.sft_data import to_sft_dataset
 
 __all__ = [
@@ -86,11 +91,11 @@ def load_training_data(script_args: Any, recipe_args: RecipeArguments, *, stage:
         The converted ``Dataset``.
 
     Raises:
-        ValueError: no ``dataset_name``; deita_hf.formats.FormatError: the data cannot be
+        ValueError: no ``dataset_name``; deita_hf.data.formats.FormatError: the data cannot be
             converted (the message names the columns found and those accepted).
     """
     if not script_args.dataset_name:
-        raise ValueError("Set dataset_name (a Hub id, a deita-hf select output folder, a "
+        raise ConfigError("Set dataset_name (a Hub id, a deita-hf select output folder, a "
                          "save_to_disk folder or a json/jsonl/parquet file).")
     split = split or script_args.dataset_train_split
     ds = load_pool(script_args.dataset_name, split=split)
@@ -100,7 +105,7 @@ def load_training_data(script_args: Any, recipe_args: RecipeArguments, *, stage:
         return to_sft_dataset(ds)
     if stage == "dpo":
         return to_preference_dataset(ds)
-    raise ValueError(f"stage={stage!r}; expected 'sft' or 'dpo'.")
+    raise ConfigError(f"stage={stage!r}; expected 'sft' or 'dpo'.")
 
 
 def load_tokenizer(model_args: Any, training_args: Any, recipe_args: RecipeArguments):
@@ -158,11 +163,11 @@ def resolve_checkpoint(training_args: Any) -> str | None:
         return last
     if value is True or (isinstance(value, str) and value.lower() in ("true", "latest")):
         if last is None:
-            raise FileNotFoundError(f"resume_from_checkpoint={value!r} but {out} holds no "
+            raise InputNotFoundError(f"resume_from_checkpoint={value!r} but {out} holds no "
                                     f"checkpoint-* folder.")
         return last
     if not os.path.isdir(value):
-        raise FileNotFoundError(f"resume_from_checkpoint={value!r} is not a folder.")
+        raise InputNotFoundError(f"resume_from_checkpoint={value!r} is not a folder.")
     return str(value)
 
 
@@ -177,7 +182,7 @@ def check_trainable(trainer: Any) -> None:
         ValueError: the tokenized training set is empty.
     """
     if trainer.train_dataset is not None and len(trainer.train_dataset) == 0:
-        raise ValueError(
+        raise ConfigError(
             f"No training example is left after tokenization: with max_length="
             f"{trainer.args.max_length} every example lost all its assistant/completion tokens "
             f"to truncation (the Vicuna system prompt alone is ~40 LLaMA tokens). Raise "

@@ -2,7 +2,7 @@
 
 ``SFTTrainer`` with ``assistant_only_loss=True`` needs a ``messages`` column of
 ``{"role", "content"}`` dicts. :func:`to_sft_dataset` builds it from every format that
-:mod:`deita_hf.formats` reads (messages, ShareGPT, prompt/completion, Alpaca, Dolly), so the
+:mod:`deita_hf.data.formats` reads (messages, ShareGPT, prompt/completion, Alpaca, Dolly), so the
 output of ``deita-hf select`` and any Hub dataset in those formats train as they are.
 
 Example:
@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 
 from datasets import Dataset
 
-from deita_hf.formats import FormatError, detect_format, messages_from_batch
+from deita_hf.data.formats import FormatError, detect_format, messages_from_batch
+from deita_hf.errors import ConfigError
 
 __all__ = ["sft_messages", "to_sft_dataset"]
 
@@ -31,7 +32,7 @@ def sft_messages(messages: list[dict[str, str]], index: int | None = None) -> li
     """Make one converted conversation trainable: drop a final unanswered user message.
 
     Args:
-        messages: the output of :func:`deita_hf.formats.to_messages`.
+        messages: the output of :func:`deita_hf.data.formats.to_messages`.
         index: the row index, for the error message.
 
     Returns:
@@ -69,7 +70,7 @@ def to_sft_dataset(ds: Dataset, *, num_proc: int | None = None) -> Dataset:
     fails at once with the columns it has; a malformed row fails with its index.
 
     Args:
-        ds: a dataset in any :mod:`deita_hf.formats` format (other columns are dropped: the
+        ds: a dataset in any :mod:`deita_hf.data.formats` format (other columns are dropped: the
             trainer only reads ``messages``).
         num_proc: processes for ``Dataset.map``.
 
@@ -81,7 +82,7 @@ def to_sft_dataset(ds: Dataset, *, num_proc: int | None = None) -> Dataset:
             assistant reply.
     """
     if not isinstance(ds, Dataset):
-        raise TypeError(f"to_sft_dataset expects a datasets.Dataset, got {type(ds).__name__}.")
+        raise ConfigError(f"to_sft_dataset expects a datasets.Dataset, got {type(ds).__name__}.")
     if {"chosen", "rejected"} <= set(ds.column_names):
         raise FormatError(
             f"Cannot build SFT conversations: found columns {sorted(ds.column_names)}, which is "

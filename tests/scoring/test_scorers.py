@@ -2,15 +2,18 @@
 
 import math
 import pickle
-import warnings
 
 import pytest
 import torch
 from datasets import Dataset, load_from_disk
 
-from deita_hf.formats import to_turns
+from deita_hf.components import build_scorer
+from deita_hf.data.formats import to_turns
 from deita_hf.scoring import (
-    COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE, ComplexityScorer, QualityScorer, build_scorer,
+    COMPLEXITY_TEMPLATE,
+    QUALITY_TEMPLATE,
+    ComplexityScorer,
+    QualityScorer,
 )
 from deita_hf.scoring._core import fit_prompt, resolve_score_ids
 
@@ -36,40 +39,40 @@ def _turn(row):
     return to_turns(row)[0]
 
 
-def test_complexity_matches_hand_computed_softmax(tiny_llama, alpaca_rows):
-    rows = alpaca_rows[:7]
-    scorer = ComplexityScorer(tiny_llama, batch_size=3)  # batches mix lengths: left padding
+def test_complexity_matches_hand_computed_softmax(tiny_chat_llama, dolly_rows):
+    rows = dolly_rows[:7]
+    scorer = ComplexityScorer(tiny_chat_llama, batch_size=3)  # batches mix lengths: left padding
     got = [s[0] for s in scorer(Dataset.from_list(rows)[:])["complexity"]]
-    want = _expected(tiny_llama, [COMPLEXITY_TEMPLATE.format(instruction=_turn(r)[0]) for r in rows])
+    want = _expected(tiny_chat_llama, [COMPLEXITY_TEMPLATE.format(instruction=_turn(r)[0]) for r in rows])
     assert max(abs(a - b) for a, b in zip(got, want)) < 1e-4
     assert max(want) - min(want) > 0.05  # the model separates the prompts: the check has teeth
     assert all(1.0 <= s <= 6.0 for s in got)
 
 
-def test_quality_matches_hand_computed_softmax(tiny_llama, alpaca_rows):
-    rows = alpaca_rows[7:11]
-    got = [s[0] for s in QualityScorer(tiny_llama, batch_size=4)(Dataset.from_list(rows)[:])["quality"]]
+def test_quality_matches_hand_computed_softmax(tiny_chat_llama, dolly_rows):
+    rows = dolly_rows[7:11]
+    got = [s[0] for s in QualityScorer(tiny_chat_llama, batch_size=4)(Dataset.from_list(rows)[:])["quality"]]
     prompts = [QUALITY_TEMPLATE.format(instruction=_turn(r)[0], output=_turn(r)[1]) for r in rows]
-    want = _expected(tiny_llama, prompts)
+    want = _expected(tiny_chat_llama, prompts)
     assert max(abs(a - b) for a, b in zip(got, want)) < 1e-4
 
 
-def test_multi_turn_gives_one_score_per_turn(tiny_llama, multi_turn_rows):
+def test_multi_turn_gives_one_score_per_turn(tiny_chat_llama, multi_turn_rows):
     batch = Dataset.from_list(multi_turn_rows)[:]
-    scores = QualityScorer(tiny_llama, batch_size=2)(batch, indices=list(range(len(multi_turn_rows))))["quality"]
+    scores = QualityScorer(tiny_chat_llama, batch_size=2)(batch, indices=list(range(len(multi_turn_rows))))["quality"]
     n_turns = [sum(m["from"] == "human" for m in r["conversations"]) for r in multi_turn_rows]
     assert [len(s) for s in scores] == n_turns and max(n_turns) >= 2
     conv = multi_turn_rows[0]["conversations"]
-    alone = QualityScorer(tiny_llama).score_texts([{"instruction": conv[2]["value"], "output": conv[3]["value"]}])
+    alone = QualityScorer(tiny_chat_llama).score_texts([{"instruction": conv[2]["value"], "output": conv[3]["value"]}])
     assert scores[0][1] == pytest.approx(alone[0], abs=1e-5)
 
 
-def test_truncation_keeps_template_tail_and_counts(tiny_llama, alpaca_rows):
+def test_truncation_keeps_template_tail_and_counts(tiny_chat_llama, dolly_rows):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(tiny_llama)
-    max_length = 110
-    fields = [dict(zip(("instruction", "output"), _turn(r))) for r in alpaca_rows[:10]]
+    tok = AutoTokenizer.from_pretrained(tiny_chat_llama)
+    max_length = 200  # the real Dolly rows here: some prompts longer, some shorter
+    fields = [dict(zip(("instruction", "output"), _turn(r))) for r in dolly_rows[:10]]
     full = [len(tok(QUALITY_TEMPLATE.format(**f))["input_ids"]) for f in fields]
     n_long = sum(n > max_length for n in full)
     assert 0 < n_long < len(fields)
@@ -78,7 +81,7 @@ def test_truncation_keeps_template_tail_and_counts(tiny_llama, alpaca_rows):
         assert len(ids) <= max_length
         assert tok.decode(ids, skip_special_tokens=True).endswith(" \n##Quality: ")
     with pytest.warns(UserWarning, match=f"{n_long} of 10 inputs were longer than max_length={max_length}"):
-        scores = QualityScorer(tiny_llama, max_length=max_length).score_texts(fields)
+        scores = QualityScorer(tiny_chat_llama, max_length=max_length).score_texts(fields)
     assert all(math.isfinite(s) for s in scores)
     with pytest.raises(ValueError, match="template alone takes"):
         fit_prompt(tok, QUALITY_TEMPLATE, fields[0], 10)
@@ -97,21 +100,21 @@ def _break_on_length(scorer, bad_len):
     model.forward = forward
 
 
-def test_failures_give_nan_with_count_or_raise(tiny_llama, alpaca_rows):
-    batch = Dataset.from_list(alpaca_rows[:6])[:]
-    ok = ComplexityScorer(tiny_llama, batch_size=4)(batch)["complexity"]
-    scorer = ComplexityScorer(tiny_llama, batch_size=4, on_error="nan")
+def test_failures_give_nan_with_count_or_raise(tiny_chat_llama, dolly_rows):
+    batch = Dataset.from_list(dolly_rows[:6])[:]
+    ok = ComplexityScorer(tiny_chat_llama, batch_size=4)(batch)["complexity"]
+    scorer = ComplexityScorer(tiny_chat_llama, batch_size=4, on_error="nan")
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(tiny_llama)
-    bad_len = len(tok(COMPLEXITY_TEMPLATE.format(instruction=_turn(alpaca_rows[2])[0]))["input_ids"])
+    tok = AutoTokenizer.from_pretrained(tiny_chat_llama)
+    bad_len = len(tok(COMPLEXITY_TEMPLATE.format(instruction=_turn(dolly_rows[2])[0]))["input_ids"])
     _break_on_length(scorer, bad_len)
     with pytest.warns(UserWarning, match=r"1 of 6 inputs got NaN \(1 failed forward passes: row 2 turn 0"):
         got = scorer(batch, indices=list(range(6)))["complexity"]
     assert math.isnan(got[2][0])
     assert [g[0] for i, g in enumerate(got) if i != 2] == pytest.approx(
         [o[0] for i, o in enumerate(ok) if i != 2], abs=1e-5)
-    strict = ComplexityScorer(tiny_llama, batch_size=4)
+    strict = ComplexityScorer(tiny_chat_llama, batch_size=4)
     _break_on_length(strict, bad_len)
     with pytest.raises(RuntimeError, match="row 2 turn 0"):
         strict(batch, indices=list(range(6)))
@@ -126,35 +129,35 @@ def test_missing_score_tokens_is_an_error():
         resolve_score_ids(Tok(), "x")
 
 
-def test_pickle_drops_model_and_cache_hits_with_fresh_scorer(tiny_llama, alpaca_rows, tmp_path):
-    Dataset.from_list(alpaca_rows[:8]).save_to_disk(str(tmp_path / "ds"))
+def test_pickle_drops_model_and_cache_hits_with_fresh_scorer(tiny_chat_llama, dolly_rows, tmp_path):
+    Dataset.from_list(dolly_rows[:8]).save_to_disk(str(tmp_path / "ds"))
     ds = load_from_disk(str(tmp_path / "ds"))
-    first = ComplexityScorer(tiny_llama, batch_size=4)
+    first = ComplexityScorer(tiny_chat_llama, batch_size=4)
     out1 = ds.map(first, batched=True)
     assert first.loaded and len(pickle.dumps(first)) < 5000
     assert not pickle.loads(pickle.dumps(first)).loaded
-    fresh = ComplexityScorer(tiny_llama, batch_size=4)
+    fresh = ComplexityScorer(tiny_chat_llama, batch_size=4)
     out2 = ds.map(fresh, batched=True)
     assert not fresh.loaded  # served from the cache: the model was never needed
     assert out2.cache_files == out1.cache_files and out2["complexity"] == out1["complexity"]
-    other = ComplexityScorer(tiny_llama, batch_size=4, max_length=1024)
+    other = ComplexityScorer(tiny_chat_llama, batch_size=4, max_length=1024)
     ds.map(other, batched=True)
     assert other.loaded  # different settings: a different fingerprint
 
 
-def test_map_num_proc_2_and_with_indices(tiny_llama, alpaca_rows):
-    ds = Dataset.from_list(alpaca_rows[:12])
+def test_map_num_proc_2_and_with_indices(tiny_chat_llama, dolly_rows):
+    ds = Dataset.from_list(dolly_rows[:12])
     torch.ones(256, 256) @ torch.ones(256, 256)  # parent has run torch (the hang's precondition)
-    single = ds.map(ComplexityScorer(tiny_llama, batch_size=4), batched=True, batch_size=6)["complexity"]
-    multi = ds.map(ComplexityScorer(tiny_llama, batch_size=4), batched=True, batch_size=6,
+    single = ds.map(ComplexityScorer(tiny_chat_llama, batch_size=4), batched=True, batch_size=6)["complexity"]
+    multi = ds.map(ComplexityScorer(tiny_chat_llama, batch_size=4), batched=True, batch_size=6,
                    with_indices=True, num_proc=2)["complexity"]
     assert [m[0] for m in multi] == pytest.approx([s[0] for s in single], abs=1e-5)
 
 
-def test_factories_and_offline_errors(tiny_llama):
+def test_factories_and_offline_errors(tiny_chat_llama):
     assert build_scorer("complexity", "length").describe()["kind"] == "length-baseline"
     assert build_scorer("quality", "length").describe()["name"] == "response-length"
-    s = build_scorer("quality", tiny_llama, batch_size=2, device=None)
+    s = build_scorer("quality", tiny_chat_llama, batch_size=2, device=None)
     assert isinstance(s, QualityScorer) and s.batch_size == 2
     d = s.describe()
     assert {"name", "revision", "kind"} <= set(d) and d["kind"] == "model"
@@ -166,12 +169,12 @@ def test_factories_and_offline_errors(tiny_llama):
         build_scorer("diversity", "length")
 
 
-def test_prefix_cache_gives_the_same_scores(tiny_llama, alpaca_rows):
-    batch = Dataset.from_list(alpaca_rows[:6])[:]
-    cached = QualityScorer(tiny_llama, batch_size=4)
+def test_prefix_cache_gives_the_same_scores(tiny_chat_llama, dolly_rows):
+    batch = Dataset.from_list(dolly_rows[:6])[:]
+    cached = QualityScorer(tiny_chat_llama, batch_size=4)
     got = cached(batch)["quality"]
     assert cached._rt["prefix"] is not None and len(cached._rt["prefix"][0]) > 10
-    plain = QualityScorer(tiny_llama, batch_size=4, prefix_cache=False)
+    plain = QualityScorer(tiny_chat_llama, batch_size=4, prefix_cache=False)
     want = plain(batch)["quality"]
     assert plain._rt["prefix"] is None
     assert [g[0] for g in got] == pytest.approx([w[0] for w in want], abs=1e-5)

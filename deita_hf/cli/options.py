@@ -1,0 +1,76 @@
+"""Options shared by several ``deita-hf`` commands, defined once.
+
+Example:
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> add_component_arguments(p, complexity=None, quality=None, embedder=None)
+    >>> p.parse_args(["--batch-size", "4"]).batch_size
+    4
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from deita_hf.errors import ConfigError
+
+__all__ = ["add_component_arguments", "check_budget", "check_threshold", "component_options"]
+
+
+def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | None,
+                            quality: str | None, embedder: str | None, note: str = "",
+                            with_embedder: bool = True) -> None:
+    """The scorer/embedder flags of ``score``, ``select`` and ``preference``.
+
+    Args:
+        p: the sub-command's parser.
+        complexity, quality, embedder: the defaults of the three spec flags.
+        note: appended to each spec flag's help (e.g. how a default of None is resolved).
+        with_embedder: add ``--embedder`` (not for ``preference``).
+    """
+    g = p.add_argument_group("scoring and embedding (specs: see deita_hf.components)")
+    g.add_argument("--complexity-scorer", default=complexity,
+                   help="model folder/Hub id, 'vllm:<model>', 'length' (the paper's instruction-"
+                        f"length baseline, in characters) or 'none'{note}")
+    g.add_argument("--quality-scorer", default=quality,
+                   help="model folder/Hub id, 'vllm:<model>', 'length' (response-length "
+                        f"baseline) or 'none'{note}")
+    if with_embedder:
+        g.add_argument("--embedder", default=embedder,
+                       help="'minilm' (packaged all-MiniLM-L6-v2), a sentence-transformers "
+                            f"folder, 'causal-lm:<model>' or 'none'{note}")
+    g.add_argument("--batch-size", type=int, default=8,
+                   help="prompts (or conversations) per forward pass of a model (default 8)")
+    g.add_argument("--max-length", type=int, default=2048, help="token budget per prompt")
+    g.add_argument("--dtype", default=None, help="bfloat16 | float16 | float32 (default: auto)")
+    g.add_argument("--on-error", choices=["raise", "nan"], default="raise",
+                   help="a failed forward pass: stop, or NaN for its rows (with a counting warning)")
+    g.add_argument("--device", default=None,
+                   help="torch device (default: this process's accelerate device, else cuda if "
+                        "available)")
+
+
+def component_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The component options the flags of :func:`add_component_arguments` set."""
+    if args.batch_size < 1 or args.max_length < 1:
+        raise ConfigError(f"--batch-size and --max-length must be positive (got {args.batch_size} "
+                          f"and {args.max_length}).")
+    return {"batch_size": args.batch_size, "max_length": args.max_length, "device": args.device,
+            "dtype": args.dtype, "on_error": args.on_error}
+
+
+def check_budget(value: Any, flag: str = "--budget") -> int:
+    """A row count: a positive int (checked before anything loads)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{flag} must be a positive number of rows, got {value!r}.")
+    return value
+
+
+def check_threshold(value: Any, flag: str = "--threshold") -> float:
+    """A cosine-similarity threshold: a real number in [-1, 1] (checked before anything loads)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not -1.0 <= float(value) <= 1.0:
+        raise ConfigError(f"{flag} must be a cosine similarity in [-1, 1], got {value!r}.")
+    return float(value)

@@ -1,0 +1,147 @@
+"""Load a pool of conversations from wherever users keep it.
+
+Example:
+    >>> from deita_hf.data.loading import load_pool
+    >>> len(load_pool("examples/pool.jsonl"))
+    471
+    >>> ds = load_pool("out/deita-6k")              # doctest: +SKIP
+    >>> ds = load_pool("hkust-nlp/deita-6k-v0")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
+
+from deita_hf.errors import InputError, InputNotFoundError
+
+__all__ = ["FILE_BUILDERS", "load_pool"]
+
+#: file suffix -> ``datasets`` builder name
+FILE_BUILDERS = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".json.gz": "json",
+    ".jsonl.gz": "json",
+    ".parquet": "parquet",
+    ".csv": "csv",
+}
+
+
+def _builder_for(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(FILE_BUILDERS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FILE_BUILDERS[suffix]
+    raise InputError(
+        f"Cannot read {str(path)!r}: unknown file type. Accepted files: "
+        f"{', '.join(sorted(FILE_BUILDERS))}; or pass a save_to_disk folder, a Hub-layout "
+        f"folder or a Hub dataset id."
+    )
+
+
+def _first_bad_line(path: Path) -> str | None:
+    """For a JSON Lines file: where the first unreadable line is, or None."""
+    import gzip
+    import json
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for number, raw in enumerate(fh, 1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    return f"line {number} is not UTF-8 ({err.reason} at byte {err.start})"
+                if not text.strip():
+                    continue
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as err:
+                    return f"line {number} is not valid JSON ({err.msg}, column {err.colno})"
+                if not isinstance(value, dict):
+                    return f"line {number} is a JSON {type(value).__name__}, not an object"
+    except (OSError, EOFError) as err:
+        return f"it cannot be read ({err})"
+    return None
+
+
+def _load_file(path: Path) -> Dataset:
+    """One file as a Dataset; unreadable files raise an InputError naming file and line."""
+    builder = _builder_for(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{str(path)!r} is empty: there are no rows to read.")
+    try:
+        ds = load_dataset(builder, data_files=str(path), split="train")
+    except Exception as err:  # noqa: BLE001 - translated into a message with file and line
+        where = _first_bad_line(path) if builder == "json" else None
+        detail = where or f"{type(err).__name__}: {err}"
+        raise InputError(f"Cannot read {str(path)!r}: {detail}. Fix the file (one JSON object "
+                         f"per line for .jsonl) and run again.") from err
+    if len(ds) == 0:
+        raise InputError(f"{str(path)!r} holds no rows.")
+    return ds
+
+
+def _pick_split(dd: DatasetDict, split: str, source: str) -> Dataset:
+    if split not in dd:
+        raise InputError(
+            f"{source!r} has splits {sorted(dd)}, not {split!r}; pass split=<one of these>."
+        )
+    return dd[split]
+
+
+def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
+    """Load a dataset from a file, a folder or the Hub.
+
+    Args:
+        source: a ``.json``/``.jsonl``/``.json(l).gz``/``.parquet``/``.csv`` file; a folder made
+            by ``save_to_disk`` (a ``Dataset`` or ``DatasetDict``); a folder in the Hub layout
+            (e.g. the output of ``deita-hf select``); or a Hub dataset id.
+        split: the split to return from folders, DatasetDicts and Hub repos.
+
+    Returns:
+        The ``Dataset``.
+
+    Raises:
+        FileNotFoundError: ``source`` looks like a local path but does not exist.
+        ValueError: unknown file type or missing split.
+    """
+    path = Path(source)
+    text = str(source)
+    if path.is_file():
+        return _load_file(path)
+    if path.is_dir():
+        from deita_hf.hub.folder import folder_kind, read_folder
+
+        if folder_kind(path) is not None:  # a folder deita_hf wrote: the one reader
+            return read_folder(path)
+        if (path / "state.json").is_file() or (path / "dataset_dict.json").is_file():
+            loaded = load_from_disk(str(path))
+            return loaded if isinstance(loaded, Dataset) else _pick_split(loaded, split, text)
+        loaded = load_dataset(str(path))
+        return _pick_split(loaded, split, text)
+    partial = path.parent / f".{path.name}.partial"
+    if (partial / "deita_score.json").is_file():
+        from deita_hf.errors import IncompleteFolderError
+
+        raise IncompleteFolderError(
+            f"{text!r} is an unfinished `deita-hf score` run (its shards are in {str(partial)!r}); "
+            f"re-run the same command to finish it.")
+    is_hub_id = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", text) is not None
+    if not is_hub_id or text.startswith(".") or text.lower().endswith(tuple(FILE_BUILDERS)):
+        raise InputNotFoundError(
+            f"{text!r} does not exist. Pass an existing file or folder, or a Hub dataset id "
+            f"like 'user/name'."
+        )
+    try:
+        loaded = load_dataset(text)
+    except Exception as err:  # network or auth errors from the Hub
+        raise InputError(
+            f"Could not load {text!r} as a Hub dataset id ({type(err).__name__}: {err}). "
+            f"Check the id and your network/token, or pass a local file or folder."
+        ) from err
+    return _pick_split(loaded, split, text)

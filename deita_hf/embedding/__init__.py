@@ -1,0 +1,24 @@
+"""Embedders: callables for ``Dataset.map(batched=True)`` that add an ``embedding`` column.
+
+Each row gets one L2-normalised ``list[float]`` for the **whole conversation** (system prompt,
+every instruction and response):
+
+* :class:`SentenceEmbedder` embeds the messages' contents joined by blank lines
+  (``"\\n\\n".join(m["content"] for m in messages)``), truncated by the model's own max length
+  (256 tokens for all-MiniLM-L6-v2).
+* :class:`CausalLMEmbedder` (DEITA's choice) renders the conversation with the model's chat
+  template and takes the last layer's hidden state at the last non-padding token (or the mean
+  over tokens with ``pooling="mean"``).
+
+Example:
+    >>> from deita_hf.embedding import SentenceEmbedder
+    >>> emb = SentenceEmbedder()  # the packaged all-MiniLM-L6-v2, loaded on first call
+    >>> emb.column
+    'embedding'
+
+"""
+
+from deita_hf.embedding.causal_lm import CausalLMEmbedder
+from deita_hf.embedding.sentence import MINILM, SentenceEmbedder, conversation_text
+
+__all__ = ["MINILM", "CausalLMEmbedder", "SentenceEmbedder", "conversation_text"]

@@ -1,0 +1,130 @@
+"""``CausalLMEmbedder``: conversations embedded with a causal LM's last hidden layer.
+
+The conversation is rendered with the model's own chat template; the vector is the last
+layer's hidden state at the last non-padding token (or the mean over tokens), L2-normalised.
+
+Example:
+    >>> from deita_hf.embedding import CausalLMEmbedder
+    >>> CausalLMEmbedder("path/to/chat-model").describe()["pooling"]
+    'last'
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from deita_hf.data.formats import messages_from_batch
+from deita_hf.errors import ConfigError
+from deita_hf.runtime import (
+    LazyRuntime,
+    limit_threads_in_worker,
+    load_error,
+    local_stamp,
+    resolve_device,
+    resolve_dtype_name,
+)
+
+__all__ = ["CausalLMEmbedder"]
+
+
+class CausalLMEmbedder(LazyRuntime):
+    """Embed conversations with a causal LM's last hidden layer (DEITA's embedder).
+
+    Args:
+        model_name_or_path: a local folder or Hub id of a causal LM with a chat template.
+        pooling: "last" (hidden state at the last non-padding token, default) or "mean".
+        max_length: tokens per conversation; longer ones are cut at the end and counted in a warning.
+        batch_size: conversations per forward pass (sorted by length).
+        chat_template: a Jinja chat template to use when the tokenizer has none (otherwise a
+            tokenizer without one is an error).
+        device, dtype: as for the scorers (default fp32 on CPU, bf16/fp16 on CUDA).
+    """
+
+    column = "embedding"
+
+    def __init__(self, model_name_or_path: str, *, pooling: str = "last", max_length: int = 2048,
+                 batch_size: int = 8, chat_template: str | None = None, device: str | None = None,
+                 dtype: Any = None, revision: str | None = None):
+        if pooling not in ("last", "mean"):
+            raise ConfigError(f"pooling must be 'last' or 'mean', got {pooling!r}.")
+        self.model_name_or_path = str(model_name_or_path)
+        self.revision = revision
+        self.pooling = pooling
+        self.max_length = int(max_length)
+        self.batch_size = int(batch_size)
+        self.chat_template = chat_template
+        self.device = device
+        self.dtype = None if dtype is None else str(dtype).replace("torch.", "")
+        self.weights_stamp = local_stamp(self.model_name_or_path)
+        self._reset_runtime()
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.model_name_or_path, "revision": self.revision, "kind": "causal-lm",
+                "column": "embedding", "pooling": self.pooling, "max_length": self.max_length,
+                "text": "conversation rendered with the chat template", "normalized": True}
+
+    def load(self) -> None:
+        if "model" in self._rt:
+            return
+        limit_threads_in_worker()
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = resolve_device(self.device)
+        dtype = getattr(torch, resolve_dtype_name(self.dtype, device))
+        try:
+            tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision)
+            model = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, revision=self.revision,
+                                                         dtype=dtype).base_model
+        except (OSError, ValueError) as err:
+            raise load_error("causal-LM embedder", self.model_name_or_path, err,
+                             ", or use the packaged MiniLM (`--embedder minilm`)") from err
+        if self.chat_template is not None:
+            tok.chat_template = self.chat_template
+        if not getattr(tok, "chat_template", None):
+            raise ConfigError(f"The tokenizer of {self.model_name_or_path!r} has no chat template, so "
+                             f"conversations cannot be rendered. Pass chat_template=... (e.g. "
+                             f"deita_hf.testing.VICUNA_STYLE_TEMPLATE) or use a chat model.")
+        self._rt.update(model=model.to(device).eval(), tokenizer=tok, device=device)
+
+    def embed_conversations(self, conversations: list[list[dict[str, str]]]) -> list[list[float]]:
+        """L2-normalised embeddings, one per conversation (a list of role/content messages)."""
+        import torch
+
+        self.load()
+        tok, model, device = self._rt["tokenizer"], self._rt["model"], self._rt["device"]
+        texts = [tok.apply_chat_template(m, tokenize=False) for m in conversations]
+        ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        n_cut = sum(len(x) > self.max_length for x in ids)
+        if n_cut:
+            warnings.warn(f"CausalLMEmbedder: {n_cut} of {len(ids)} conversations were longer than "
+                          f"max_length={self.max_length} tokens and were cut at the end.", stacklevel=3)
+        ids = [x[: self.max_length] for x in ids]
+        pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        out: list[list[float]] = [[] for _ in ids]
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start:start + self.batch_size]
+            width = max(len(ids[i]) for i in chunk)
+            x = torch.full((len(chunk), width), pad, dtype=torch.long)
+            mask = torch.zeros_like(x)
+            for r, i in enumerate(chunk):  # right padding: positions start at 0 for every row
+                x[r, : len(ids[i])] = torch.tensor(ids[i])
+                mask[r, : len(ids[i])] = 1
+            with torch.inference_mode():
+                hidden = model(input_ids=x.to(device), attention_mask=mask.to(device)).last_hidden_state
+                hidden = hidden.float()
+                m = mask.to(hidden.device)
+                if self.pooling == "last":
+                    vec = hidden[torch.arange(len(chunk), device=hidden.device), m.sum(-1) - 1]
+                else:
+                    vec = (hidden * m.unsqueeze(-1)).sum(1) / m.sum(-1, keepdim=True)
+                vec = torch.nn.functional.normalize(vec, dim=-1).cpu()
+            for r, i in enumerate(chunk):
+                out[i] = vec[r].tolist()
+        return out
+
+    def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
+        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``."""
+        return {"embedding": self.embed_conversations(messages_from_batch(batch, indices=indices))}

@@ -1,0 +1,427 @@
+"""Folders in the Hugging Face Hub dataset layout: parquet shards plus a README whose YAML
+``configs`` and ``dataset_info`` make ``datasets.load_dataset(folder)`` find them.
+
+Every folder deita_hf writes (``deita-hf score``, ``select`` and ``preference`` outputs) goes
+through here, and so does every read of one: :func:`write_folder` (complete folders, written
+into a temporary sibling and renamed into place, under a lock) and :func:`read_folder`. ``dataset_info`` (features, row count, sizes) is read back from the written
+parquet files, because ``datasets`` keys its cache of a local folder on the folder name and the
+README's ``configs``/``dataset_info`` only: without it, a folder rewritten under the same name
+would load the rows cached from its previous contents.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from datasets import Dataset, load_dataset
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = write_parquet(Dataset.from_dict({"a": [1, 2, 3]}), root / DATA_DIR)
+    >>> write_readme(root, "# Three rows\\n").name
+    'README.md'
+    >>> load_dataset(str(root), split="train")["a"][:]
+    [1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DATA_DIR",
+    "FIGURES_DIR",
+    "FOLDER_KINDS",
+    "POOL_DIR",
+    "folder_kind",
+    "read_folder",
+    "read_settings",
+    "write_folder",
+    "write_settings",
+    "PREFERENCE_FILE",
+    "SCORE_FILE",
+    "SELECTION_FILE",
+    "config_info",
+    "layout_card_data",
+    "write_parquet",
+    "write_readme",
+]
+
+#: folder of the default config's parquet shards
+DATA_DIR = "data"
+#: folder of the whole scored pool (config "pool") of a selection
+POOL_DIR = "pool"
+#: folder of a selection's figures
+FIGURES_DIR = "figures"
+#: settings written by ``deita-hf select`` / :func:`deita_hf.hub.save_selection`
+SELECTION_FILE = "deita_selection.json"
+#: settings written by ``deita-hf preference``
+PREFERENCE_FILE = "deita_preference.json"
+#: settings and progress of ``deita-hf score``
+SCORE_FILE = "deita_score.json"
+
+#: folder kind -> its settings file
+FOLDER_KINDS = {"selection": SELECTION_FILE, "scores": SCORE_FILE, "preference": PREFERENCE_FILE}
+
+_MAX_SHARD_BYTES = 500 * 1024 * 1024
+
+
+def write_parquet(ds, folder: str | os.PathLike, *, max_shard_bytes: int = _MAX_SHARD_BYTES) -> int:
+    """Write ``ds`` as ``train-0000i-of-0000n.parquet`` shards of at most ~``max_shard_bytes``,
+    replacing any parquet files already in ``folder`` (``load_dataset`` would read them too).
+
+    Args:
+        ds: the ``datasets.Dataset``.
+        folder: the config's folder (created if missing).
+        max_shard_bytes: target in-memory size of one shard.
+
+    Returns:
+        The number of shards written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.parquet"):
+        stale.unlink()
+    nbytes = ds.data.nbytes * len(ds) / max(ds.data.num_rows, 1)
+    n = max(1, math.ceil(nbytes / max_shard_bytes))
+    for i in range(n):
+        shard = ds.shard(num_shards=n, index=i, contiguous=True)
+        shard.to_parquet(str(folder / f"train-{i:05d}-of-{n:05d}.parquet"))
+    return n
+
+
+def config_info(folder: str | os.PathLike):
+    """Features, row count and sizes of the parquet files in ``folder``, read from their metadata.
+
+    Args:
+        folder: a config's folder of ``*.parquet`` shards.
+
+    Returns:
+        A ``datasets.DatasetInfo`` with one ``train`` split (``num_bytes``: uncompressed size).
+
+    Raises:
+        FileNotFoundError: the folder holds no parquet file.
+    """
+    import pyarrow.parquet as pq
+    from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+
+    files = sorted(Path(folder).glob("*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"No parquet files in {str(folder)!r}.")
+    metas = [pq.ParquetFile(f).metadata for f in files]
+    rows = sum(m.num_rows for m in metas)
+    nbytes = sum(m.row_group(i).total_byte_size for m in metas for i in range(m.num_row_groups))
+    splits = SplitDict()
+    splits.add(SplitInfo(name="train", num_bytes=nbytes, num_examples=rows))
+    return DatasetInfo(
+        features=Features.from_arrow_schema(pq.read_schema(files[0])), splits=splits,
+        dataset_size=nbytes, download_size=sum(f.stat().st_size for f in files),
+    )
+
+
+def layout_card_data(configs: Mapping[str, str], infos: Mapping[str, Any], **fields: Any):
+    """Card metadata with ``configs`` (``{name: "folder/train-*"}``, "default" marked default),
+    their ``dataset_info`` (``{name: DatasetInfo}``), and any other ``DatasetCardData`` fields.
+    """
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    data = DatasetCardData(
+        **fields,
+        configs=[
+            {"config_name": name, **({"default": True} if name == "default" else {}),
+             "data_files": [{"split": "train", "path": path}]}
+            for name, path in configs.items()
+        ],
+    )
+    DatasetInfosDict(dict(infos)).to_dataset_card_data(data)
+    return data
+
+
+def write_readme(root: str | os.PathLike, body: str, *, configs: Mapping[str, str] | None = None,
+                 **fields: Any) -> Path:
+    """Write ``root/README.md``: YAML ``configs`` + ``dataset_info`` of the written shards, then
+    ``body``.
+
+    Args:
+        root: the dataset folder.
+        body: the card's Markdown body.
+        configs: ``{config name: "folder/train-*"}`` (default: ``{"default": "data/train-*"}``);
+            each folder must already hold its parquet shards.
+        **fields: other ``huggingface_hub.DatasetCardData`` fields (``tags``, ``license``, ...).
+
+    Returns:
+        The README's path.
+    """
+    from huggingface_hub import DatasetCard
+
+    root = Path(root)
+    configs = dict(configs or {"default": f"{DATA_DIR}/train-*"})
+    infos = {name: config_info(root / path.rsplit("/", 1)[0]) for name, path in configs.items()}
+    data = layout_card_data(configs, infos, **fields)
+    DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}").save(root / "README.md")
+    return root / "README.md"
+
+
+# -- settings files ----------------------------------------------------------------------------
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN/inf: written as null, never as a bare NaN token
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        return _json_safe(value.item())
+    return value
+
+
+def write_settings(root: str | os.PathLike, name: str, settings: Mapping[str, Any]) -> Path:
+    """Write ``root/name`` as strict JSON (non-finite numbers become ``null``).
+
+    Raises:
+        ConfigError: a value is not JSON-serialisable (the message says which).
+    """
+    import json
+
+    from deita_hf.errors import ConfigError
+
+    path = Path(root) / name
+    try:
+        text = json.dumps(_json_safe(settings), indent=2, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"The settings for {name} are not JSON-serialisable: {err}. Convert "
+                          f"numpy values and paths to plain numbers and strings.") from err
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def folder_kind(root: str | os.PathLike) -> str | None:
+    """``"selection"``, ``"scores"`` or ``"preference"`` for a folder deita_hf wrote, else None."""
+    for kind, name in FOLDER_KINDS.items():
+        if (Path(root) / name).is_file():
+            return kind
+    return None
+
+
+def read_settings(root: str | os.PathLike) -> tuple[str | None, dict[str, Any]]:
+    """``(kind, settings)`` of a folder deita_hf wrote (``(None, {})`` for any other folder)."""
+    import json
+
+    kind = folder_kind(root)
+    if kind is None:
+        return None, {}
+    path = Path(root) / FOLDER_KINDS[kind]
+    return kind, json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- the one reader ----------------------------------------------------------------------------
+def read_folder(root: str | os.PathLike, config: str = "default", *,
+                allow_partial: bool = False):
+    """Read one config of a Hub-layout folder deita_hf wrote, as a ``datasets.Dataset``.
+
+    Args:
+        root: the folder.
+        config: ``"default"`` (``data/``) or ``"pool"`` (``pool/``, selections only).
+        allow_partial: read an unfinished ``deita-hf score`` run (only the resume path does).
+
+    Returns:
+        The rows, in the order they were written.
+
+    Raises:
+        IncompleteFolderError: the folder is an unfinished ``deita-hf score`` run.
+        InputNotFoundError: the config's parquet files are missing.
+    """
+    from datasets import load_dataset
+
+    from deita_hf.errors import IncompleteFolderError, InputNotFoundError
+
+    root = Path(root)
+    kind, settings = read_settings(root)
+    if kind == "scores" and not settings.get("complete", False) and not allow_partial:
+        raise IncompleteFolderError(
+            f"{str(root)!r} is an unfinished `deita-hf score` run; re-run the same command to "
+            f"finish it (or pass --overwrite to start over).")
+    sub = {"default": DATA_DIR, "pool": POOL_DIR}.get(config)
+    files = sorted(str(p) for p in (root / sub).glob("*.parquet")) if sub else []
+    if not files:
+        raise InputNotFoundError(f"{str(root)!r} has no {config!r} rows ({sub}/*.parquet); it is "
+                                 f"not a complete deita_hf folder.")
+    return load_dataset("parquet", data_files=files, split="train")
+
+
+# -- the one writer of complete folders --------------------------------------------------------
+class _Lock:
+    """An exclusive lock file beside the output folder (``.NAME.lock`` holding the pid)."""
+
+    def __init__(self, root: Path):
+        self.path = root.parent / f".{root.name}.lock"
+
+    def __enter__(self) -> _Lock:
+        from deita_hf.errors import FolderInUseError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                if self._stale():
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise FolderInUseError(
+                    f"{str(self.path.parent / self.path.name[1:-5])!r} is in use by another "
+                    f"deita-hf process ({self.path} exists). Wait for it to finish, or delete the "
+                    f"lock file if that process is gone.") from None
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return self
+        raise FolderInUseError(f"Could not lock {self.path}.")
+
+    def _stale(self) -> bool:
+        try:
+            pid = int(self.path.read_text() or "0")
+        except (OSError, ValueError):
+            return False
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def __exit__(self, *exc: Any) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def check_output(root: str | os.PathLike, kind: str, *, overwrite: bool) -> Path:
+    """Refuse an output folder that must not be replaced; returns it as a ``Path``.
+
+    A missing or empty folder is fine. A folder of the same kind is replaced only with
+    ``overwrite``; a folder of another kind, or with files deita_hf did not make, only with
+    ``overwrite`` too (the message says what it holds). The current folder, its parents and the
+    home folder are never replaced.
+
+    Raises:
+        OutputExistsError: the folder holds files and ``overwrite`` is False.
+        FolderKindError: the path is a file, or a folder that must never be replaced.
+    """
+    from deita_hf.errors import FolderKindError, OutputExistsError
+
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise FolderKindError(f"--output {str(root)!r} is a file; pass a folder path.")
+    if not root.is_dir() or not any(root.iterdir()):
+        return root
+    resolved = root.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved in (cwd, *cwd.parents, Path.home().resolve()):
+        raise FolderKindError(f"Refusing to write into {str(root)!r}: it is the current folder, "
+                              f"one of its parents or the home folder. Use a folder of its own.")
+    found = folder_kind(root)
+    if not overwrite:
+        what = (f"a deita-hf {found} folder" if found else "files deita-hf did not write")
+        extra = "" if found in (None, kind) else f", not a {kind} folder"
+        raise OutputExistsError(f"--output {str(root)!r} is not empty: it holds {what}{extra}. Choose "
+                                f"another folder, or pass --overwrite (overwrite=True) to replace "
+                                f"it once the new {kind} folder is complete.")
+    return root
+
+
+def write_folder(
+    root: str | os.PathLike,
+    kind: str,
+    configs: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    *,
+    body: str | Any,
+    overwrite: bool = False,
+    extra: Any = None,
+    **card_fields: Any,
+) -> Path:
+    """Write a complete Hub-layout folder atomically: parquet configs, settings, README.
+
+    Everything is written into a temporary sibling, then renamed into place; an existing folder
+    (``overwrite``) is replaced only after the new one is complete, so an interrupted run
+    leaves either the old folder or the new one, never a mix. A lock file beside the folder
+    makes a concurrent writer fail with :class:`~deita_hf.errors.FolderInUseError`.
+
+    Args:
+        root: the output folder.
+        kind: ``"selection"``, ``"scores"`` or ``"preference"`` (names the settings file).
+        configs: config name -> ``Dataset`` (or a list of finished parquet files, moved in as
+            its shards); ``"default"`` goes to ``data/``, ``"pool"`` to ``pool/``.
+        settings: written as the kind's settings file (strict JSON).
+        body: the README's Markdown body, or a callable ``body(tmp_root, infos) -> str`` called
+            after the parquet files and ``extra`` are written (``infos``: config ->
+            ``DatasetInfo``), returning either the body or a full README text starting with
+            ``---``.
+        overwrite: replace an existing folder (see :func:`check_output`).
+        extra: a callable ``extra(tmp_root)`` that writes more files (figures).
+        **card_fields: ``DatasetCardData`` fields for the YAML header (``tags``, ``license``).
+
+    Returns:
+        The folder's path.
+
+    Example:
+        >>> import tempfile
+        >>> from datasets import Dataset
+        >>> out = Path(tempfile.mkdtemp()) / "prefs"
+        >>> _ = write_folder(out, "preference", {"default": Dataset.from_dict({"a": [1]})},
+        ...                  {"size": 1}, body="# One pair\\n")
+        >>> sorted(p.name for p in out.iterdir())
+        ['README.md', 'data', 'deita_preference.json']
+        >>> read_folder(out)["a"][:]
+        [1]
+    """
+    import shutil
+
+    from huggingface_hub import DatasetCard
+
+    root = Path(root)
+    dirs = {"default": DATA_DIR, "pool": POOL_DIR}
+    with _Lock(root):
+        check_output(root, kind, overwrite=overwrite)
+        tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            for name, ds in configs.items():
+                if isinstance(ds, (list, tuple)):  # finished parquet files, moved into place
+                    (tmp / dirs[name]).mkdir(parents=True)
+                    for i, src in enumerate(ds):
+                        os.replace(src, tmp / dirs[name] / f"train-{i:05d}-of-{len(ds):05d}.parquet")
+                else:
+                    write_parquet(ds, tmp / dirs[name])
+            write_settings(tmp, FOLDER_KINDS[kind], settings)
+            if extra is not None:
+                extra(tmp)
+            paths = {name: f"{dirs[name]}/train-*" for name in configs}
+            infos = {name: config_info(tmp / dirs[name]) for name in configs}
+            text = body(tmp, infos) if callable(body) else body
+            if text.startswith("---"):
+                DatasetCard(text).save(tmp / "README.md")
+            else:
+                data = layout_card_data(paths, infos, **card_fields)
+                DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{text}").save(tmp / "README.md")
+            _swap(tmp, root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return root
+
+
+def _swap(tmp: Path, root: Path) -> None:
+    """Put ``tmp`` in place of ``root`` (two renames; the old folder is deleted last)."""
+    import shutil
+
+    if root.exists():
+        old = root.parent / f".{root.name}.old-{os.getpid()}"
+        os.replace(root, old)
+        os.replace(tmp, root)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, root)

@@ -1,0 +1,157 @@
+"""Push a selection folder to a Hugging Face Hub dataset repository.
+
+Example:
+    >>> from deita_hf.hub import push_selection
+    >>> push_selection("out/deita-6k", "me/my-deita-6k", private=True)   # doctest: +SKIP
+    'https://huggingface.co/datasets/me/my-deita-6k'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from deita_hf.errors import (
+    ConfigError,
+    MissingTokenError,
+    PublishError,
+    RepoNotEmptyError,
+)
+from deita_hf.hub.selection_folder import (
+    DATA_DIR,
+    FIGURES_DIR,
+    POOL_DIR,
+    SELECTION_FILE,
+    complete_folder,
+)
+
+__all__ = ["MissingTokenError", "RepoNotEmptyError", "push_selection"]
+
+#: repo folders that a new upload replaces as a whole (stale shards would break the configs)
+_REPLACED_DIRS = (DATA_DIR, POOL_DIR, FIGURES_DIR)
+
+
+def _resolve_token(token: str | None) -> str:
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    found = get_token()
+    if not found:
+        raise MissingTokenError(
+            "No Hugging Face token found. Log in with `hf auth login`, set the HF_TOKEN "
+            "environment variable, or pass token=... (--token) with a token that can write."
+        )
+    return found
+
+
+def _layout_files(root: Path) -> list[str]:
+    files = []
+    for name in ("README.md", SELECTION_FILE):
+        if (root / name).is_file():
+            files.append(name)
+    for folder in _REPLACED_DIRS:
+        paths = sorted((root / folder).rglob("*"))
+        files.extend(p.relative_to(root).as_posix() for p in paths if p.is_file())
+    return files
+
+
+def _card_for_repo(root: Path, repo_id: str) -> bytes:
+    """The README with the usage snippet pointing at ``repo_id`` instead of the local folder."""
+    text = (root / "README.md").read_text(encoding="utf-8")
+    settings = json.loads((root / SELECTION_FILE).read_text(encoding="utf-8"))
+    local_id = (settings.get("publishing") or {}).get("dataset_id")
+    if local_id:
+        text = text.replace(f'load_dataset("{local_id}"', f'load_dataset("{repo_id}"')
+    return text.encode("utf-8")
+
+
+def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = False,
+                   token: str | None = None, overwrite: bool = False,
+                   commit_message: str | None = None) -> str:
+    """Upload a selection folder (see :func:`save_selection`) as a Hub dataset repository.
+
+    A folder without its card (a plain ``deita-hf select`` output) gets its card and figures
+    first. Only the layout's files are uploaded (``README.md``, ``deita_selection.json``,
+    ``data/``, ``pool/``, ``figures/``).
+
+    Args:
+        folder: the selection folder.
+        repo_id: ``"user/name"`` of the dataset repository (created if missing).
+        private: create the repository as private (ignored when it exists).
+        token: a Hub token with write access; default: ``huggingface_hub.get_token()``
+            (``HF_TOKEN`` or ``hf auth login``).
+        overwrite: allow replacing the files of a repository that already holds some; the
+            repository's ``data/``, ``pool/`` and ``figures/`` are then replaced as a whole.
+        commit_message: the commit's summary.
+
+    Returns:
+        The repository's URL.
+
+    Raises:
+        MissingTokenError: no token passed or found.
+        RuntimeError: ``HF_HUB_OFFLINE`` is set.
+        RepoNotEmptyError: the repository holds files and ``overwrite`` is False.
+
+    Example:
+        push_selection("out/deita-6k", "me/my-deita-6k")
+    """
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if constants.HF_HUB_OFFLINE:
+        raise PublishError(
+            "HF_HUB_OFFLINE is set: huggingface_hub makes no network request, so nothing can be "
+            "pushed. Unset HF_HUB_OFFLINE (e.g. `HF_HUB_OFFLINE=0 deita-hf publish ...`)."
+        )
+    if "/" not in repo_id:
+        raise ConfigError(f"repo_id must look like 'user/name', got {repo_id!r}.")
+    token = _resolve_token(token)
+    root = complete_folder(folder)
+    api = HfApi(token=token)
+    try:
+        return _push(api, root, repo_id, private=private, overwrite=overwrite,
+                     commit_message=commit_message)
+    except (RepoNotEmptyError, MissingTokenError):
+        raise
+    except (OSError, HfHubHTTPError) as err:  # connection refused, DNS, HTTP errors
+        raise PublishError(f"Could not push {str(root)!r} to the dataset repo {repo_id!r}: "
+                           f"{type(err).__name__}: {err}. Check the network, HF_ENDPOINT and that "
+                           f"the token may write to {repo_id!r}.") from err
+
+
+def _push(api, root: Path, repo_id: str, *, private: bool, overwrite: bool,
+          commit_message: str | None) -> str:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    existing: list[str] = []
+    if api.repo_exists(repo_id, repo_type="dataset"):
+        existing = [f for f in api.list_repo_files(repo_id, repo_type="dataset")
+                    if f != ".gitattributes"]
+        if existing and not overwrite:
+            shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
+            raise RepoNotEmptyError(
+                f"The dataset repo {repo_id!r} already holds {len(existing)} file(s) ({shown}). "
+                f"Pass overwrite=True (--overwrite) to replace its data, or choose another repo id."
+            )
+    url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+
+    files = _layout_files(root)
+    operations: list = [
+        CommitOperationDelete(path_in_repo=path)
+        for path in existing
+        if path.split("/", 1)[0] in _REPLACED_DIRS and path not in files
+    ]
+    for path in files:
+        content = _card_for_repo(root, repo_id) if path == "README.md" else str(root / path)
+        operations.append(CommitOperationAdd(path_in_repo=path, path_or_fileobj=content))
+    from deita_hf import __version__
+
+    api.create_commit(
+        repo_id,
+        operations,
+        commit_message=commit_message or f"Upload DEITA selection (deita_hf {__version__})",
+        repo_type="dataset",
+    )
+    return str(url)

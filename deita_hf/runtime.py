@@ -1,0 +1,164 @@
+"""Where and how models run: devices, dtypes, processes, threads, lazy loading, load errors.
+
+The one place that resolves a device (:func:`resolve_device` for model placement,
+:func:`torch_device` for validated torch devices, :func:`dist_state` for ``accelerate``
+processes), a dtype, and that keeps loaded models out of pickles (:class:`LazyRuntime`).
+
+Example:
+    >>> from deita_hf.runtime import resolve_dtype_name, torch_device
+    >>> resolve_dtype_name("bf16", "cpu")
+    'bfloat16'
+    >>> torch_device("cpu")
+    device(type='cpu')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from deita_hf.errors import ConfigError, ModelLoadError
+
+_DTYPE_ALIASES = {
+    "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+    "half": "float16", "fp32": "float32", "float32": "float32", "float": "float32",
+}
+
+
+def resolve_device(device: Any) -> str:
+    """``None``/``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; anything else as given."""
+    if device is None or str(device) == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def torch_device(device: Any = None):
+    """A validated ``torch.device`` (None: CUDA if available, else CPU).
+
+    Raises:
+        ConfigError: not a torch device, or a CUDA device that this machine does not have.
+    """
+    import torch
+
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f"device {device!r} is not a torch device ({err}); try 'cpu' or "
+                          f"'cuda'.") from err
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {device!r} asked for, but torch.cuda.is_available() is "
+                              f"False here; pass device='cpu' (or None to pick automatically).")
+        if dev.index is not None and dev.index >= count:
+            raise ConfigError(f"device {device!r} asked for, but this machine has {count} CUDA "
+                              f"device(s) (cuda:0..cuda:{count - 1}).")
+    return dev
+
+
+def dist_state(device: str | None = None):
+    """The ``accelerate.PartialState`` of this process (one process without a launcher).
+
+    Without an accelerator (or with ``device="cpu"``) the processes of ``accelerate launch``
+    join a gloo process group on CPU (accelerate only does that when asked for ``cpu=True``).
+    """
+    import torch
+    from accelerate import PartialState
+
+    try:
+        has_accelerator = torch.accelerator.is_available()
+    except AttributeError:  # torch < 2.6
+        has_accelerator = torch.cuda.is_available()
+    return PartialState(cpu=(device == "cpu") or not has_accelerator)
+
+
+def resolve_dtype_name(dtype: Any, device: str) -> str:
+    """Resolve a dtype option to a torch dtype name.
+
+    ``None``/``"auto"``: bfloat16 on a CUDA device that supports it, float16 on other CUDA
+    devices, float32 on CPU (exact scores; pass ``"bfloat16"`` for ~2x on AVX-512-BF16 CPUs).
+    """
+    if dtype is None or str(dtype) == "auto":
+        if device.startswith("cuda"):
+            import torch
+
+            return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        return "float32"
+    name = str(dtype).replace("torch.", "")
+    if name not in _DTYPE_ALIASES:
+        raise ConfigError(f"Unknown dtype {dtype!r}; use one of bfloat16, float16, float32 or 'auto'.")
+    return _DTYPE_ALIASES[name]
+
+
+def in_worker_process() -> bool:
+    """True inside a ``multiprocessing``/``multiprocess`` child (e.g. ``Dataset.map(num_proc=...)``)."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return True
+    try:
+        import multiprocess
+
+        return multiprocess.parent_process() is not None
+    except (ImportError, AttributeError):
+        return False
+
+
+def limit_threads_in_worker() -> None:
+    """Use one torch thread in a forked worker: OpenMP after ``fork`` otherwise deadlocks."""
+    if in_worker_process():
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def is_local(path: str) -> bool:
+    return Path(path).expanduser().exists()
+
+
+def local_stamp(path: str) -> tuple | None:
+    """Names, sizes and mtimes of a local model folder's files (cheap; part of the fingerprint
+    so that retraining a model in place invalidates the ``datasets`` cache). None for Hub ids."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        return None
+    files = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file())
+    return tuple((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files)
+
+
+def load_error(what: str, name: str, err: BaseException, hint: str) -> ModelLoadError:
+    """An error that says why ``name`` did not load and what to do instead."""
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+    where = ("a local path" if is_local(name) else
+             "a local path that does not exist" if looks_like_path else "a Hub id")
+    reason = (" The Hub is unreachable here (HF_HUB_OFFLINE is set)." if offline and where == "a Hub id"
+              else "")
+    return ModelLoadError(
+        f"Could not load the {what} {name!r} ({where}): {type(err).__name__}: {err}.{reason} "
+        f"Download it where there is network (`hf download {name} --local-dir DIR`) and pass the "
+        f"local DIR instead{hint}."
+    )
+
+
+class LazyRuntime:
+    """Mixin: pickle (and ``datasets``-fingerprint) the settings only, never the loaded model.
+
+    Loaded objects live in ``self._rt`` (a dict), which is dropped when pickling and recreated
+    empty when unpickling, so workers and cache fingerprints see only the settings.
+    """
+
+    def _reset_runtime(self) -> None:
+        self._rt: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_rt"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_runtime()

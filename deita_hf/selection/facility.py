@@ -1,0 +1,208 @@
+"""``select_facility_location``: greedy facility-location selection (Superfiltering's diversity step).
+
+Maximises f(S) = Σ_i max_{j∈S} sim⁺(i, j) over the pool, with sim⁺ = max(0, cosine): similarities
+are clipped at 0 so every term is >= 0, f(∅) = 0 and f is monotone submodular. Each step adds
+the row with the largest gain f(S ∪ {j}) − f(S); gains within ``tie_tolerance(n)`` = n·2⁻⁴⁷ of
+the largest count as ties, which go to the lowest row index. (Ties are common: two uncovered
+rows that only improve each other have equal gains in exact arithmetic, and float64 rounding
+would otherwise decide between them.)
+
+How it is fast: lazy greedy (gains only shrink, so a stale gain bounds the fresh one: only
+rows whose bound can still win are re-evaluated), and every product is blocked (``block_size``
+rows at a time), so the n × n similarity matrix is never materialised (the first step is n²·dim
+work in blocks; each later step a few matrix-vector products).
+
+What is exact: gains are computed from float32 products with float64 sums, each with a proven
+error bound (per term ``2·float32_margin(dim) + 2⁻²²`` over the rows it can touch); a row is
+only ruled out when its bound is below what another row surely reaches, and when several rows
+could still win, their gains are recomputed in float64 (``sum(max(U @ u_j − cover, 0))`` with
+float64 unit rows ``U`` and coverage). The picks are those of the plain float64 greedy with
+the same tie rule.
+
+Example:
+    >>> from datasets import Dataset
+    >>> ds = Dataset.from_dict({"embedding": [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]})
+    >>> out = select_facility_location(ds, 2, progress=False)
+    >>> out["embedding"][:]
+    [[0.9, 0.1], [0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+import numpy as np
+import torch
+from datasets import Dataset
+from tqdm.auto import tqdm
+
+from deita_hf.runtime import torch_device
+from deita_hf.selection.dispatch import (
+    RANK_COLUMN, check_budget, check_choice, check_free_columns, finish, highest_precision,
+    warn_short,
+)
+from deita_hf.selection.greedy import float32_margin
+from deita_hf.selection.kcenter import PoolVectors, check_block_size
+from deita_hf.selection.score_columns import require_columns
+
+__all__ = ["select_facility_location", "tie_tolerance", "GAIN_COLUMN", "SIMILARITIES"]
+
+SIMILARITIES = ("cosine",)
+#: the column giving each pick's gain f(S ∪ {j}) − f(S)
+GAIN_COLUMN = "facility_gain"
+#: candidates re-evaluated per matrix product in the lazy step
+LAZY_BATCH = 32
+
+
+def tie_tolerance(n: int) -> float:
+    """Gains this close to the largest are ties (far above float64 rounding of n terms).
+
+    Example:
+        >>> tie_tolerance(2**20) == 2.0**-27
+        True
+    """
+    return n * 2.0**-47
+
+
+class _Facility:
+    """Coverage in float32 (device) and float64 (exact), and gains with error bounds."""
+
+    def __init__(self, pool: PoolVectors, block: int):
+        self.pool, self.block, n = pool, block, pool.n
+        self.u64 = pool.exact(np.arange(n))
+        self.cover32 = torch.zeros(n, device=pool.device)
+        self.cover64 = np.zeros(n)
+        self.tau = 2 * float32_margin(pool.dim) + 2.0**-22  # per-term error bound
+        self.slack = 4.0 * n * n * 2.0**-53 + 1e-300  # float64 accumulation of n terms <= 2
+
+    def approx(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Float32-product gains of rows ``cols`` (float64 sums) and a bound on their error."""
+        x = self.pool.x
+        c = x[torch.as_tensor(cols, device=x.device)]
+        gain = torch.zeros(len(cols), dtype=torch.float64, device=x.device)
+        touched = torch.zeros(len(cols), dtype=torch.float64, device=x.device)
+        for lo in range(0, self.pool.n, self.block):
+            t = x[lo: lo + self.block] @ c.T - self.cover32[lo: lo + self.block, None]
+            touched += (t >= -self.tau).sum(dim=0)
+            gain += t.clamp_(min=0).sum(dim=0, dtype=torch.float64)
+        err = 1.01 * self.tau * touched + self.slack
+        return gain.cpu().numpy(), err.cpu().numpy()
+
+    def exact(self, j: int) -> float:
+        """The float64 gain of row ``j`` (fresh copy of its row: same inputs, same result)."""
+        return float(np.maximum(self.u64 @ self.u64[j].copy() - self.cover64, 0.0).sum())
+
+    def add(self, j: int) -> float:
+        """Add row ``j`` to the selection; return its float64 gain."""
+        x = self.pool.x
+        torch.maximum(self.cover32, (x @ x[j]).clamp_(min=0), out=self.cover32)
+        sims = self.u64 @ self.u64[j].copy()
+        gain = float(np.maximum(sims - self.cover64, 0.0).sum())
+        np.maximum(self.cover64, np.maximum(sims, 0.0), out=self.cover64)
+        return gain
+
+
+def _lazy_step(state: _Facility, heap: list) -> tuple[int, bool]:
+    """Pop, re-evaluate and pick the row of largest exact gain; push the others back."""
+    seen: dict[int, tuple[float, float]] = {}
+    tol = tie_tolerance(state.pool.n)
+    floor = -np.inf  # the largest gain some evaluated row surely reaches, less the tolerance
+    while heap and -heap[0][0] >= floor:
+        batch = [heapq.heappop(heap)[1]]
+        while seen and heap and -heap[0][0] >= floor and len(batch) < LAZY_BATCH:
+            batch.append(heapq.heappop(heap)[1])
+        gains, errs = state.approx(np.asarray(batch))
+        for j, g, e in zip(batch, gains.tolist(), errs.tolist()):
+            seen[j] = (g, e)
+            floor = max(floor, g - e - tol)
+    near = sorted(j for j, (g, e) in seen.items() if g + e >= floor)
+    bounds = {j: g + e for j, (g, e) in seen.items()}
+    pick, checked = near[0], len(near) > 1
+    if checked:  # float32 cannot tell: float64 gains; ties to the lowest row (near is ascending)
+        exact = np.array([state.exact(j) for j in near])
+        pick = near[int(np.flatnonzero(exact >= exact.max() - tol)[0])]
+        bounds.update(zip(near, exact.tolist()))
+    for j, bound in bounds.items():
+        if j != pick:
+            heapq.heappush(heap, (-bound, j))
+    return pick, checked
+
+
+def select_facility_location(
+    ds: Dataset,
+    budget: int,
+    *,
+    embedding_column: str = "embedding",
+    similarity: str = "cosine",
+    device: str | torch.device | None = None,
+    block_size: int | None = None,
+    progress: bool = True,
+    return_stats: bool = False,
+):
+    """Select ``budget`` rows by greedy facility-location maximisation (exact lazy greedy).
+
+    Args:
+        ds: the pool; every column is kept in the output.
+        budget: rows to select (>= 1); with fewer rows, all are returned with a warning.
+        embedding_column: one list of numbers per row (no zero vectors), all of one dimension.
+        similarity: ``"cosine"`` (clipped at 0: sim⁺ = max(0, cos)).
+        device: torch device of the products (default: CUDA if available, else CPU).
+        block_size: pool rows per product block (memory: ``block_size²`` floats in the first
+            step; default 8192). The result never depends on it.
+        progress: show progress bars.
+        return_stats: also return a :class:`~deita_hf.selection.result.SelectionStats`
+            (``params["objective"]``: the float64 f(S) of the selection).
+
+    Returns:
+        The picks in order with ``facility_gain`` (the pick's float64 gain) and
+        ``selection_rank``; with ``return_stats=True``, ``(dataset, stats)``.
+
+    Raises:
+        ConfigError: a bad budget, similarity, device or block size, or an added column
+            already there.
+        SelectionError: a missing column; null, ragged, zero or NaN/inf embeddings (names the
+            column and row).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> ds = Dataset.from_dict({"embedding": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]})
+        >>> [round(g, 6) for g in select_facility_location(ds, 3, progress=False)["facility_gain"]]
+        [2.414214, 0.292893, 0.292893]
+    """
+    start = time.perf_counter()
+    budget = check_budget(budget)
+    check_choice("similarity", similarity, SIMILARITIES)
+    block = check_block_size(block_size)
+    require_columns(ds, {"embedding_column": embedding_column})
+    check_free_columns(ds, (RANK_COLUMN, GAIN_COLUMN), read=())
+    dev = torch_device(device)
+    k = min(budget, len(ds))
+    rows: list[int] = []
+    gains: list[float] = []
+    rechecks = 0
+    with highest_precision():
+        pool = PoolVectors(ds, embedding_column, "cosine", dev, block, progress)
+        state = _Facility(pool, block)
+        heap: list[tuple[float, int]] = []
+        for lo in tqdm(range(0, pool.n if k else 0, block), desc="initial gains",
+                       disable=not progress):
+            cols = np.arange(lo, min(lo + block, pool.n))
+            g, e = state.approx(cols)
+            heap.extend(zip((-(g + e)).tolist(), cols.tolist()))
+        heapq.heapify(heap)
+        for _ in tqdm(range(k), desc="select_facility_location", unit="pick",
+                      disable=not progress):
+            pick, checked = _lazy_step(state, heap)
+            rows.append(pick)
+            gains.append(state.add(pick))
+            rechecks += checked
+    warn_short(len(rows), budget, "are in the pool")
+    return finish(
+        ds, np.asarray(rows, dtype=np.int64), strategy="facility", budget=budget, start=start,
+        added={GAIN_COLUMN: gains, RANK_COLUMN: list(range(len(rows)))},
+        params={"similarity": similarity, "objective": float(state.cover64.sum()),
+                "near_tie_rechecks": rechecks},
+        columns={"embedding_column": embedding_column}, device=str(dev),
+        return_stats=return_stats,
+    )
