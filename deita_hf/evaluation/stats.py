@@ -110,9 +110,12 @@ def length_controlled_win_rate(preferences: Sequence[float], output_lengths: Seq
         ``"intercept"`` (b0); NaN for fewer than 2 pairs.
 
     Example:
-        >>> r = length_controlled_win_rate([1, 1, 0, 0], [900, 800, 100, 120], [500] * 4)
-        >>> round(r["lc_win_rate"]) < 50 < r["length_coefficient"]
-        True
+        A model that wins mostly by writing longer answers (raw win rate 58.3%):
+
+        >>> r = length_controlled_win_rate([1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0],
+        ...     [900, 800, 950, 700, 880, 910, 860, 940, 100, 120, 90, 110], [500] * 12)
+        >>> round(r["lc_win_rate"], 1), round(r["length_coefficient"], 2)
+        (51.4, 1.37)
     """
     from scipy.optimize import minimize
     from scipy.special import expit

@@ -77,12 +77,19 @@ def input_fingerprint(ds: Any) -> dict[str, Any]:
     return {"num_rows": len(ds), "sha256": digest.hexdigest()}
 
 
-def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool) -> Path:
+def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool,
+                       allow_scores: bool = True) -> Path:
     """Refuse an output folder ``deita-hf score`` must not replace (checked before anything loads).
 
-    A complete scores folder is replaced only with ``overwrite``; so is any other non-empty
-    folder (a selection, preference pairs, files deita_hf did not write).
+    Any non-empty folder other than a scores folder (a selection, preference pairs, files
+    deita_hf did not write) is replaced only with ``overwrite``. A scores folder passes when
+    ``allow_scores`` (a re-run of the same command is a no-op; :func:`score_in_shards` refuses
+    one of another input or settings).
     """
+    from deita_hf.hub.folder import folder_kind
+
+    if allow_scores and folder_kind(output_dir) == "scores":
+        return Path(output_dir)
     return check_output(output_dir, "scores", overwrite=overwrite)
 
 
@@ -123,7 +130,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
         settings["input"] = {"source": source, **input_fingerprint(ds)}
         done = _already_complete(out, settings)
         if not done:
-            check_score_output(out, overwrite=overwrite)
+            check_score_output(out, overwrite=overwrite, allow_scores=False)
             _check_manifest(work, settings, overwrite)
     done = _broadcast(state, done)
     if done:
