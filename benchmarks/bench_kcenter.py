@@ -29,16 +29,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from bench_select import make_pool  # noqa: E402  (same folder)
+from bench_select import make_pool
 from datasets import Dataset
 
 from deita_hf.selection.kcenter import select_kcenter
 
 
 def pool_matrix(ds: Dataset) -> np.ndarray:
-    """The float32 embeddings as one ``n × dim`` array (zero-copy view of the Arrow values)."""
+    """The float32 embeddings as one ``n × dim`` array in RAM (a copy, as select_kcenter's)."""
     col = ds.data.column("embedding").combine_chunks()
-    return col.values.to_numpy(zero_copy_only=False).reshape(len(ds), -1)
+    return col.values.to_numpy(zero_copy_only=False).reshape(len(ds), -1).copy()
 
 
 def bandwidth(x32: np.ndarray, reps: int) -> tuple[float, float]:

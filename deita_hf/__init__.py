@@ -37,6 +37,7 @@ _EXPORTS = {
     "build_scorer": "deita_hf.components",
     "SentenceEmbedder": "deita_hf.embedding",
     "CausalLMEmbedder": "deita_hf.embedding",
+    "DeitaEmbedder": "deita_hf.embedding",
     "build_embedder": "deita_hf.components",
     "DatasetSelector": "deita_hf.pipeline.selector",
     "score_in_shards": "deita_hf.pipeline.sharded",

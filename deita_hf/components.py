@@ -20,7 +20,11 @@ spec                   component
 ``vllm:MODEL``         a DEITA scorer on the vLLM backend
 ``MODEL``              a DEITA scorer model (folder or Hub id); for ``embedding`` a
                        sentence-transformers folder (has ``modules.json``) or a causal LM
-``minilm``             the packaged all-MiniLM-L6-v2 (embedding)
+``minilm``             the packaged all-MiniLM-L6-v2 (embedding; not the paper's set-up)
+``deita``              :class:`~deita_hf.embedding.DeitaEmbedder` on Mistral-7B-v0.1: the
+                       paper's Repr-filter embeddings (embedding)
+``deita:MODEL``        :class:`~deita_hf.embedding.DeitaEmbedder` on another model or a local
+                       copy of Mistral-7B-v0.1 (embedding)
 ``sentence-transformers:MODEL``, ``causal-lm:MODEL``   explicit embedder kinds
 =====================  ===================================================================
 
@@ -61,7 +65,7 @@ __all__ = [
 ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embedding": "embedding"}
 
 _SCORER_KINDS = ("none", "length", "vllm", "model")
-_EMBEDDER_KINDS = ("none", "minilm", "sentence-transformers", "causal-lm")
+_EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm")
 
 
 @runtime_checkable
@@ -106,6 +110,8 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
     Example:
         >>> parse_spec("embedding", "causal-lm:/models/mistral")
         ComponentSpec(role='embedding', kind='causal-lm', target='/models/mistral')
+        >>> parse_spec("embedding", "deita")
+        ComponentSpec(role='embedding', kind='deita', target=None)
     """
     if role not in ROLES:
         raise ConfigError(f"Unknown component role {role!r}; expected one of {sorted(ROLES)}.")
@@ -116,12 +122,15 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
             return ComponentSpec(role, "minilm")
         if low == "none":
             return ComponentSpec(role, "none")
-        for prefix in ("sentence-transformers:", "causal-lm:"):
+        if low == "deita":
+            return ComponentSpec(role, "deita")
+        for prefix in ("deita:", "sentence-transformers:", "causal-lm:"):
             if low.startswith(prefix):
                 return ComponentSpec(role, prefix[:-1], _target(role, text, prefix))
         if low == "length":
-            raise ConfigError("--embedder length is not an embedder; use 'minilm', a "
-                              "sentence-transformers folder, 'causal-lm:MODEL' or 'none'.")
+            raise ConfigError("--embedder length is not an embedder; use 'deita' (the paper's), "
+                              "'deita:MODEL', 'minilm', a sentence-transformers folder, "
+                              "'causal-lm:MODEL' or 'none'.")
         if (Path(text) / "modules.json").is_file() or text.startswith("sentence-transformers/"):
             return ComponentSpec(role, "sentence-transformers", text)
         return ComponentSpec(role, "causal-lm", text)
@@ -164,8 +173,12 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
         return None
     kwargs = {k: v for k, v in options.items() if v is not None}
     if parsed.role == "embedding":
-        from deita_hf.embedding import CausalLMEmbedder, SentenceEmbedder
+        from deita_hf.embedding import CausalLMEmbedder, DeitaEmbedder, SentenceEmbedder
 
+        if parsed.kind == "deita":
+            kwargs = _accepted(DeitaEmbedder, kwargs)
+            return (DeitaEmbedder(parsed.target, **kwargs) if parsed.target
+                    else DeitaEmbedder(**kwargs))
         if parsed.kind == "causal-lm":
             return CausalLMEmbedder(parsed.target, **_accepted(CausalLMEmbedder, kwargs))
         return SentenceEmbedder(parsed.target, **_accepted(SentenceEmbedder, kwargs))

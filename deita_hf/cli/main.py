@@ -28,7 +28,7 @@ from deita_hf.errors import EXIT_USAGE, DeitaError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: sub-command modules, in the order ``deita-hf --help`` lists them
-COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo")
+COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo", "eval")
 
 logger = logging.getLogger("deita_hf")
 

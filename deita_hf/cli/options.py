@@ -21,7 +21,7 @@ __all__ = ["add_component_arguments", "check_budget", "check_threshold", "compon
 
 def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | None,
                             quality: str | None, embedder: str | None, note: str = "",
-                            with_embedder: bool = True) -> None:
+                            with_embedder: bool = True, preset: str | None = None) -> None:
     """The scorer/embedder flags of ``score``, ``select`` and ``preference``.
 
     Args:
@@ -29,8 +29,17 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
         complexity, quality, embedder: the defaults of the three spec flags.
         note: appended to each spec flag's help (e.g. how a default of None is resolved).
         with_embedder: add ``--embedder`` (not for ``preference``).
+        preset: add ``--preset`` with this default (see :mod:`deita_hf.pipeline.presets`);
+            the spec flags and ``--dtype`` then override the preset's parts.
     """
     g = p.add_argument_group("scoring and embedding (specs: see deita_hf.components)")
+    if preset is not None:
+        from deita_hf.pipeline.presets import PRESETS
+
+        g.add_argument("--preset", default=preset, choices=sorted(PRESETS),
+                       help="the scorers and embedder to use: "
+                            + "; ".join(f"'{n}': {x.description}" for n, x in PRESETS.items())
+                            + f" (default {preset}); the flags below override its parts")
     g.add_argument("--complexity-scorer", default=complexity,
                    help="model folder/Hub id, 'vllm:<model>', 'length' (the paper's instruction-"
                         f"length baseline, in characters) or 'none'{note}")
@@ -39,12 +48,16 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
                         f"baseline) or 'none'{note}")
     if with_embedder:
         g.add_argument("--embedder", default=embedder,
-                       help="'minilm' (packaged all-MiniLM-L6-v2), a sentence-transformers "
-                            f"folder, 'causal-lm:<model>' or 'none'{note}")
+                       help="'deita' (DeitaEmbedder on Mistral-7B-v0.1: the paper's Repr "
+                            "filter), 'deita:<model or folder>', 'minilm' (packaged "
+                            "all-MiniLM-L6-v2), a sentence-transformers folder, "
+                            f"'causal-lm:<chat model>' or 'none'{note}")
     g.add_argument("--batch-size", type=int, default=8,
                    help="prompts (or conversations) per forward pass of a model (default 8)")
     g.add_argument("--max-length", type=int, default=2048, help="token budget per prompt")
-    g.add_argument("--dtype", default=None, help="bfloat16 | float16 | float32 (default: auto)")
+    g.add_argument("--dtype", default=None,
+                   help="bfloat16 | float16 | float32 for every model (default: the preset's, "
+                        "else auto: bf16/fp16 on CUDA, fp32 on CPU)")
     g.add_argument("--on-error", choices=["raise", "nan"], default="raise",
                    help="a failed forward pass: stop, or NaN for its rows (with a counting warning)")
     g.add_argument("--device", default=None,

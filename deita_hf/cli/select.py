@@ -1,11 +1,14 @@
 """``deita-hf select``: the whole pipeline: score, embed, select, and write a Hub-layout folder.
 
 Columns the pool already has (``complexity``, ``quality``, ``embedding``, or a ready
-``--score-column``) are used as they are; missing ones are computed first with the given scorers
-and embedder (default: the published DEITA scorers and the packaged all-MiniLM-L6-v2).
+``--score-column``) are used as they are; missing ones are computed first with the scorers and
+embedder of ``--preset`` (default ``deita``, the paper's set-up: the published DEITA scorers in
+float32 and DeitaEmbedder on Mistral-7B-v0.1), whose parts the spec flags override. Offline
+(``HF_HUB_OFFLINE=1``) a model without a local copy stops the run at once, before any loads.
 
 Example:
     $ deita-hf select pool.jsonl --budget 6000 --output out/deita-6k
+    $ deita-hf select pool.jsonl --budget 6000 --preset fast --output out/deita-6k-fast
     $ deita-hf select examples/pool.jsonl --budget 100 --output out/example \\
         --complexity-scorer length --quality-scorer length --embedder minilm
     $ deita-hf select out/scored --budget 100 --score-column deita_score --output out/top100
@@ -31,6 +34,7 @@ from deita_hf.cli.options import (
     component_options,
 )
 from deita_hf.errors import ConfigError
+from deita_hf.pipeline.presets import DEFAULT_PRESET, PRESETS, get_preset
 
 __all__ = ["register", "resolve_specs", "run"]
 
@@ -42,9 +46,8 @@ _COMPONENTS = {
     "quality": ("quality_column", "quality_scorer", "--quality-scorer"),
     "embedding": ("embedding_column", "embedder", "--embedder"),
 }
-#: what is computed when no flag is given and the pool lacks the column
-DEFAULT_SPECS = {"complexity": "hkust-nlp/deita-complexity-scorer",
-                 "quality": "hkust-nlp/deita-quality-scorer", "embedding": "minilm"}
+#: what is computed when no flag is given and the pool lacks the column (the default preset's)
+DEFAULT_SPECS = dict(PRESETS[DEFAULT_PRESET].specs)
 
 
 def register(subparsers, parents=()) -> argparse.ArgumentParser:
@@ -61,8 +64,9 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int, required=True,
                    help="the most rows to select (fewer when fewer survive the filter)")
     p.add_argument("--output", required=True, help="output folder (Hub layout)")
-    p.add_argument("--threshold", type=float, default=0.9,
-                   help="max cosine similarity to an already selected row (default 0.9)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="max cosine similarity to an already selected row (default: the "
+                        "preset's, 0.9)")
     p.add_argument("--embedding-column", default="embedding", help="default: embedding")
     p.add_argument("--score-column", default=None,
                    help="ready score column; skips complexity x quality")
@@ -71,9 +75,8 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", help="split to read from folders/Hub (train)")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty --output")
     add_component_arguments(
-        p, complexity=None, quality=None, embedder=None,
-        note=" (used only when the pool lacks the column; default: "
-             "hkust-nlp/deita-complexity-scorer, hkust-nlp/deita-quality-scorer, minilm)",
+        p, complexity=None, quality=None, embedder=None, preset=DEFAULT_PRESET,
+        note=" (used only when the pool lacks the column; default: the preset's)",
     )
     g = p.add_argument_group("dataset card")
     g.add_argument("--include-pool", action="store_true",
@@ -125,7 +128,7 @@ def resolve_specs(columns: list[str], args: argparse.Namespace) -> dict[str, str
         if spec is not None and spec.lower() == "none":
             raise ConfigError(f"{flag} none, but the pool has no {column!r} column to use instead "
                               f"(columns: {columns}).")
-        specs[role] = spec or DEFAULT_SPECS[role]
+        specs[role] = spec or get_preset(getattr(args, "preset", None)).specs[role]
     return specs
 
 
@@ -142,6 +145,10 @@ def _summary(settings: dict[str, Any], output: Path) -> str:
     for role, info in settings["scorers"].items():
         note = "  <- a stand-in, not the DEITA model" if info["kind"] == "length-baseline" else ""
         lines.append(f"  {role:<10} {info['name']} [{info['kind']}]{note}")
+    paper = {True: "the paper's set-up", False: "not the paper's set-up",
+             None: "columns precomputed"}[settings.get("paper_setup")]
+    lines.append(f"  set-up     preset {settings.get('preset')}, scorer dtype "
+                 f"{settings.get('scorer_dtype') or '-'}: {paper}")
     lines.append(f"  output     {output}  (load with datasets.load_dataset({str(output)!r});"
                  f" card: {output / 'README.md'})")
     return "\n".join(lines)
@@ -160,8 +167,11 @@ def run(args: argparse.Namespace) -> int:
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
 
+    from deita_hf.pipeline.presets import check_models_available
+
     budget = check_budget(args.budget)
-    threshold = check_threshold(args.threshold)
+    preset = get_preset(getattr(args, "preset", None))
+    threshold = check_threshold(preset.threshold if args.threshold is None else args.threshold)
     options = component_options(args)
     for role, (_, spec_opt, _) in _COMPONENTS.items():
         parse_spec(role, getattr(args, spec_opt))  # a bad spec fails before anything loads
@@ -169,8 +179,12 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     pool = load_pool(args.input, split=args.split)
     specs = resolve_specs(pool.column_names, args)
-    selector = DatasetSelector.from_specs(
-        specs["complexity"] or "none", specs["quality"] or "none", specs["embedding"] or "none",
+    # offline and a model without a local copy: one message, before any model loads
+    check_models_available({role: spec for role, spec in specs.items() if spec is not None},
+                           command="deita-hf select", preset=preset.name)
+    selector = DatasetSelector.from_preset(
+        preset.name, complexity=specs["complexity"] or "none",
+        quality=specs["quality"] or "none", embedder=specs["embedding"] or "none",
         threshold=threshold, columns={"complexity": args.complexity_column,
                                       "quality": args.quality_column,
                                       "embedding": args.embedding_column}, **options)
@@ -190,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         "input": str(args.input),
         "split": args.split,
         "scorers": scorers,
+        **selector.setup(scorers),
         "specs": {role: spec for role, spec in specs.items() if spec is not None},
         "include_pool": bool(args.include_pool),
         "license": args.license,

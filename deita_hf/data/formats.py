@@ -12,7 +12,12 @@ Supported row schemas (detected from the column names, in this order):
   Alpaca) and an optional ``system`` string.
 - ``dolly``: Databricks Dolly ``instruction`` / ``context`` / ``response``.
 
-A final user message with no answer gets an empty response.
+A final user message with no answer gets an empty response. A conversation that starts (after
+its system messages) with an assistant message loses that message, as the original DEITA
+drops a leading non-human turn; :func:`to_messages` and the batch helpers count the drops in
+one :class:`FormatWarning` per call. A conversation with no user message is an error, and so
+is a message without its format's content key (``content`` for ``messages``, ``value`` for
+ShareGPT) or a text part whose ``text`` is null: nothing is read as ``""`` silently.
 
 Example:
     >>> from deita_hf.data.formats import to_turns
@@ -22,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +36,7 @@ from deita_hf.errors import FormatError
 __all__ = [
     "FORMATS",
     "FormatError",
+    "FormatWarning",
     "detect_format",
     "to_messages",
     "to_turns",
@@ -54,6 +61,16 @@ _SHAREGPT_ROLES = {
     "chatgpt": "assistant",
     "system": "system",
 }
+
+
+#: keys that hold a message's text in some format: a message whose own content key is null
+#: while one of these holds text was written in another format (``datasets`` fills the keys
+#: a row lacks with None when rows of several formats share a column)
+_CONTENT_KEYS = ("content", "value", "text", "message")
+
+
+class FormatWarning(UserWarning):
+    """Rows were converted with a change (a dropped leading assistant message), counted."""
 
 
 def _describe_formats() -> str:
@@ -98,7 +115,7 @@ def _where(index: int | None) -> str:
     return f"row {index}" if index is not None else "row"
 
 
-def _text(content: Any, index: int | None, field: str) -> str:
+def _text(content: Any, index: int | None, field: str, turn: int | None = None) -> str:
     """Message content as a string: plain strings, None (empty) or lists of text parts."""
     if content is None:
         return ""
@@ -110,7 +127,15 @@ def _text(content: Any, index: int | None, field: str) -> str:
             if isinstance(part, str):
                 parts.append(part)
             elif isinstance(part, Mapping) and part.get("type", "text") == "text":
-                parts.append(str(part.get("text", "")))
+                if not isinstance(part.get("text"), str):
+                    where = f"message {turn} of '{field}'" if turn is not None else f"'{field}'"
+                    found = ("no 'text' key" if "text" not in part
+                             else f"text={part['text']!r}")
+                    raise FormatError(
+                        f"{_where(index)}: {where} has a text part with {found} (keys found: "
+                        f"{sorted(part)}); a text part is {{'type': 'text', 'text': '...'}}."
+                    )
+                parts.append(part["text"])
             else:
                 raise FormatError(
                     f"{_where(index)}: {field} holds a non-text content part {part!r}; only "
@@ -149,20 +174,63 @@ def _normalise(messages: Any, index: int | None, field: str, role_key: str, cont
                 f"{_where(index)}: message {pos} of '{field}' has role={role!r}; expected "
                 f"'system', 'user' or 'assistant'."
             )
-        out.append({"role": role, "content": _text(msg.get(content_key), index, field)})
+        if content_key not in msg:
+            raise FormatError(
+                f"{_where(index)}: message {pos} of '{field}' has no '{content_key}' key (keys "
+                f"found: {sorted(msg)}); each message needs '{role_key}' and '{content_key}'."
+            )
+        content = msg[content_key]
+        if content is None:
+            other = [k for k in _CONTENT_KEYS if k not in (content_key, role_key)
+                     and isinstance(msg.get(k), (str, list)) and len(msg[k]) > 0]
+            if other:
+                raise FormatError(
+                    f"{_where(index)}: message {pos} of '{field}' has {content_key}=None and its "
+                    f"text under the key {other[0]!r} (keys found: "
+                    f"{sorted(k for k, v in msg.items() if v is not None)}); rename "
+                    f"{other[0]!r} to '{content_key}'."
+                )
+        out.append({"role": role, "content": _text(content, index, field, pos)})
     return out
 
 
-def _check_order(messages: list[dict[str, str]], index: int | None, field: str) -> None:
+def _drop_leading_assistant(messages: list[dict[str, str]]) -> bool:
+    """Drop one assistant message that opens the conversation (after system messages)."""
+    pos = 0
+    while pos < len(messages) and messages[pos]["role"] == "system":
+        pos += 1
+    if pos < len(messages) and messages[pos]["role"] == "assistant":
+        del messages[pos]
+        return True
+    return False
+
+
+def _warn_dropped(dropped: Sequence[int | None], total: int) -> None:
+    """One warning for the leading assistant messages dropped in one call."""
+    if not dropped:
+        return
+    rows = [str(i) for i in dropped if i is not None]
+    shown = ", ".join(rows[:10]) + (", ..." if len(rows) > 10 else "")
+    warnings.warn(
+        f"deita_hf: dropped the leading assistant message of {len(dropped)} of {total} "
+        f"conversation(s){f' (rows {shown})' if rows else ''}: a conversation starts with a user "
+        f"turn, and the original DEITA drops a leading non-human message too.",
+        FormatWarning, stacklevel=3)
+
+
+def _check_order(messages: list[dict[str, str]], index: int | None, field: str,
+                 dropped: bool = False) -> None:
     """Optional system messages first, then user/assistant alternating from a user turn."""
-    if not messages:
+    if not messages and not dropped:
         raise FormatError(f"{_where(index)}: '{field}' is an empty conversation; drop the row.")
     pos = 0
     while pos < len(messages) and messages[pos]["role"] == "system":
         pos += 1
     if pos == len(messages):
+        what = ("only an assistant message, which is out of order at the start of a "
+                "conversation" if dropped else "only system messages")
         raise FormatError(
-            f"{_where(index)}: '{field}' has only system messages and no user turn; drop the row."
+            f"{_where(index)}: '{field}' has no user turn ({what}); drop the row."
         )
     expected = "user"
     for i in range(pos, len(messages)):
@@ -214,15 +282,24 @@ def to_messages(row: Mapping[str, Any], *, format: str | None = None,
         The messages, optional system messages first, then user/assistant alternating.
 
     Raises:
-        FormatError: unknown schema, or a malformed row (empty conversation, roles out of
-            order); the message names the row index.
+        FormatError: unknown schema, or a malformed row (empty conversation, no user turn,
+            roles out of order, a message without its content key); the message names the row
+            index (and the message).
 
     Example:
         >>> to_messages({"conversations": [{"from": "human", "value": "Hi"},
         ...                                {"from": "gpt", "value": "Hello!"}]})
         [{'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello!'}]
     """
-    fmt = format or detect_format(row.keys())
+    messages, dropped = _convert(row, format or detect_format(row.keys()), index)
+    if dropped:
+        _warn_dropped([index], 1)
+    return messages
+
+
+def _convert(row: Mapping[str, Any], fmt: str, index: int | None
+             ) -> tuple[list[dict[str, str]], bool]:
+    """:func:`to_messages` without the warning: ``(messages, dropped a leading assistant)``."""
     if fmt == "messages":
         field = "messages"
         messages = _normalise(row["messages"], index, field, "role", "content")
@@ -248,8 +325,9 @@ def to_messages(row: Mapping[str, Any], *, format: str | None = None,
         messages = _alpaca_messages(row, index, "context", "response")
     else:
         raise FormatError(f"Unknown format name {fmt!r}; expected one of {sorted(FORMATS)}.")
-    _check_order(messages, index, field)
-    return messages
+    dropped = _drop_leading_assistant(messages)
+    _check_order(messages, index, field, dropped)
+    return messages, dropped
 
 
 def to_turns(row: Mapping[str, Any], *, format: str | None = None,
@@ -277,6 +355,11 @@ def to_turns(row: Mapping[str, Any], *, format: str | None = None,
         [('2+2?', '4'), ('and 3+3?', '')]
     """
     messages = [m for m in to_messages(row, format=format, index=index) if m["role"] != "system"]
+    return _pairs(messages)
+
+
+def _pairs(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
+    messages = [m for m in messages if m["role"] != "system"]
     turns = []
     for i in range(0, len(messages), 2):
         response = messages[i + 1]["content"] if i + 1 < len(messages) else ""
@@ -307,18 +390,34 @@ def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> turns_from_batch({"instruction": ["a", "b"], "output": ["x", "y"]})
         [[('a', 'x')], [('b', 'y')]]
     """
-    fmt = format or detect_format(batch.keys())
-    return [
-        to_turns(row, format=fmt, index=None if indices is None else indices[i])
-        for i, row in enumerate(_rows(batch))
-    ]
+    return [_pairs(m) for m in messages_from_batch(batch, format=format, indices=indices)]
 
 
 def messages_from_batch(batch: Mapping[str, list], *, format: str | None = None,
                         indices: Sequence[int] | None = None) -> list[list[dict[str, str]]]:
-    """:func:`to_messages` for a batch as ``Dataset.map(batched=True)`` passes it."""
+    """:func:`to_messages` for a batch as ``Dataset.map(batched=True)`` passes it.
+
+    Leading assistant messages dropped in the batch are counted in one :class:`FormatWarning`.
+
+    Example:
+        >>> import warnings
+        >>> batch = {"conversations": [[{"from": "gpt", "value": "Hi!"},
+        ...                             {"from": "human", "value": "2+2?"},
+        ...                             {"from": "gpt", "value": "4"}]]}
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     messages_from_batch(batch, indices=[7])[0][0]
+        {'role': 'user', 'content': '2+2?'}
+        >>> len(caught), "1 of 1 conversation(s) (rows 7)" in str(caught[0].message)
+        (1, True)
+    """
     fmt = format or detect_format(batch.keys())
-    return [
-        to_messages(row, format=fmt, index=None if indices is None else indices[i])
-        for i, row in enumerate(_rows(batch))
-    ]
+    out, dropped = [], []
+    for i, row in enumerate(_rows(batch)):
+        index = None if indices is None else indices[i]
+        messages, was_dropped = _convert(row, fmt, index)
+        out.append(messages)
+        if was_dropped:
+            dropped.append(index)
+    _warn_dropped(dropped, len(out))
+    return out

@@ -3,12 +3,15 @@
 Each row gets one L2-normalised ``list[float]`` for the **whole conversation** (system prompt,
 every instruction and response):
 
+* :class:`DeitaEmbedder` reproduces the paper's Repr filter: the conversation rendered with
+  FastChat's ``vicuna_v1.1`` template, Mistral-7B-v0.1's last hidden state at the last token
+  (``--embedder deita``).
 * :class:`SentenceEmbedder` embeds the messages' contents joined by blank lines
   (``"\\n\\n".join(m["content"] for m in messages)``), truncated by the model's own max length
-  (256 tokens for all-MiniLM-L6-v2).
-* :class:`CausalLMEmbedder` (DEITA's choice) renders the conversation with the model's chat
-  template and takes the last layer's hidden state at the last non-padding token (or the mean
-  over tokens with ``pooling="mean"``).
+  (256 tokens for all-MiniLM-L6-v2). Fast and offline, but not the paper's set-up.
+* :class:`CausalLMEmbedder` renders the conversation with a chat model's own chat template and
+  takes the last layer's hidden state at the last non-padding token (or the mean over tokens
+  with ``pooling="mean"``).
 
 Example:
     >>> from deita_hf.embedding import SentenceEmbedder
@@ -19,6 +22,8 @@ Example:
 """
 
 from deita_hf.embedding.causal_lm import CausalLMEmbedder
+from deita_hf.embedding.deita import DEITA_EMBEDDER_MODEL, DeitaEmbedder, render_vicuna
 from deita_hf.embedding.sentence import MINILM, SentenceEmbedder, conversation_text
 
-__all__ = ["MINILM", "CausalLMEmbedder", "SentenceEmbedder", "conversation_text"]
+__all__ = ["DEITA_EMBEDDER_MODEL", "MINILM", "CausalLMEmbedder", "DeitaEmbedder",
+           "SentenceEmbedder", "conversation_text", "render_vicuna"]

@@ -2,6 +2,8 @@
 
 The conversation is rendered with the model's own chat template; the vector is the last
 layer's hidden state at the last non-padding token (or the mean over tokens), L2-normalised.
+For the paper's Repr filter (a base model, FastChat's vicuna_v1.1 string) use
+:class:`~deita_hf.embedding.DeitaEmbedder`.
 
 Example:
     >>> from deita_hf.embedding import CausalLMEmbedder
@@ -29,7 +31,9 @@ __all__ = ["CausalLMEmbedder"]
 
 
 class CausalLMEmbedder(LazyRuntime):
-    """Embed conversations with a causal LM's last hidden layer (DEITA's embedder).
+    """Embed conversations with a chat model's last hidden layer, in the model's own template.
+
+    For the paper's Repr filter (Mistral-7B-v0.1, vicuna_v1.1) use :class:`DeitaEmbedder`.
 
     Args:
         model_name_or_path: a local folder or Hub id of a causal LM with a chat template.
@@ -84,8 +88,10 @@ class CausalLMEmbedder(LazyRuntime):
             tok.chat_template = self.chat_template
         if not getattr(tok, "chat_template", None):
             raise ConfigError(f"The tokenizer of {self.model_name_or_path!r} has no chat template, so "
-                             f"conversations cannot be rendered. Pass chat_template=... (e.g. "
-                             f"deita_hf.testing.VICUNA_STYLE_TEMPLATE) or use a chat model.")
+                             f"CausalLMEmbedder cannot render conversations with it. For a base "
+                             f"model use DeitaEmbedder (`--embedder deita:PATH`), which renders "
+                             f"FastChat's vicuna_v1.1 template as the paper's Repr filter did; or "
+                             f"pass chat_template=..., or use a chat model.")
         self._rt.update(model=model.to(device).eval(), tokenizer=tok, device=device)
 
     def embed_conversations(self, conversations: list[list[dict[str, str]]]) -> list[list[float]]:

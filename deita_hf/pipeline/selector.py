@@ -47,6 +47,9 @@ class DatasetSelector:
 
     A component given as None is skipped in :meth:`score` (its column must then be in the
     dataset already; the card records it as "precomputed").
+
+    :meth:`from_preset` (``deita``: the paper's set-up; ``fast``) and :meth:`from_pretrained`
+    build the components from a preset; :attr:`preset` then names it (None otherwise).
     """
 
     def __init__(self, complexity_scorer: Any = None, quality_scorer: Any = None,
@@ -58,6 +61,8 @@ class DatasetSelector:
         self.quality_scorer = quality_scorer
         self.embedder = embedder
         self.threshold = threshold
+        #: the preset the components came from (None: built from components or specs)
+        self.preset: str | None = None
 
     @classmethod
     def from_specs(cls, complexity: str | None = None, quality: str | None = None,
@@ -78,11 +83,54 @@ class DatasetSelector:
                    build_component("embedding", embedder, **options), threshold=threshold)
 
     @classmethod
-    def from_pretrained(cls, complexity: str = "hkust-nlp/deita-complexity-scorer",
-                        quality: str = "hkust-nlp/deita-quality-scorer", embedder: str = "minilm",
-                        *, threshold: float = 0.9, **options: Any) -> DatasetSelector:
-        """The published DEITA scorers and the packaged all-MiniLM-L6-v2 (loaded lazily)."""
-        return cls.from_specs(complexity, quality, embedder, threshold=threshold, **options)
+    def from_preset(cls, name: str = "deita", *, complexity: str | None = None,
+                    quality: str | None = None, embedder: str | None = None,
+                    threshold: float | None = None, columns: dict[str, str] | None = None,
+                    **options: Any) -> DatasetSelector:
+        """A selector from a preset (:data:`deita_hf.pipeline.presets.PRESETS`), parts overridden.
+
+        Args:
+            name: ``"deita"`` (the paper's set-up: the published scorers in float32,
+                :class:`~deita_hf.embedding.DeitaEmbedder` on Mistral-7B-v0.1, threshold 0.9)
+                or ``"fast"`` (the published scorers in bf16 on a GPU, the packaged MiniLM).
+            complexity, quality, embedder: specs replacing the preset's (None: the preset's;
+                ``"none"``: use the pool's column).
+            threshold: replaces the preset's threshold.
+            columns: as for the constructor.
+            **options: component options (``batch_size``, ``device``, ``dtype``,
+                ``max_length``, ``on_error``); an explicit ``dtype`` replaces the preset's.
+
+        Example:
+            >>> sel = DatasetSelector.from_preset("deita", embedder="minilm")
+            >>> sel.preset, sel.complexity_scorer.dtype, sel.embedder.describe()["kind"]
+            ('deita', 'float32', 'sentence-transformers')
+        """
+        from deita_hf.pipeline.presets import get_preset, preset_components
+
+        preset = get_preset(name)
+        dtype = options.pop("dtype", None)
+        parts = preset_components(preset, {"complexity": complexity, "quality": quality,
+                                           "embedding": embedder}, dtype=dtype)
+        built = [build_component(role, spec, **{**options, **extra})
+                 for role, (spec, extra) in parts.items()]
+        selector = cls(*built, threshold=preset.threshold if threshold is None else threshold,
+                       columns=columns)
+        selector.preset = preset.name
+        return selector
+
+    @classmethod
+    def from_pretrained(cls, complexity: str | None = None, quality: str | None = None,
+                        embedder: str | None = None, *, preset: str = "deita",
+                        threshold: float | None = None, **options: Any) -> DatasetSelector:
+        """The ``deita`` preset by default: the published DEITA scorers in float32 and
+        :class:`~deita_hf.embedding.DeitaEmbedder` on Mistral-7B-v0.1 (all loaded lazily).
+
+        Specs given here replace the preset's parts (see :meth:`from_preset`); for a fast,
+        offline-friendly run use ``from_pretrained(preset="fast")`` or
+        ``from_pretrained("length", "length", "minilm")``.
+        """
+        return cls.from_preset(preset, complexity=complexity, quality=quality, embedder=embedder,
+                               threshold=threshold, **options)
 
     def components(self) -> list[tuple[str, Any]]:
         """``[(role, component or None), ...]`` in the order they run."""
@@ -107,6 +155,17 @@ class DatasetSelector:
                 "name": f"column {self.columns[role]!r} of the input", "revision": None,
                 "kind": "precomputed"}
         return out
+
+    def setup(self, scorers: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What the card says about the set-up: ``preset``, ``scorer_dtype``, ``embedder`` and
+        ``paper_setup`` (True, False, or None when a column was precomputed).
+
+        Args:
+            scorers: the card's scorer table (default: :meth:`card_scorers`).
+        """
+        from deita_hf.pipeline.presets import run_setup
+
+        return run_setup(self.card_scorers() if scorers is None else scorers, preset=self.preset)
 
     def score(self, ds: Dataset, *, progress: bool = True, roles: Any = None,
               warn: bool = True, **map_kwargs: Any) -> Dataset:

@@ -6,7 +6,7 @@ Score = sum_k k * softmax(l)_k over the next-token logits ``l`` of the vocabular
 Example:
     >>> import torch
     >>> from deita_hf.scoring._core import expected_score
-    >>> float(expected_score(torch.zeros(1, 6))[0])  # uniform over 1..6
+    >>> round(float(expected_score(torch.zeros(1, 6))[0]), 4)  # uniform over 1..6
     3.5
 """
 

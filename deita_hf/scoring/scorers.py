@@ -90,8 +90,18 @@ class _ModelScorer(LazyRuntime):
             "name": self.model_name_or_path, "revision": self.revision,
             "kind": "vllm" if self.backend == "vllm" else "model", "column": self.column,
             "template": self.template, "max_length": self.max_length, "batch_size": self.batch_size,
-            "dtype": self.dtype or "auto", "prefix_cache": self.prefix_cache,
+            "dtype": self.dtype or "auto", "compute_dtype": self.compute_dtype(),
+            "prefix_cache": self.prefix_cache,
         }
+
+    def compute_dtype(self) -> str:
+        """The dtype the scorer runs in: the loaded model's, else ``dtype`` resolved for the
+        device (``auto``: bf16/fp16 on CUDA, fp32 on CPU); ``"vllm"`` on the vLLM backend."""
+        if self.backend == "vllm":
+            return "vllm"
+        if "model" in self._rt:
+            return str(next(self._rt["model"].parameters()).dtype).replace("torch.", "")
+        return resolve_dtype_name(self.dtype, resolve_device(self.device))
 
     # -- loading ---------------------------------------------------------------------------
     @property

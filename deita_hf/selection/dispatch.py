@@ -38,9 +38,20 @@ from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import pool_scores
 
 __all__ = [
-    "STRATEGIES", "Strategy", "select", "parse_strategy", "accepted_arguments",
-    "RANK_COLUMN", "SCORE_COLUMN", "check_budget", "check_choice", "check_free_columns",
-    "resolve_scores", "highest_precision", "warn_short", "finish",
+    "RANK_COLUMN",
+    "SCORE_COLUMN",
+    "STRATEGIES",
+    "Strategy",
+    "accepted_arguments",
+    "check_budget",
+    "check_choice",
+    "check_free_columns",
+    "finish",
+    "highest_precision",
+    "parse_strategy",
+    "resolve_scores",
+    "select",
+    "warn_short",
 ]
 
 #: columns every strategy adds (the score one only where the strategy orders by a score)

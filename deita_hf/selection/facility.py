@@ -39,14 +39,19 @@ from tqdm.auto import tqdm
 
 from deita_hf.runtime import torch_device
 from deita_hf.selection.dispatch import (
-    RANK_COLUMN, check_budget, check_choice, check_free_columns, finish, highest_precision,
+    RANK_COLUMN,
+    check_budget,
+    check_choice,
+    check_free_columns,
+    finish,
+    highest_precision,
     warn_short,
 )
 from deita_hf.selection.greedy import float32_margin
 from deita_hf.selection.kcenter import PoolVectors, check_block_size
 from deita_hf.selection.score_columns import require_columns
 
-__all__ = ["select_facility_location", "tie_tolerance", "GAIN_COLUMN", "SIMILARITIES"]
+__all__ = ["GAIN_COLUMN", "SIMILARITIES", "select_facility_location", "tie_tolerance"]
 
 SIMILARITIES = ("cosine",)
 #: the column giving each pick's gain f(S ∪ {j}) − f(S)

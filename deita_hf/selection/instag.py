@@ -25,12 +25,17 @@ from tqdm.auto import tqdm
 
 from deita_hf.errors import SelectionError
 from deita_hf.selection.dispatch import (
-    RANK_COLUMN, SCORE_COLUMN, check_budget, check_free_columns, finish, resolve_scores,
+    RANK_COLUMN,
+    SCORE_COLUMN,
+    check_budget,
+    check_free_columns,
+    finish,
+    resolve_scores,
     warn_short,
 )
 from deita_hf.selection.score_columns import column_of, require_columns
 
-__all__ = ["select_instag_diversity", "tag_ids", "NEW_TAGS_COLUMN"]
+__all__ = ["NEW_TAGS_COLUMN", "select_instag_diversity", "tag_ids"]
 
 #: the column giving how many tags each kept row added to the covered set
 NEW_TAGS_COLUMN = "instag_new_tags"

@@ -37,15 +37,29 @@ from tqdm.auto import tqdm
 from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.runtime import torch_device
 from deita_hf.selection.dispatch import (
-    RANK_COLUMN, SCORE_COLUMN, check_budget, check_choice, check_free_columns, finish,
-    highest_precision, resolve_scores, warn_short,
+    RANK_COLUMN,
+    SCORE_COLUMN,
+    check_budget,
+    check_choice,
+    check_free_columns,
+    finish,
+    highest_precision,
+    resolve_scores,
+    warn_short,
 )
 from deita_hf.selection.greedy import float32_margin
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = ["select_kcenter", "PoolVectors", "exact_rows", "float32_bound", "check_block_size", "METRICS",
-           "DISTANCE_COLUMN"]
+__all__ = [
+    "DISTANCE_COLUMN",
+    "METRICS",
+    "PoolVectors",
+    "check_block_size",
+    "exact_rows",
+    "float32_bound",
+    "select_kcenter",
+]
 
 METRICS = ("cosine", "l2")
 #: the column giving each pick's distance to its nearest earlier pick

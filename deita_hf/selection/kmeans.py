@@ -40,14 +40,19 @@ from tqdm.auto import trange
 
 from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.selection.dispatch import (
-    RANK_COLUMN, SCORE_COLUMN, check_budget, check_free_columns, finish, resolve_scores,
+    RANK_COLUMN,
+    SCORE_COLUMN,
+    check_budget,
+    check_free_columns,
+    finish,
+    resolve_scores,
     warn_short,
 )
 from deita_hf.selection.kcenter import check_block_size, exact_rows
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = ["select_kmeans_quality", "kmeans", "split_budget", "CLUSTER_COLUMN"]
+__all__ = ["CLUSTER_COLUMN", "kmeans", "select_kmeans_quality", "split_budget"]
 
 CLUSTER_COLUMN = "cluster"
 

@@ -31,7 +31,7 @@ from deita_hf.selection.dispatch import (
 )
 from deita_hf.selection.score_columns import column_of, turn_values
 
-__all__ = ["select_topk", "row_sums"]
+__all__ = ["row_sums", "select_topk"]
 
 
 def row_sums(ds: Dataset, column: str) -> np.ndarray:

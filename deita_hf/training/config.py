@@ -27,7 +27,7 @@ class RecipeArguments:
     chat_template_mode: str = field(
         default="if_missing",
         metadata={
-            "help": "Install DEITA's Vicuna v1.1 chat template (with {% generation %} markers): "
+            "help": "Install DEITA's Vicuna v1.1 chat template (with {%% generation %%} markers): "
             "'if_missing' (when the tokenizer has none, e.g. Mistral-7B-v0.1), 'always', 'never'.",
             "choices": list(CHAT_TEMPLATE_MODES),
         },

@@ -62,3 +62,10 @@ def test_budget_over_pool_warns(pool):
     with pytest.warns(UserWarning, match="Only 2 rows"):
         out = select_facility_location(pool([[1, 0], [0, 1]]), 5, progress=False)
     assert len(out) == 2
+
+
+def test_symmetric_pairs_are_ties_despite_rounding(pool):
+    # after row 1, rows 2 and 3 have equal gains in exact arithmetic (1 + s23 - s12 - s13)
+    emb = [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]
+    out, _ = run(pool(emb), 2)
+    assert out["idx"][:] == reference_facility(emb, 2)[0] == [1, 2]

@@ -1,0 +1,145 @@
+"""PNG figures of evaluation runs (matplotlib, Agg backend: no display needed).
+
+- MT-Bench: the score per category (turn 1, turn 2 and both), with the overall score.
+- Win rate: win / tie / loss counts, for the combined preference and for each order.
+- Comparison: several runs side by side.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> results = {"benchmark": "mt_bench", "model": "hf:m", "metrics": {"score": 6.0, "per_category": {
+    ...     "writing": {"score": 7.0}, "math": {"score": 5.0}}, "per_turn": {}}}
+    >>> write_run_figure(results, pathlib.Path(tempfile.mkdtemp()) / "f.png").suffix
+    '.png'
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["comparison_figure", "write_run_figure"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else float("nan")
+
+
+def _mt_bench_axes(ax, results: dict[str, Any]) -> None:
+    m = results["metrics"]
+    cats = list(m.get("per_category", {}))
+    x = list(range(len(cats)))
+    ax.bar(x, [_num(m["per_category"][c]["score"]) for c in cats], color="tab:blue", label="both turns")
+    ax.axhline(_num(m.get("score")), color="black", linestyle="--", linewidth=1,
+               label=f"overall {_num(m.get('score')):.2f}")
+    ax.set_xticks(x)
+    ax.set_xticklabels(cats, rotation=30, ha="right")
+    ax.set_ylim(0, 10)
+    ax.set_ylabel("judge rating (1-10)")
+    ax.legend(fontsize=8)
+
+
+def _win_rate_axes(ax, results: dict[str, Any]) -> None:
+    m = results["metrics"]
+    rows = [("both orders", m.get("num_wins", 0), m.get("num_ties", 0), m.get("num_losses", 0))]
+    for label, key in (("model shown first", "order_model_first"), ("reference shown first", "order_reference_first")):
+        counts = results.get("judge_report", {}).get(key)
+        if counts:
+            rows.append((label, counts["wins"], counts["ties"], counts["losses"]))
+    labels = [r[0] for r in rows]
+    left = [0.0] * len(rows)
+    for j, (name, color) in enumerate((("win", "tab:green"), ("tie", "tab:gray"), ("loss", "tab:red"))):
+        values = [r[j + 1] for r in rows]
+        ax.barh(labels, values, left=left, color=color, label=name)
+        left = [a + b for a, b in zip(left, values)]
+    ax.invert_yaxis()
+    ax.set_xlabel("pairs (or judgments per order)")
+    ax.legend(fontsize=8, loc="lower right")
+
+
+def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
+    """The figure of one run: per-category bars (MT-Bench) or win/tie/loss bars (win rate).
+
+    Args:
+        results: ``results.json`` contents.
+        path: the PNG file to write.
+
+    Returns:
+        ``Path(path)``.
+    """
+    plt = _pyplot()
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if results["benchmark"] == "mt_bench":
+        _mt_bench_axes(ax, results)
+        ax.set_title(f"MT-Bench: {results['model']}", fontsize=10)
+    else:
+        _win_rate_axes(ax, results)
+        m = results["metrics"]
+        ax.set_title(f"{results['model']} vs reference: win rate {_num(m.get('win_rate')):.1f}% "
+                     f"(LC {_num(m.get('lc_win_rate')):.1f}%)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def comparison_figure(runs: list[tuple[str, dict[str, Any]]], path: str | Path) -> Path:
+    """Several runs side by side: MT-Bench per category, and win rates with their errors.
+
+    Args:
+        runs: ``(label, results)`` pairs.
+        path: the PNG file to write.
+
+    Returns:
+        ``Path(path)``.
+    """
+    plt = _pyplot()
+    mt = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench"]
+    wr = [(label, r) for label, r in runs if r["benchmark"] == "win_rate"]
+    panels = [p for p in (mt, wr) if p]
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel is mt:
+            cats = list(dict.fromkeys(c for _, r in mt for c in r["metrics"].get("per_category", {})))
+            names = ["overall", *cats]
+            width = 0.8 / len(mt)
+            for k, (label, r) in enumerate(mt):
+                per = r["metrics"].get("per_category", {})
+                values = [_num(r["metrics"].get("score"))] + [_num(per.get(c, {}).get("score")) for c in cats]
+                ax.bar([i + k * width for i in range(len(names))], values, width=width, label=label)
+            ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))])
+            ax.set_xticklabels(names, rotation=30, ha="right")
+            ax.set_ylim(0, 10)
+            ax.set_ylabel("MT-Bench score (1-10)")
+            ax.set_title("MT-Bench")
+        else:
+            width = 0.38
+            for k, (key, se, name) in enumerate((("win_rate", "standard_error", "win rate"),
+                                                 ("lc_win_rate", "lc_standard_error", "LC win rate"))):
+                values = [_num(r["metrics"].get(key)) for _, r in wr]
+                errors = [0.0 if math.isnan(_num(r["metrics"].get(se))) else _num(r["metrics"].get(se))
+                          for _, r in wr]
+                ax.bar([i + k * width for i in range(len(wr))], values, width=width, yerr=errors,
+                       capsize=3, label=name)
+            ax.axhline(50, color="black", linewidth=0.8, linestyle=":")
+            ax.set_xticks([i + width / 2 for i in range(len(wr))])
+            ax.set_xticklabels([label for label, _ in wr], rotation=20, ha="right")
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("% preferred over the reference")
+            ax.set_title("Pairwise win rate (± 1 SE)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,155 @@
+"""Pairwise win rate (AlpacaEval-style): the model's outputs against a reference model's.
+
+The model answers each instruction of the reference data set (greedy, as a chat with its own
+chat template). A judge compares the two outputs with FastChat's ``pair-v2`` prompt, each
+pair in BOTH orders (model first, then reference first) to cancel position bias; a verdict is
+``[[A]]``, ``[[B]]`` or ``[[C]]`` (tie). The pair's preference for the model is the mean of
+the two orders (1 win, 0.5 tie, 0 loss; a win in one order and a loss in the other is a
+"flip" and counts as a tie). Aggregation: :func:`~deita_hf.evaluation.stats.win_rate_stats`
+(raw win rate with its standard error, length-controlled win rate).
+
+Example:
+    >>> from deita_hf.evaluation.win_rate import preference
+    >>> preference("A", model_first=True), preference("A", model_first=False), preference("tie", model_first=True)
+    (1.0, 0.0, 0.5)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from deita_hf.evaluation.benchmark_data import load_judge_prompts, load_reference_outputs
+from deita_hf.evaluation.judging import ask_judge, parse_verdict
+from deita_hf.evaluation.outputs import finish_run, start_run
+from deita_hf.evaluation.stats import win_rate_stats
+from deita_hf.generation import GenerationParams, Generator
+
+__all__ = ["JUDGE_PROMPT", "pair_messages", "preference", "run_win_rate"]
+
+#: FastChat's pairwise judge prompt used for the win rate
+JUDGE_PROMPT = "pair-v2"
+
+
+def preference(verdict: str | None, *, model_first: bool) -> float | None:
+    """The preference for the model (1, 0.5, 0) implied by a verdict, or None without one.
+
+    Args:
+        verdict: ``"A"``, ``"B"``, ``"tie"`` or None.
+        model_first: the model's output was shown as assistant A.
+    """
+    if verdict is None:
+        return None
+    if verdict == "tie":
+        return 0.5
+    return 1.0 if (verdict == "A") == model_first else 0.0
+
+
+def pair_messages(instruction: str, answer_a: str, answer_b: str, prompt: dict[str, Any]) -> list[dict[str, str]]:
+    """The judge's ``[system, user]`` chat comparing assistant A and assistant B."""
+    user = prompt["prompt_template"].format(question=instruction, answer_a=answer_a, answer_b=answer_b)
+    return [{"role": "system", "content": prompt["system_prompt"]}, {"role": "user", "content": user}]
+
+
+def judge_pairs(judge: Generator, rows: list[dict[str, str]], outputs: list[str], *, retries: int = 2,
+                max_tokens: int = 2048, reask_temperature: float = 0.7, progress: bool = True
+                ) -> list[dict[str, Any]]:
+    """Judge every (model output, reference output) pair in both orders.
+
+    Args:
+        judge: the judge's generator.
+        rows: the reference rows (``instruction``, ``output``).
+        outputs: the model's outputs, one per row.
+        retries: re-asks for a reply without a verdict.
+        max_tokens: the judge's ``max_new_tokens``.
+        reask_temperature: temperature of the re-asks.
+        progress: show progress bars.
+
+    Returns:
+        One record per pair: ``index``, ``instruction``, ``verdicts`` ([model-first,
+        reference-first]; ``"A"``/``"B"``/``"tie"``/None), ``preferences`` (for the model, per
+        order), ``preference`` (their mean; None when an order is missing), ``flipped``,
+        ``judgments`` (the last reply per order) and ``attempts`` (every reply per order).
+    """
+    prompt = load_judge_prompts()[JUDGE_PROMPT]
+    first = [pair_messages(r["instruction"], out, r["output"], prompt) for r, out in zip(rows, outputs)]
+    second = [pair_messages(r["instruction"], r["output"], out, prompt) for r, out in zip(rows, outputs)]
+    replies = ask_judge(judge, first + second, parse_verdict, retries=retries, max_tokens=max_tokens,
+                        reask_temperature=reask_temperature, progress=progress, desc="judge (both orders)")
+    n = len(rows)
+    records = []
+    for i, row in enumerate(rows):
+        one, two = replies[i], replies[n + i]
+        prefs = [preference(one["value"], model_first=True), preference(two["value"], model_first=False)]
+        both = None not in prefs
+        records.append({
+            "index": i, "instruction": row["instruction"], "verdicts": [one["value"], two["value"]],
+            "preferences": prefs, "preference": (prefs[0] + prefs[1]) / 2 if both else None,
+            "flipped": both and (prefs[0] - 0.5) * (prefs[1] - 0.5) < 0,
+            "judge": [judge.spec, JUDGE_PROMPT], "user_prompts": [first[i][1]["content"], second[i][1]["content"]],
+            "judgments": [one["attempts"][-1], two["attempts"][-1]],
+            "attempts": [one["attempts"], two["attempts"]]})
+    return records
+
+
+def run_win_rate(model: Generator | str, judge: Generator | str, reference: str | os.PathLike,
+                 output_dir: str | os.PathLike, *, questions: int | None = None, max_new_tokens: int = 1024,
+                 judge_max_tokens: int = 2048, retries: int = 2, reask_temperature: float = 0.7,
+                 split: str = "train", progress: bool = True, overwrite: bool = False,
+                 generator_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the pairwise comparison end to end and write ``output_dir`` (resumable).
+
+    Args:
+        model: the model under test (generator or spec).
+        judge: the judge (generator or spec).
+        reference: a data set with ``instruction`` and ``output`` (the reference model's
+            outputs, e.g. AlpacaEval's ``gpt4_1106_preview`` outputs): file, folder or Hub id.
+        output_dir: the run's folder (``answers.jsonl``, ``judgments.jsonl``, ``results.json``,
+            ``eval_results.json``, ``win_rate.png``, ``cache/``).
+        questions: use the first this-many instructions (a smoke run).
+        max_new_tokens: most tokens per model output (greedy decoding).
+        judge_max_tokens: most tokens per judge reply.
+        retries: judge re-asks for a reply without a verdict.
+        reask_temperature: temperature of those re-asks.
+        split: split of the reference data set.
+        progress: show progress bars.
+        overwrite: reuse a folder that holds another evaluation.
+        generator_kwargs: ``{"model": {...}, "judge": {...}}`` for ``build_generator``.
+
+    Returns:
+        The ``results.json`` contents: ``metrics`` (:func:`~deita_hf.evaluation.stats.win_rate_stats`)
+        and ``judge_report`` (missing verdicts, flips between the orders).
+    """
+    rows = load_reference_outputs(reference, split=split, n=questions)
+    run = start_run(output_dir, "win_rate", model, judge, overwrite=overwrite,
+                    generator_kwargs=generator_kwargs, extra={"reference": str(reference)})
+    chats = [[{"role": "user", "content": r["instruction"]}] for r in rows]
+    params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
+    texts = run.model.generate(chats, params, progress=progress, desc="answers")
+    outputs = [(t or "").strip() for t in texts]
+    run.write_jsonl("answers.jsonl", [
+        {"index": i, "instruction": r["instruction"], "output": out, "generator": run.model.spec,
+         "reference_output": r["output"], "reference_generator": r["generator"]}
+        for i, (r, out) in enumerate(zip(rows, outputs))])
+    records = judge_pairs(run.judge, rows, outputs, retries=retries, max_tokens=judge_max_tokens,
+                          reask_temperature=reask_temperature, progress=progress)
+    run.write_jsonl("judgments.jsonl", records)
+    metrics = win_rate_stats([r["preferences"][0] for r in records], swapped=[r["preferences"][1] for r in records],
+                             output_lengths=[len(o) for o in outputs], reference_lengths=[len(r["output"]) for r in rows])
+    missing = [v is None for r in records for v in r["verdicts"]]
+    report = {"num_pairs": len(records), "num_judgments": len(missing), "num_missing": sum(missing),
+              "num_missing_pairs": metrics["num_missing_pairs"], "num_flipped": metrics.get("num_flipped", 0),
+              "num_disagreements": metrics.get("num_disagreements", 0),
+              "first_position_rate": metrics.get("first_position_rate"),
+              "num_reasked": sum(len(a) > 1 for r in records for a in r["attempts"]),
+              "num_judge_calls": sum(len(a) for r in records for a in r["attempts"])}
+    for key, k in (("order_model_first", 0), ("order_reference_first", 1)):
+        prefs = [r["preferences"][k] for r in records]
+        report[key] = {"wins": prefs.count(1.0), "ties": prefs.count(0.5), "losses": prefs.count(0.0),
+                       "missing": prefs.count(None)}
+    generators = sorted({r["generator"] for r in rows})
+    settings = {"num_questions": len(rows), "max_new_tokens": max_new_tokens, "temperature": 0.0,
+                "judge_prompt": JUDGE_PROMPT, "judge_max_tokens": judge_max_tokens, "judge_retries": retries,
+                "reask_temperature": reask_temperature, "split": split}
+    return finish_run(run, metrics=metrics, judge_report=report, settings=settings,
+                      extra={"reference": str(reference), "reference_model": ", ".join(generators)})
