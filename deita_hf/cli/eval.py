@@ -114,12 +114,12 @@ def run(args: argparse.Namespace) -> int:
         results = evaluation.read_results(args.output)
     else:
         _check(args)
-        common = dict(questions=args.questions, max_new_tokens=args.max_new_tokens,
-                      judge_max_tokens=args.judge_max_tokens, retries=args.judge_retries,
-                      reask_temperature=args.reask_temperature, progress=not args.no_progress,
-                      overwrite=args.overwrite,
-                      generator_kwargs={"model": _generator_kwargs(args.model, args),
-                                        "judge": _generator_kwargs(args.judge, args)})
+        common = {"questions": args.questions, "max_new_tokens": args.max_new_tokens,
+                  "judge_max_tokens": args.judge_max_tokens, "retries": args.judge_retries,
+                  "reask_temperature": args.reask_temperature, "progress": not args.no_progress,
+                  "overwrite": args.overwrite,
+                  "generator_kwargs": {"model": _generator_kwargs(args.model, args),
+                                       "judge": _generator_kwargs(args.judge, args)}}
         try:
             if args.benchmark == "mt_bench":
                 results = evaluation.run_mt_bench(args.model, args.judge, args.output, **common)

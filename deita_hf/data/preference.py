@@ -31,8 +31,10 @@ from deita_hf.data.formats import FormatError, to_messages
 
 __all__ = [
     "PREFERENCE_FORMATS",
+    "deita_dpo_strings",
     "detect_preference_format",
     "preference_to_messages",
+    "to_deita_dpo_dataset",
     "to_preference_dataset",
 ]
 
@@ -292,3 +294,96 @@ def to_preference_dataset(ds: Dataset, *, keep_columns: bool = False,
         logger.info("Dropped %d of %d rows that are draws (preference 0 or 1.5).", n - len(out), n)
     logger.info("Preference data: %d rows in %r format -> TRL prompt/chosen/rejected.", len(out), fmt)
     return out.remove_columns("_keep")
+
+
+def deita_dpo_strings(pair: Mapping[str, Any], *, system: str | None = None,
+                      index: int | None = None) -> dict[str, str]:
+    """One pair as the strings of DEITA's ``dpo_train.py`` (``preprocess``, commit acec45ca).
+
+    The original builds, from UltraFeedback-binarized rows::
+
+        prompt   = conv.system + conv.sep + messages[0]["role"] + ": " + prompt + conv.sep
+        chosen   = chosen[1]["role"] + ": " + chosen[1]["content"] + conv.sep2
+        rejected = rejected[1]["role"] + ": " + rejected[1]["content"] + conv.sep2
+
+    with FastChat's ``vicuna_v1.1`` ``system``, ``sep=" "`` and ``sep2="</s>"``, i.e.
+    ``"{system} user: {prompt} "`` and ``"assistant: {reply}</s>"``: lower-case roles, no
+    ``ASSISTANT:`` after the prompt. Strings are concatenated as they are (an empty reply gives
+    ``"assistant: </s>"``).
+
+    Beyond the original (single-turn prompts only): a system message in the prompt replaces the
+    default system prompt, and earlier turns of a multi-turn prompt are written the same way
+    (``"user: {u} "`` then ``"assistant: {a}</s>"``).
+
+    Args:
+        pair: :func:`preference_to_messages` output (``prompt`` messages ending with a user
+            message; ``chosen``/``rejected``: one assistant message each).
+        system: the system prompt when the prompt has none (default: FastChat's vicuna_v1.1).
+        index: the row's index, for error messages.
+
+    Returns:
+        ``{"prompt", "chosen", "rejected"}`` strings.
+
+    Raises:
+        FormatError: a completion with more than one message.
+
+    Example:
+        >>> out = deita_dpo_strings({"prompt": [{"role": "user", "content": "2+2?"}],
+        ...                          "chosen": [{"role": "assistant", "content": "4"}],
+        ...                          "rejected": [{"role": "assistant", "content": "5"}]})
+        >>> out["prompt"][-29:], out["chosen"]
+        ("user's questions. user: 2+2? ", 'assistant: 4</s>')
+    """
+    from deita_hf.embedding.deita import VICUNA_V1_1_SYSTEM
+
+    messages = list(pair["prompt"])
+    pos = 0
+    while pos < len(messages) and messages[pos]["role"] == "system":
+        pos += 1
+    if pos:
+        system = "\n\n".join(m["content"] for m in messages[:pos])
+    elif system is None:
+        system = VICUNA_V1_1_SYSTEM
+    prompt = system + " "
+    for m in messages[pos:]:
+        prompt += m["role"] + ": " + m["content"] + (" " if m["role"] == "user" else "</s>")
+    out = {"prompt": prompt}
+    for key in ("chosen", "rejected"):
+        completion = list(pair[key])
+        if len(completion) != 1:
+            raise FormatError(
+                f"{_where(index)}: '{key}' has {len(completion)} messages; DEITA's DPO format "
+                f"takes one assistant reply per response."
+            )
+        out[key] = "assistant: " + completion[0]["content"] + "</s>"
+    return out
+
+
+def _deita_batch(batch: Mapping[str, list], indices: Sequence[int]) -> dict[str, list]:
+    out: dict[str, list] = {"prompt": [], "chosen": [], "rejected": []}
+    for i, index in enumerate(indices):
+        strings = deita_dpo_strings({k: batch[k][i] for k in ("prompt", "chosen", "rejected")},
+                                    index=index)
+        for key, value in strings.items():
+            out[key].append(value)
+    return out
+
+
+def to_deita_dpo_dataset(ds: Dataset, *, num_proc: int | None = None) -> Dataset:
+    """Convert preference data to the string ``prompt``/``chosen``/``rejected`` of DEITA's DPO.
+
+    Args:
+        ds: a dataset in one of :data:`PREFERENCE_FORMATS`, or :func:`to_preference_dataset`
+            output.
+        num_proc: processes for ``Dataset.map``.
+
+    Returns:
+        A ``Dataset`` with string ``prompt``, ``chosen`` and ``rejected`` (see
+        :func:`deita_dpo_strings`).
+    """
+    conv = ds
+    if not (set(ds.column_names) == {"prompt", "chosen", "rejected"} and len(ds)
+            and isinstance(ds[0]["prompt"], list)):
+        conv = to_preference_dataset(ds, num_proc=num_proc)
+    return conv.map(_deita_batch, batched=True, with_indices=True, num_proc=num_proc,
+                    desc="DEITA dpo_train.py strings")

@@ -181,14 +181,21 @@ class DeitaEmbedder(LazyRuntime):
 
         device = resolve_device(self.device)
         dtype = getattr(torch, resolve_dtype_name(self.dtype, device))
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
         try:
             tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision)
+            # the base model of a causal-LM checkpoint: its unused lm_head is reported, not needed
+            hf_logging.set_verbosity_error()
             model = AutoModel.from_pretrained(self.model_name_or_path, revision=self.revision,
                                               dtype=dtype)
         except (OSError, ValueError) as err:
             raise load_error("DEITA embedder", self.model_name_or_path, err,
                              " (`--embedder deita:DIR`), or use the packaged MiniLM "
                              "(`--embedder minilm`, not the paper's set-up)") from err
+        finally:
+            hf_logging.set_verbosity(verbosity)
         tok.truncation_side = "right"
         pad = tok.pad_token_id
         if pad is None:  # the original pads Mistral/LLaMA with <unk>
@@ -201,7 +208,7 @@ class DeitaEmbedder(LazyRuntime):
         self.load()
         tok = self._rt["tokenizer"]
         texts = [render_vicuna(m) for m in messages_list]
-        full = tok(texts, add_special_tokens=True)["input_ids"]
+        full = tok(texts, add_special_tokens=True, verbose=False)["input_ids"]
         n_cut = sum(len(ids) > self.max_length for ids in full)
         if n_cut:
             warnings.warn(f"DeitaEmbedder: {n_cut} of {len(full)} conversations were longer than "

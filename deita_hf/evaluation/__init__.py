@@ -28,13 +28,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from deita_hf.errors import ConfigError
-from deita_hf.evaluation.benchmark_data import load_judge_prompts, load_questions, load_reference_answers
+from deita_hf.evaluation.benchmark_data import (
+    load_judge_prompts,
+    load_questions,
+    load_reference_answers,
+)
 from deita_hf.evaluation.card import update_model_card
 from deita_hf.evaluation.judging import parse_rating, parse_verdict
 from deita_hf.evaluation.mt_bench import run_mt_bench
 from deita_hf.evaluation.outputs import read_results
 from deita_hf.evaluation.report import compare_runs, format_summary
-from deita_hf.evaluation.stats import length_controlled_win_rate, mt_bench_scores, win_rate_stats
+from deita_hf.evaluation.stats import (
+    length_controlled_win_rate,
+    mt_bench_scores,
+    win_rate_stats,
+)
 from deita_hf.evaluation.win_rate import run_win_rate
 
 __all__ = [

@@ -72,6 +72,8 @@ def card_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         rows = [(name, f"win rate (%), judge {judge}", m.get("win_rate"), "win_rate"),
                 (name, f"length-controlled win rate (%), judge {judge}", m.get("lc_win_rate"), "lc_win_rate")]
         dataset = str(results.get("reference", "reference"))
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", dataset) or Path(dataset).exists():
+            dataset = Path(dataset).name  # a local file: its name, not this machine's path
         out = [{"benchmark": b, "metric": k, "value": round(v, 1), "dataset": dataset, "metric_type": t}
                for b, k, v, t in rows if _ok(v)]
     return out
@@ -83,7 +85,7 @@ def eval_results(rows: list[dict[str, Any]]) -> list[Any]:
 
     return [EvalResult(task_type="text-generation", task_name="Text Generation", dataset_type=r["dataset"],
                        dataset_name=r["benchmark"], metric_type=r["metric_type"], metric_name=r["metric"],
-                       metric_value=r["value"], source_name="deita-hf eval") for r in rows]
+                       metric_value=r["value"]) for r in rows]
 
 
 def _table_rows(lines: list[str]) -> list[tuple[str, str, str]]:
@@ -101,6 +103,8 @@ def _update_table(text: str, rows: list[dict[str, Any]]) -> str:
     lines = text.split("\n")
     start = next((i for i, line in enumerate(lines) if re.match(r"^##\s+Evaluation\s*$", line)), None)
     if start is None:
+        while lines and not lines[-1].strip():
+            lines.pop()
         body, before, after = [], lines + [""], []
     else:
         end = next((i for i in range(start + 1, len(lines)) if re.match(r"^#{1,2}\s", lines[i])), len(lines))

@@ -6,7 +6,7 @@
 
 Example:
     >>> import tempfile, pathlib
-    >>> results = {"benchmark": "mt_bench", "model": "hf:m", "metrics": {"score": 6.0, "per_category": {
+    >>> results = {"benchmark": "mt_bench", "model": "hf:m", "judge": "hf:j", "metrics": {"score": 6.0, "per_category": {
     ...     "writing": {"score": 7.0}, "math": {"score": 5.0}}, "per_turn": {}}}
     >>> write_run_figure(results, pathlib.Path(tempfile.mkdtemp()) / "f.png").suffix
     '.png'
@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from typing import Any
+
+from deita_hf.evaluation.card import short_spec
 
 __all__ = ["comparison_figure", "write_run_figure"]
 
@@ -81,12 +83,14 @@ def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4))
     if results["benchmark"] == "mt_bench":
         _mt_bench_axes(ax, results)
-        ax.set_title(f"MT-Bench: {results['model']}", fontsize=10)
+        ax.set_title(f"MT-Bench: {short_spec(results['model'])} (judge {short_spec(results['judge'])})",
+                     fontsize=10)
     else:
         _win_rate_axes(ax, results)
         m = results["metrics"]
-        ax.set_title(f"{results['model']} vs reference: win rate {_num(m.get('win_rate')):.1f}% "
-                     f"(LC {_num(m.get('lc_win_rate')):.1f}%)", fontsize=10)
+        ref = results.get("reference_model") or "reference"
+        ax.set_title(f"{short_spec(results['model'])} vs {ref} (judge {short_spec(results['judge'])})\n"
+                     f"win rate {_num(m.get('win_rate')):.1f}%, LC {_num(m.get('lc_win_rate')):.1f}%", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -8,10 +8,10 @@ table, the format :func:`deita_hf.training.model_card.load_eval_results` reads) 
 Example:
     >>> import tempfile
     >>> from deita_hf.evaluation.outputs import read_results
-    >>> read_results(tempfile.mkdtemp())
+    >>> read_results(tempfile.mkdtemp())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    deita_hf.errors.InputNotFoundError: ... holds no results.json ...
+    deita_hf.errors.InputNotFoundError: ... holds no results.json: ...
 """
 
 from __future__ import annotations
@@ -77,8 +77,7 @@ class Run:
         path = self.dir / name
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(json_ready(row), ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(json_ready(row), ensure_ascii=False) + "\n" for row in rows)
         os.replace(tmp, path)
         return path
 
@@ -117,7 +116,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
     kwargs = generator_kwargs or {}
     model_gen = _generator(model, out / "cache", kwargs.get("model"))
     judge_gen = _generator(judge, out / "cache", kwargs.get("judge"))
-    identity = {"benchmark": benchmark, "model": model_gen.spec, **(extra or {})}
+    # what the cache keys on (an endpoint's URL may change between runs; its model may not)
+    identity = {"benchmark": benchmark, "model": f"{model_gen.backend}:{model_gen.model}", **(extra or {})}
     previous = out / RUN_FILE
     if previous.is_file() and not overwrite:
         try:

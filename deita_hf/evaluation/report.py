@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.evaluation.card import short_spec
 
 __all__ = ["compare_runs", "comparison_table", "format_summary"]
 
@@ -49,15 +50,18 @@ def format_summary(results: dict[str, Any]) -> str:
         lines.append(f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} ratings missing "
                      f"(not averaged); {j.get('num_reasked', 0)} re-asked")
         return "\n".join(lines)
-    lines = [f"Win rate of {results['model']} vs {results.get('reference_model') or results.get('reference')} "
-             f"(judge {results['judge']}, {m['num_pairs']} pairs judged in both orders)",
-             f"  win rate      {_f(m['win_rate'], '.1f')}% ± {_f(m['standard_error'], '.1f')} (SE)   "
-             f"wins {m['num_wins']}, ties {m['num_ties']}, losses {m['num_losses']}",
-             f"  LC win rate   {_f(m.get('lc_win_rate'), '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
-             "   (length-controlled)",
-             f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} verdicts missing, "
-             f"{j.get('num_missing_pairs', 0)} pairs missing; {j.get('num_flipped', 0)} pairs flipped between "
-             f"orders ({j.get('num_disagreements', 0)} disagree); {j.get('num_reasked', 0)} re-asked"]
+    ref = results.get("reference_model") or results.get("reference")
+    lines = [
+        (f"Win rate of {results['model']} vs {ref} "
+         f"(judge {results['judge']}, {m['num_pairs']} pairs judged in both orders)"),
+        (f"  win rate      {_f(m['win_rate'], '.1f')}% ± {_f(m['standard_error'], '.1f')} (SE)   "
+         f"wins {m['num_wins']}, ties {m['num_ties']}, losses {m['num_losses']}"),
+        (f"  LC win rate   {_f(m.get('lc_win_rate'), '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
+         "   (length-controlled)"),
+        (f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} verdicts missing, "
+         f"{j.get('num_missing_pairs', 0)} pairs missing; {j.get('num_flipped', 0)} pairs flipped between "
+         f"orders ({j.get('num_disagreements', 0)} disagree); {j.get('num_reasked', 0)} re-asked"),
+    ]
     return "\n".join(lines)
 
 
@@ -81,7 +85,7 @@ def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
             turn = [_f(m.get("per_turn", {}).get(f"turn_{t}", {}).get("score")) for t in (1, 2)]
             per = [_f(m.get("per_category", {}).get(c, {}).get("score")) for c in cats]
             cells = [label, _f(m.get("score")), *turn, *per, str(r.get("settings", {}).get("num_questions", "?")),
-                     str(m.get("num_missing", 0)), r.get("judge", "?")]
+                     str(m.get("num_missing", 0)), short_spec(r.get("judge", "?"))]
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("### MT-Bench\n\n" + "\n".join(lines))
     wr = [(label, r) for label, r in runs if r["benchmark"] == "win_rate"]
@@ -95,7 +99,7 @@ def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
                      f"{_f(m.get('lc_win_rate'), '.1f')} ± {_f(m.get('lc_standard_error'), '.1f')}",
                      f"{m.get('num_wins')}/{m.get('num_ties')}/{m.get('num_losses')}", str(m.get("num_pairs")),
                      str(m.get("num_flipped", 0)), str(m.get("num_missing_pairs", 0)),
-                     str(r.get("reference_model") or r.get("reference")), r.get("judge", "?")]
+                     str(r.get("reference_model") or r.get("reference")), short_spec(r.get("judge", "?"))]
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("### Pairwise win rate\n\n" + "\n".join(lines))
     return "\n\n".join(parts)

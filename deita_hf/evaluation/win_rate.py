@@ -19,7 +19,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deita_hf.evaluation.benchmark_data import load_judge_prompts, load_reference_outputs
+from deita_hf.evaluation.benchmark_data import (
+    load_judge_prompts,
+    load_reference_outputs,
+)
 from deita_hf.evaluation.judging import ask_judge, parse_verdict
 from deita_hf.evaluation.outputs import finish_run, start_run
 from deita_hf.evaluation.stats import win_rate_stats

@@ -25,11 +25,13 @@ from deita_hf.hub.folder import layout_card_data
 
 __all__ = [
     "DEFAULT_TAGS",
+    "SETUP_SENTENCES",
     "build_card",
     "card_context",
     "example_rows",
     "render_template",
     "reproduce_command",
+    "setup_context",
     "size_category",
 ]
 
@@ -183,6 +185,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
     import shlex
 
     parts = ["deita-hf", "select", str(settings.get("input") or "POOL")]
+    if settings.get("preset"):
+        parts += ["--preset", str(settings["preset"])]
     if settings.get("budget") is not None:
         parts += ["--budget", str(settings["budget"])]
     if settings.get("threshold") is not None:
@@ -242,7 +246,52 @@ def card_context(*, settings: Mapping[str, Any], stats: Mapping[str, Any],
         "dataset_id": dataset_id,
         "columns": list(columns),
         "reproduce": settings.get("command") or reproduce_command(settings, folder_name),
+        "setup": setup_context(settings),
     }
+
+
+#: the sentence next to the settings table, by ``paper_setup``
+SETUP_SENTENCES = {
+    True: "This is the paper's set-up: the DEITA scorer models and the Repr filter's embeddings "
+          "(DeitaEmbedder: Mistral-7B-v0.1's last hidden state over the vicuna_v1.1 rendering).",
+    False: "This selection is not the paper's set-up: {reasons}; the paper scores with the DEITA "
+           "scorer models and embeds with Mistral-7B-v0.1 (`--preset deita`).",
+    None: "Some columns came precomputed with the pool, so whether this selection follows the "
+          "paper's set-up is not recorded here.",
+}
+
+
+def setup_context(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The card's set-up rows and sentence: preset, scorer dtype, embedder, paper's set-up or not.
+
+    Uses the values ``deita-hf select`` records (``preset``, ``scorer_dtype``, ``embedder``,
+    ``paper_setup``) and derives missing ones from ``settings["scorers"]``.
+
+    Example:
+        >>> ctx = setup_context({"scorers": {
+        ...     "complexity": {"name": "instruction-length", "kind": "length-baseline"},
+        ...     "quality": {"name": "response-length", "kind": "length-baseline"},
+        ...     "embedder": {"name": "sentence-transformers/all-MiniLM-L6-v2",
+        ...                  "kind": "sentence-transformers"}}})
+        >>> ctx["paper_setup"], "not the paper's set-up" in ctx["sentence"]
+        (False, True)
+    """
+    from deita_hf.pipeline.presets import run_setup
+
+    scorers = settings.get("scorers") or {}
+    derived = run_setup(scorers, preset=settings.get("preset"))
+    out = {key: settings.get(key, derived[key]) for key in derived}
+    reasons = []
+    for role, what in (("complexity", "complexity"), ("quality", "quality")):
+        if (scorers.get(role) or {}).get("kind") == "length-baseline":
+            reasons.append(f"the {what} scores are the length baseline")
+    embedder = scorers.get("embedder") or {}
+    if embedder.get("kind") not in (None, "precomputed", "deita-causal-lm"):
+        reasons.append(f"the embeddings come from {embedder.get('name')} "
+                       f"({embedder.get('kind')}), not the Repr filter's Mistral-7B")
+    text = SETUP_SENTENCES[out["paper_setup"]]
+    out["sentence"] = text.format(reasons="; ".join(reasons) or "its components differ")
+    return out
 
 
 def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | None,

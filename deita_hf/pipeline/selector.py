@@ -216,6 +216,10 @@ class DatasetSelector:
                **kwargs: Any) -> Dataset | tuple[Dataset, SelectionStats]:
         """Run :func:`deita_hf.selection.select_deita` on a scored dataset.
 
+        Rows are taken by descending DEITA score, tied scores in ascending row index (a stable
+        order; the original's pandas sort is unstable, so results equal the original's for
+        untied scores).
+
         Args:
             ds: output of :meth:`score`.
             budget: the most rows to keep.

@@ -38,20 +38,9 @@ from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import pool_scores
 
 __all__ = [
-    "RANK_COLUMN",
-    "SCORE_COLUMN",
-    "STRATEGIES",
-    "Strategy",
-    "accepted_arguments",
-    "check_budget",
-    "check_choice",
-    "check_free_columns",
-    "finish",
-    "highest_precision",
-    "parse_strategy",
-    "resolve_scores",
-    "select",
-    "warn_short",
+    "RANK_COLUMN", "SCORE_COLUMN", "STRATEGIES", "Strategy", "accepted_arguments",
+    "check_block_size", "check_budget", "check_choice", "check_free_columns", "finish",
+    "highest_precision", "parse_strategy", "resolve_scores", "select", "warn_short",
 ]
 
 #: columns every strategy adds (the score one only where the strategy orders by a score)
@@ -208,6 +197,16 @@ def check_budget(budget: Any) -> int:
     if budget <= 0:
         raise ConfigError(f"budget must be >= 1 (rows to select), got {budget}.")
     return int(budget)
+
+
+def check_block_size(block_size: Any) -> int:
+    """Rows per block when reading the pool (``None``: 8192)."""
+    if block_size is None:
+        return 8192
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
+            or block_size < 1:
+        raise ConfigError(f"block_size must be a positive int or None, got {block_size!r}.")
+    return int(block_size)
 
 
 def check_choice(name: str, value: Any, accepted: Sequence[str]) -> str:

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from deita_hf.runtime import torch_device
 from deita_hf.selection.dispatch import (
     RANK_COLUMN,
+    check_block_size,
     check_budget,
     check_choice,
     check_free_columns,
@@ -48,7 +49,7 @@ from deita_hf.selection.dispatch import (
     warn_short,
 )
 from deita_hf.selection.greedy import float32_margin
-from deita_hf.selection.kcenter import PoolVectors, check_block_size
+from deita_hf.selection.kcenter import PoolVectors
 from deita_hf.selection.score_columns import require_columns
 
 __all__ = ["GAIN_COLUMN", "SIMILARITIES", "select_facility_location", "tie_tolerance"]

@@ -34,11 +34,12 @@ import torch
 from datasets import Dataset
 from tqdm.auto import tqdm
 
-from deita_hf.errors import ConfigError, SelectionError
+from deita_hf.errors import SelectionError
 from deita_hf.runtime import torch_device
 from deita_hf.selection.dispatch import (
     RANK_COLUMN,
     SCORE_COLUMN,
+    check_block_size,
     check_budget,
     check_choice,
     check_free_columns,
@@ -51,29 +52,12 @@ from deita_hf.selection.greedy import float32_margin
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = [
-    "DISTANCE_COLUMN",
-    "METRICS",
-    "PoolVectors",
-    "check_block_size",
-    "exact_rows",
-    "float32_bound",
-    "select_kcenter",
-]
+__all__ = ["DISTANCE_COLUMN", "METRICS", "PoolVectors", "exact_rows", "float32_bound",
+           "select_kcenter"]
 
 METRICS = ("cosine", "l2")
 #: the column giving each pick's distance to its nearest earlier pick
 DISTANCE_COLUMN = "kcenter_distance"
-
-
-def check_block_size(block_size) -> int:
-    """Rows per block when reading the pool (``None``: 8192)."""
-    if block_size is None:
-        return 8192
-    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) \
-            or block_size < 1:
-        raise ConfigError(f"block_size must be a positive int or None, got {block_size!r}.")
-    return int(block_size)
 
 
 def float32_bound(value: float, *, up: bool) -> float:
@@ -110,6 +94,16 @@ def exact_rows(reader: EmbeddingReader, rows: np.ndarray, *, unit: bool) -> np.n
     return raw
 
 
+def _host(t: torch.Tensor):
+    """A CPU tensor as a numpy view, a GPU tensor as it is. Vector bookkeeping runs in numpy on
+    CPU: single-threaded, so a busy machine does not stall it at thread barriers."""
+    return t.numpy() if t.device.type == "cpu" else t
+
+
+def _numpy(a) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) else a.cpu().numpy()
+
+
 class PoolVectors:
     """The pool's embeddings read once into a float32 ``n × dim`` matrix ``x`` on ``device``.
 
@@ -124,7 +118,8 @@ class PoolVectors:
     def __init__(self, ds: Dataset, column: str, metric: str, device, block_size: int,
                  progress: bool = False):
         self.reader = EmbeddingReader(ds, column)
-        self.column, self.metric, self.device = column, metric, device
+        self.column, self.metric, self.device = column, metric, torch.device(device)
+        self.xp = np if self.device.type == "cpu" else torch  # for the _host() arrays
         self.n, self.dim = len(ds), self.reader.dim
         self.x = torch.empty((self.n, self.dim), dtype=torch.float32, device=device)
         blocks = [np.arange(lo, min(lo + block_size, self.n))
@@ -151,7 +146,7 @@ class PoolVectors:
                 self.x[rows[0]: rows[-1] + 1] = torch.from_numpy(y32).to(device)
                 bar.update(len(rows))
             self.r2 = float(sq.max()) if self.n else 0.0
-            self.sq = torch.from_numpy(sq.astype(np.float32)).to(device)
+            self.sq = _host(torch.from_numpy(sq.astype(np.float32)).to(device))
 
     def exact(self, rows: np.ndarray) -> np.ndarray:
         """Float64 rows as the reference uses them: unit rows (cosine) or the stored values."""
@@ -163,15 +158,27 @@ class PoolVectors:
             return float32_margin(self.dim) + 2.0**-23
         return 1.01 * (2 * self.dim + 16) * 2.0**-24 * self.r2 + 1e-30
 
-    def distances(self, rows: torch.Tensor | slice, centre: int, out=None) -> torch.Tensor:
-        """Float32 distances (l2: squared) of ``x[rows]`` to row ``centre``: one product."""
-        x, c = self.x[rows], self.x[centre]
+    def distances(self, centre: int, x=None, sq=None, out=None):
+        """Float32 distances (l2: squared) of the rows of ``x`` (default: the pool; ``sq``:
+        their squared norms) to pool row ``centre``: one matrix-vector product, then
+        ``1 − p`` (cosine) or ``max(0, −2p + sq + sq_centre)`` (l2) in place.
+
+        Returns:
+            The distances (into ``out``, a float32 tensor, when given), as :func:`_host`.
+        """
+        x, sq = (self.x, getattr(self, "sq", None)) if x is None else (x, sq)
         if out is None:
             out = torch.empty(x.shape[0], device=self.device)
+        d = _host(torch.mv(x, self.x[centre], out=out))
         if self.metric == "cosine":
-            return out.fill_(1.0).addmv_(x, c, alpha=-1.0)
-        out.copy_(self.sq[rows]).add_(self.sq[centre])
-        return out.addmv_(x, c, alpha=-2.0).clamp_(min=0.0)
+            d *= -1.0
+            d += 1.0
+            return d
+        d *= -2.0
+        d += sq
+        d += self.sq[centre]
+        d[d < 0] = 0.0
+        return d
 
     def exact_distances(self, x: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """Float64 distances of one row ``x`` to each centre row (elementwise, row by row)."""
@@ -185,25 +192,30 @@ class _Farthest:
 
     def __init__(self, pool: PoolVectors, budget: int):
         self.pool, self.eps = pool, pool.eps()
-        self.min_dist = torch.full((pool.n,), float("inf"), device=pool.device)
+        self.min_dist = _host(torch.full((pool.n,), float("inf"), device=pool.device))
         self.buf = torch.empty(pool.n, device=pool.device)
         self.centres: list[int] = []
         self.c64 = np.empty((budget, pool.dim))
+        self.c32 = torch.empty((budget, pool.dim), device=pool.device)  # centres, contiguous
+        self.c_sq = _host(torch.empty(budget, device=pool.device))
         self.cache: dict[int, tuple[float, int]] = {}  # row -> (float64 min, centres covered)
         self.rechecks = 0
 
     def add(self, row: int) -> None:
-        self.c64[len(self.centres)] = self.pool.exact([row])[0]
+        k = len(self.centres)
+        self.c64[k], self.c32[k] = self.pool.exact([row])[0], self.pool.x[row]
+        if self.pool.metric == "l2":
+            self.c_sq[k] = self.pool.sq[row]
         self.centres.append(row)
-        self.pool.distances(slice(None), row, out=self.buf)
-        torch.minimum(self.min_dist, self.buf, out=self.min_dist)
+        dist = self.pool.distances(row, out=self.buf)
+        self.pool.xp.minimum(self.min_dist, dist, out=self.min_dist)
         self.min_dist[row] = -float("inf")
 
     def farthest(self) -> tuple[int, float]:
         """The next pick and its distance to its nearest centre (l2: not squared)."""
         best = float(self.min_dist.max())
-        near = self.min_dist >= float32_bound(best - 2 * self.eps, up=False)
-        near = torch.nonzero(near).flatten().cpu().numpy()
+        near = np.flatnonzero(_numpy(self.min_dist >= float32_bound(best - 2 * self.eps,
+                                                                    up=False)))
         if len(near) == 1:
             return int(near[0]), best if self.pool.metric == "cosine" else best**0.5
         self.rechecks += 1
@@ -220,10 +232,9 @@ class _Farthest:
             if covered < k:
                 idx = np.arange(covered, k)
                 if len(idx) > 8:  # float32 rules out centres that cannot be the nearest
-                    cand = torch.as_tensor(self.centres[covered:k], device=pool.device)
-                    d32 = pool.distances(cand, row)
+                    d32 = pool.distances(row, self.c32[covered:k], self.c_sq[covered:k])
                     lim = float32_bound(float(d32.min()) + 2 * self.eps, up=True)
-                    idx = idx[(d32 <= lim).cpu().numpy()]
+                    idx = idx[_numpy(d32 <= lim)]
                 value = min(value, float(pool.exact_distances(x64[j], self.c64[idx]).min()))
                 self.cache[row] = (value, k)
             out[j] = value

@@ -42,13 +42,14 @@ from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.selection.dispatch import (
     RANK_COLUMN,
     SCORE_COLUMN,
+    check_block_size,
     check_budget,
     check_free_columns,
     finish,
     resolve_scores,
     warn_short,
 )
-from deita_hf.selection.kcenter import check_block_size, exact_rows
+from deita_hf.selection.kcenter import exact_rows
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 

@@ -31,6 +31,7 @@ from deita_hf.training.recipe import (
                                              model_init_kwargs,
                                              resolve_checkpoint,
                                              setup_logging,
+                                             split_train_eval,
 )
 from deita_hf.training.sft_data import sft_messages, to_sft_dataset
 
@@ -55,6 +56,7 @@ __all__ = [
     "resolve_checkpoint",
     "setup_logging",
     "sft_messages",
+    "split_train_eval",
     "to_preference_dataset",
     "to_sft_dataset",
 ]

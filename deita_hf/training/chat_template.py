@@ -1,6 +1,6 @@
-"""The Vicuna v1.1 chat template DEITA trained with, marked up for assistant-only loss.
+"""FastChat's Vicuna v1.1 chat template (DEITA's SFT format), marked up for assistant-only loss.
 
-DEITA's SFT and DPO runs format conversations with FastChat's ``vicuna_v1.1`` template
+DEITA's SFT run formats conversations with FastChat's ``vicuna_v1.1`` template
 (``conv_template="vicuna_v1.1"`` in hkust-nlp/deita ``examples/train/sft.sh``)::
 
     <s>{system} USER: {user} ASSISTANT: {assistant}</s>USER: {user} ASSISTANT:
@@ -11,6 +11,12 @@ conversation has none, and wraps each assistant reply (with its leading space an
 the replies only, as DEITA's ``mask_user=True`` did. The prompt rendered with
 ``add_generation_prompt=True`` ends in ``ASSISTANT:``, a prefix of the rendered conversation,
 as TRL's DPO tokenisation needs.
+
+DEITA's DPO run did **not** use this template: its ``dpo_train.py`` builds its own strings
+(``{system} user: {prompt} `` and ``assistant: {reply}</s>``). ``chat_template_mode: deita``
+(:data:`CHAT_TEMPLATE_MODES`) reproduces them (see :mod:`deita_hf.training.dpo_data`); with the
+other modes a DPO run formats pairs with this Vicuna template, which is FastChat's format, not
+DEITA's DPO format.
 
 Example:
     >>> from deita_hf.training.chat_template import VICUNA_V1_1_TEMPLATE
@@ -25,7 +31,7 @@ import logging
 from deita_hf.errors import ConfigError
 
 __all__ = ["CHAT_TEMPLATE_MODES", "VICUNA_SYSTEM_PROMPT", "VICUNA_V1_1_TEMPLATE",
-           "ensure_chat_template"]
+           "describe_format", "ensure_chat_template"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +61,28 @@ VICUNA_V1_1_TEMPLATE = (
 )
 
 #: ``if_missing``: install the Vicuna template only when the tokenizer has no chat template;
-#: ``always``: replace any existing template; ``never``: keep the tokenizer as it is.
-CHAT_TEMPLATE_MODES = ("if_missing", "always", "never")
+#: ``always``: replace any existing template; ``never``: keep the tokenizer as it is;
+#: ``deita`` (DPO only): no chat template, the original ``dpo_train.py`` strings instead.
+CHAT_TEMPLATE_MODES = ("if_missing", "always", "never", "deita")
+
+
+def describe_format(stage: str, mode: str, template: str | None) -> str:
+    """One phrase for the model card: how the training data was formatted.
+
+    Example:
+        >>> describe_format("dpo", "deita", None)[:35]
+        "DEITA's dpo_train.py strings (promp"
+    """
+    if mode == "deita":
+        return ("DEITA's dpo_train.py strings (prompt `{system} user: {prompt} `, responses "
+                "`assistant: {reply}</s>`; prompts cut to their last 512 tokens and responses "
+                "to their first 1,536 when a pair exceeds max_length, as TRL 0.7 did)")
+    if template and template == VICUNA_V1_1_TEMPLATE:
+        return ("FastChat's Vicuna v1.1 (DEITA's SFT format)" if stage == "sft" else
+                "FastChat's Vicuna v1.1 (not DEITA's DPO format: see chat_template_mode: deita)")
+    if template and "ASSISTANT:" in template:
+        return "a Vicuna-style template"
+    return "the tokenizer's own"
 
 
 def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
@@ -64,7 +90,8 @@ def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
 
     Args:
         tokenizer: a ``transformers`` tokenizer; changed in place.
-        mode: one of :data:`CHAT_TEMPLATE_MODES`.
+        mode: one of :data:`CHAT_TEMPLATE_MODES` (``deita``: nothing is installed; the DPO
+            data is formatted as strings).
 
     Returns:
         True if the Vicuna template was installed.
@@ -83,12 +110,16 @@ def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
     """
     if mode not in CHAT_TEMPLATE_MODES:
         raise ConfigError(f"chat_template_mode={mode!r}; expected one of {CHAT_TEMPLATE_MODES}.")
+    if mode == "deita":
+        logger.info("chat_template_mode='deita': DEITA's dpo_train.py strings, no chat template.")
+        return False
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if mode == "never" or (mode == "if_missing" and has_template):
         if not has_template:
             raise ConfigError(
                 "The tokenizer has no chat template and chat_template_mode='never'. Set "
-                "chat_template_mode='if_missing' to install DEITA's Vicuna v1.1 template, or give "
+                "chat_template_mode='if_missing' to install FastChat's Vicuna v1.1 template "
+                "(DEITA's SFT format), or give "
                 "the tokenizer a template (SFTConfig.chat_template_path)."
             )
         logger.info("Keeping the tokenizer's own chat template.")

@@ -27,8 +27,11 @@ class RecipeArguments:
     chat_template_mode: str = field(
         default="if_missing",
         metadata={
-            "help": "Install DEITA's Vicuna v1.1 chat template (with {%% generation %%} markers): "
-            "'if_missing' (when the tokenizer has none, e.g. Mistral-7B-v0.1), 'always', 'never'.",
+            "help": "How conversations are formatted. 'if_missing' / 'always' / 'never': install "
+            "FastChat's Vicuna v1.1 chat template (DEITA's SFT format, with {%% generation %%} "
+            "markers) when the tokenizer has none (e.g. Mistral-7B-v0.1) / always / never. "
+            "'deita' (DPO only): the strings of DEITA's dpo_train.py ('{system} user: {prompt} ' "
+            "and 'assistant: {reply}</s>'), prompts cut to their last max_prompt_length tokens.",
             "choices": list(CHAT_TEMPLATE_MODES),
         },
     )
@@ -50,6 +53,22 @@ class RecipeArguments:
             "{'benchmark', 'metric', 'value'} objects, or a {benchmark: value} mapping."
         },
     )
+    max_prompt_length: int = field(
+        default=512,
+        metadata={"help": "chat_template_mode 'deita' (DPO): when prompt + longer response exceed "
+                  "max_length, keep the prompt's last N tokens, then the responses' first "
+                  "max_length - N (DEITA: 512 of 2048, TRL 0.7's rule)."},
+    )
+    train_fraction: float = field(
+        default=1.0,
+        metadata={"help": "Train on this fraction of the rows, in the order of a seeded random "
+                  "permutation (numpy RandomState(split_seed).permutation, as DEITA's train.py: "
+                  "np.random.seed(0); 0.98); the rest is the eval split."},
+    )
+    split_seed: int = field(
+        default=0,
+        metadata={"help": "Seed of the train/eval permutation (DEITA: 0)."},
+    )
     model_card_template: str | None = field(
         default=None,
         metadata={"help": "Jinja model-card template (default: the package's deita_hf/templates/model_card.md)."},
@@ -63,3 +82,7 @@ class RecipeArguments:
             )
         if self.max_train_samples is not None and self.max_train_samples <= 0:
             raise ConfigError(f"max_train_samples must be positive, got {self.max_train_samples}.")
+        if not 0.0 < float(self.train_fraction) <= 1.0:
+            raise ConfigError(f"train_fraction must be in (0, 1], got {self.train_fraction}.")
+        if self.max_prompt_length < 1:
+            raise ConfigError(f"max_prompt_length must be positive, got {self.max_prompt_length}.")

@@ -19,7 +19,7 @@ from datasets import Dataset
 from deita_hf.data.loading import load_pool
 from deita_hf.data.preference import to_preference_dataset
 from deita_hf.errors import ConfigError, InputNotFoundError
-from deita_hf.training.chat_template import ensure_chat_template
+from deita_hf.training.chat_template import describe_format, ensure_chat_template
 from deita_hf.training.config import RecipeArguments
 from deita_hf.training.model_card import (
     hyperparameters,
@@ -37,6 +37,7 @@ __all__ = [
     "model_init_kwargs",
     "resolve_checkpoint",
     "setup_logging",
+    "split_train_eval",
 ]
 
 logger = logging.getLogger("deita_hf.recipes")
@@ -108,8 +109,41 @@ def load_training_data(script_args: Any, recipe_args: RecipeArguments, *, stage:
     raise ConfigError(f"stage={stage!r}; expected 'sft' or 'dpo'.")
 
 
+def split_train_eval(ds: Dataset, train_fraction: float, *, seed: int = 0
+                     ) -> tuple[Dataset, Dataset]:
+    """Split rows as DEITA's ``train.py`` does: a seeded permutation, the first part trains.
+
+    The original runs ``np.random.seed(0); perm = np.random.permutation(len(raw_data))`` and
+    trains on ``perm[:int(len(perm) * 0.98)]``, in that order, holding out the rest as the eval
+    set. ``numpy.random.RandomState(seed).permutation(n)`` is the same permutation, without
+    touching numpy's global state.
+
+    Args:
+        ds: the converted training rows.
+        train_fraction: the share to train on, in (0, 1] (DEITA: 0.98).
+        seed: the permutation's seed (DEITA: 0).
+
+    Returns:
+        ``(train, held_out)``.
+
+    Example:
+        >>> from datasets import Dataset
+        >>> train, held = split_train_eval(Dataset.from_dict({"i": list(range(10))}), 0.8)
+        >>> train["i"][:], held["i"][:]
+        ([2, 8, 4, 9, 1, 6, 7, 3], [0, 5])
+    """
+    import numpy as np
+
+    if not 0.0 < float(train_fraction) <= 1.0:
+        raise ConfigError(f"train_fraction must be in (0, 1], got {train_fraction}.")
+    perm = np.random.RandomState(seed).permutation(len(ds))
+    split = int(len(perm) * float(train_fraction))
+    return ds.select(perm[:split].tolist()), ds.select(perm[split:].tolist())
+
+
 def load_tokenizer(model_args: Any, training_args: Any, recipe_args: RecipeArguments):
-    """Load the base model's tokenizer and give it DEITA's Vicuna v1.1 template if needed.
+    """Load the base model's tokenizer and give it FastChat's Vicuna v1.1 template if needed
+    (``chat_template_mode``; ``deita`` installs none: the DPO data is formatted as strings).
 
     Returns:
         The tokenizer (saved with the model at the end, template included).
@@ -226,8 +260,7 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
             stage=stage, base_model=model_args.model_name_or_path, provenance=provenance,
             hparams=hyperparameters(args), model_name=name, train_metrics=train_metrics,
             eval_results=eval_results, num_train_rows=len(trainer.train_dataset),
-            chat_template=("Vicuna v1.1 (DEITA's training format)"
-                           if template and "ASSISTANT:" in template else "the tokenizer's own"),
+            chat_template=describe_format(stage, recipe_args.chat_template_mode, template),
             template_path=recipe_args.model_card_template,
         )
         card.save(out / "README.md")

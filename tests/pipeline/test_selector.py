@@ -3,7 +3,7 @@
 import pytest
 from datasets import Dataset
 
-from deita_hf.embedding import SentenceEmbedder
+from deita_hf.embedding import DeitaEmbedder, SentenceEmbedder
 from deita_hf.pipeline.selector import DatasetSelector
 from deita_hf.scoring import (
     ComplexityScorer,
@@ -47,7 +47,10 @@ def test_from_pretrained_defaults_are_lazy_and_fail_clearly_offline(dolly_rows):
     assert sel.complexity_scorer.model_name_or_path == "hkust-nlp/deita-complexity-scorer"
     assert isinstance(sel.quality_scorer, QualityScorer)
     assert sel.quality_scorer.model_name_or_path == "hkust-nlp/deita-quality-scorer"
-    assert isinstance(sel.embedder, SentenceEmbedder) and sel.embedder.model_name_or_path is None
+    # the default is the `deita` preset: scorers in float32, DeitaEmbedder on Mistral-7B
+    assert sel.preset == "deita" and sel.complexity_scorer.dtype == "float32"
+    assert isinstance(sel.embedder, DeitaEmbedder)
+    assert sel.embedder.model_name_or_path == "mistralai/Mistral-7B-v0.1"
     with pytest.raises(OSError, match="HF_HUB_OFFLINE.*--complexity-scorer length"):
         sel.score(Dataset.from_list(dolly_rows[:2]))
     baseline = DatasetSelector.from_pretrained("length", "length")
