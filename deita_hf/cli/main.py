@@ -28,7 +28,8 @@ from deita_hf.errors import EXIT_USAGE, DeitaError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: sub-command modules, in the order ``deita-hf --help`` lists them
-COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo", "eval")
+COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo", "eval", "evol", "rank",
+            "scorer-train", "scorer-eval")
 
 logger = logging.getLogger("deita_hf")
 
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [common_options()]
     for name in COMMANDS:
-        importlib.import_module(f"deita_hf.cli.{name}").register(subparsers, parents)
+        importlib.import_module(f"deita_hf.cli.{name.replace('-', '_')}").register(subparsers, parents)
     return parser
 
 

@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from deita_hf.errors import ConfigError
@@ -82,8 +81,10 @@ def check_budget(value: Any, flag: str = "--budget") -> int:
 
 
 def check_threshold(value: Any, flag: str = "--threshold") -> float:
-    """A cosine-similarity threshold: a real number in [-1, 1] (checked before anything loads)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not -1.0 <= float(value) <= 1.0:
-        raise ConfigError(f"{flag} must be a cosine similarity in [-1, 1], got {value!r}.")
-    return float(value)
+    """A cosine-similarity threshold in [-1, 1] (checked before anything loads)."""
+    from deita_hf.selection.deita import check_threshold as check
+
+    try:
+        return check(value)
+    except ConfigError as err:
+        raise ConfigError(f"{flag}: {err}") from None

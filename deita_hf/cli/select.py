@@ -166,7 +166,6 @@ def run(args: argparse.Namespace) -> int:
     from deita_hf.hub.card import reproduce_command
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
-
     from deita_hf.pipeline.presets import check_models_available
 
     budget = check_budget(args.budget)

@@ -38,10 +38,10 @@ __all__ = [
     "FormatError",
     "FormatWarning",
     "detect_format",
+    "messages_from_batch",
     "to_messages",
     "to_turns",
     "turns_from_batch",
-    "messages_from_batch",
 ]
 
 #: format name -> the columns that identify it (all must be present)

@@ -39,8 +39,11 @@ __all__ = [
     "write_folder",
     "write_settings",
     "PREFERENCE_FILE",
+    "EVOL_FILE",
+    "RANK_FILE",
     "SCORE_FILE",
     "SELECTION_FILE",
+    "config_dir",
     "config_info",
     "layout_card_data",
     "write_parquet",
@@ -59,11 +62,36 @@ SELECTION_FILE = "deita_selection.json"
 PREFERENCE_FILE = "deita_preference.json"
 #: settings and progress of ``deita-hf score``
 SCORE_FILE = "deita_score.json"
+#: settings written by ``deita-hf evol``
+EVOL_FILE = "deita_evol.json"
+#: settings written by ``deita-hf rank``
+RANK_FILE = "deita_rank.json"
 
 #: folder kind -> its settings file
-FOLDER_KINDS = {"selection": SELECTION_FILE, "scores": SCORE_FILE, "preference": PREFERENCE_FILE}
+FOLDER_KINDS = {"selection": SELECTION_FILE, "scores": SCORE_FILE, "preference": PREFERENCE_FILE,
+                "evol": EVOL_FILE, "rank": RANK_FILE}
 
 _MAX_SHARD_BYTES = 500 * 1024 * 1024
+
+
+def config_dir(config: str) -> str:
+    """The folder of a config's shards: ``data`` for ``"default"``, else the config's own name.
+
+    Example:
+        >>> config_dir("default"), config_dir("pool"), config_dir("scorer")
+        ('data', 'pool', 'scorer')
+    """
+    import re
+
+    from deita_hf.errors import ConfigError
+
+    if config == "default":
+        return DATA_DIR
+    if not isinstance(config, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", config) \
+            or config in (DATA_DIR, FIGURES_DIR):
+        raise ConfigError(f"Bad config name {config!r}: use letters, digits, '_' or '-', starting "
+                          f"with a letter (not {DATA_DIR!r} or {FIGURES_DIR!r}).")
+    return config
 
 
 def write_parquet(ds, folder: str | os.PathLike, *, max_shard_bytes: int = _MAX_SHARD_BYTES) -> int:
@@ -197,7 +225,7 @@ def write_settings(root: str | os.PathLike, name: str, settings: Mapping[str, An
 
 
 def folder_kind(root: str | os.PathLike) -> str | None:
-    """``"selection"``, ``"scores"`` or ``"preference"`` for a folder deita_hf wrote, else None."""
+    """The kind (a key of :data:`FOLDER_KINDS`) of a folder deita_hf wrote, else None."""
     for kind, name in FOLDER_KINDS.items():
         if (Path(root) / name).is_file():
             return kind
@@ -222,7 +250,9 @@ def read_folder(root: str | os.PathLike, config: str = "default", *,
 
     Args:
         root: the folder.
-        config: ``"default"`` (``data/``) or ``"pool"`` (``pool/``, selections only).
+        config: ``"default"`` (``data/``) or another config name, read from the folder of
+            that name (``"pool"``: a selection's ``pool/``; ``"scorer"``: a rank folder's
+            ``scorer/``).
         allow_partial: read an unfinished ``deita-hf score`` run (only the resume path does).
 
     Returns:
@@ -242,8 +272,8 @@ def read_folder(root: str | os.PathLike, config: str = "default", *,
         raise IncompleteFolderError(
             f"{str(root)!r} is an unfinished `deita-hf score` run; re-run the same command to "
             f"finish it (or pass --overwrite to start over).")
-    sub = {"default": DATA_DIR, "pool": POOL_DIR}.get(config)
-    files = sorted(str(p) for p in (root / sub).glob("*.parquet")) if sub else []
+    sub = config_dir(config)
+    files = sorted(str(p) for p in (root / sub).glob("*.parquet"))
     if not files:
         raise InputNotFoundError(f"{str(root)!r} has no {config!r} rows ({sub}/*.parquet); it is "
                                  f"not a complete deita_hf folder.")
@@ -350,9 +380,10 @@ def write_folder(
 
     Args:
         root: the output folder.
-        kind: ``"selection"``, ``"scores"`` or ``"preference"`` (names the settings file).
+        kind: a key of :data:`FOLDER_KINDS` (names the settings file).
         configs: config name -> ``Dataset`` (or a list of finished parquet files, moved in as
-            its shards); ``"default"`` goes to ``data/``, ``"pool"`` to ``pool/``.
+            its shards); ``"default"`` goes to ``data/``, any other to the folder of its name
+            (``"pool"`` to ``pool/``), see :func:`config_dir`.
         settings: written as the kind's settings file (strict JSON).
         body: the README's Markdown body, or a callable ``body(tmp_root, infos) -> str`` called
             after the parquet files and ``extra`` are written (``infos``: config ->
@@ -381,7 +412,7 @@ def write_folder(
     from huggingface_hub import DatasetCard
 
     root = Path(root)
-    dirs = {"default": DATA_DIR, "pool": POOL_DIR}
+    dirs = {name: config_dir(name) for name in configs}
     with _Lock(root):
         check_output(root, kind, overwrite=overwrite)
         tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"

@@ -199,7 +199,7 @@ def _cached(repo_id: str) -> bool:
 
     try:
         found = try_to_load_from_cache(repo_id, "config.json")
-    except Exception:  # an id the cache cannot hold (not a valid repo id)
+    except (ValueError, OSError):  # an id the cache cannot hold (not a valid repo id)
         return False
     return isinstance(found, str)
 

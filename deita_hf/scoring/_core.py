@@ -109,6 +109,12 @@ def supports_logits_to_keep(model) -> bool:
     return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
+def cache_argument(model) -> str:
+    """The name under which ``model.forward`` takes a KV cache: ``cache`` (transformers >= 5.2x)
+    or ``past_key_values`` (older releases, where ``cache`` does not exist)."""
+    return "cache" if "cache" in inspect.signature(type(model).forward).parameters else "past_key_values"
+
+
 def template_prefix_ids(tokenizer, template: str) -> list[int]:
     """Token ids every prompt of ``template`` starts with: the text before the first field,
     minus its last token (which may merge with the field's first characters)."""
@@ -122,7 +128,7 @@ def prefix_cache(model, prefix: list[int], device: str):
 
     with torch.inference_mode():
         out = model(input_ids=torch.tensor([prefix], device=device), use_cache=True)
-    return out.past_key_values
+    return out["cache"] if "cache" in out else out["past_key_values"]
 
 
 def forward_scores(model, input_ids: list[list[int]], score_ids: list[int], pad_id: int,
@@ -154,7 +160,7 @@ def forward_scores(model, input_ids: list[list[int]], score_ids: list[int], pad_
             cache.batch_repeat_interleave(len(input_ids))
             mask = torch.cat([torch.ones((len(input_ids), length), dtype=torch.long), mask], dim=1)
             position_ids = position_ids + length
-            kwargs.update(use_cache=True, past_key_values=cache)
+            kwargs.update(use_cache=True, **{cache_argument(model): cache})
         out = model(input_ids=ids.to(device), attention_mask=mask.to(device),
                     position_ids=position_ids.to(device), **kwargs)
         logits = out.logits[:, -1, :]

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 
@@ -29,7 +30,7 @@ from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import pool_scores, require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = ["SelectionStats", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
+__all__ = ["SelectionStats", "check_threshold", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
 
 #: columns added to the selected rows
 SCORE_COLUMN, RANK_COLUMN = "deita_score", "deita_rank"
@@ -40,10 +41,24 @@ def _check_args(ds: Dataset, budget, threshold) -> None:
         raise ConfigError(f"budget must be an int (rows to select), got {budget!r}.")
     if budget <= 0:
         raise ConfigError(f"budget must be >= 1 (rows to select), got {budget}.")
-    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+    check_threshold(threshold)
+
+
+def check_threshold(threshold) -> float:
+    """A cosine-similarity threshold: a real number in [-1, 1] (numpy scalars accepted,
+    booleans refused); returns it as a float.
+
+    Example:
+        >>> check_threshold(np.float32(0.5))
+        0.5
+    """
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real) \
+            or not math.isfinite(float(threshold)) or not -1.0 <= float(threshold) <= 1.0:
         raise ConfigError(
-            f"threshold must be a finite number (cosine similarity), got {threshold!r}."
+            f"threshold must be a finite number in [-1, 1] (a cosine similarity), got "
+            f"{threshold!r}. At 1.0 nothing is dropped; the paper uses 0.9."
         )
+    return float(threshold)
 
 
 def _check_added_columns(ds: Dataset, score_column: str | None) -> None:

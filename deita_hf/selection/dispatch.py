@@ -35,7 +35,7 @@ from datasets import Dataset
 
 from deita_hf.errors import ConfigError
 from deita_hf.selection.result import SelectionStats
-from deita_hf.selection.score_columns import pool_scores
+from deita_hf.selection.score_columns import pool_scores as deita_scores
 
 __all__ = [
     "RANK_COLUMN", "SCORE_COLUMN", "STRATEGIES", "Strategy", "accepted_arguments",
@@ -257,7 +257,7 @@ def resolve_scores(
         return None, cols
     kw = {} if score_column else {"complexity_column": complexity_column,
                                   "quality_column": quality_column}
-    return pool_scores(ds, score_column=score_column, **kw), cols
+    return deita_scores(ds, score_column=score_column, **kw), cols
 
 
 @contextlib.contextmanager

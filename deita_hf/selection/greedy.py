@@ -76,8 +76,10 @@ def float32_margin(dim: int) -> float:
 
 
 def _exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise float64 dot products of unit rows (the reference similarity)."""
-    return np.einsum("ij,ij->i", a, b)
+    """Row-wise float64 dot products of unit rows (the reference similarity), clipped to
+    [-1, 1] as cosine similarity is: a row's similarity to an identical copy is exactly 1.0
+    (unclipped, rounding can give 1.0000000000000002, so ``threshold=1.0`` would drop it)."""
+    return np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
 
 
 class _Blocks:

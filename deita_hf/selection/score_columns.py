@@ -227,7 +227,7 @@ def pool_scores(
         q = _numbers(q_arr, quality_column)
         _nonnegative(c, complexity_column)
         _nonnegative(q, quality_column)
-        return c * q
+        return _finite_product(c * q, complexity_column, quality_column)
     n = len(c_arr)
     for arr, col in ((c_arr, complexity_column), (q_arr, quality_column)):
         _no_null_lists(arr, col)
@@ -246,4 +246,17 @@ def pool_scores(
     q = _numbers(pc.list_flatten(q_arr), quality_column, parents)
     _nonnegative(c, complexity_column, parents)
     _nonnegative(q, quality_column, parents)
-    return np.bincount(parents, weights=c * q, minlength=n).astype(np.float64)
+    with np.errstate(over="ignore"):
+        total = np.bincount(parents, weights=c * q, minlength=n).astype(np.float64)
+    return _finite_product(total, complexity_column, quality_column)
+
+
+def _finite_product(scores: np.ndarray, complexity_column: str, quality_column: str) -> np.ndarray:
+    """The DEITA scores, or an error naming the first row whose score overflowed to inf."""
+    if not np.isfinite(scores).all():
+        i = _first(~np.isfinite(scores))
+        raise SelectionError(
+            f"Row {i}: the DEITA score (sum of {complexity_column!r} x {quality_column!r}) "
+            f"overflows to inf; the scores are far outside DEITA's 1..6 scale. Rescale them or "
+            f"pass a ready score_column.")
+    return scores

@@ -154,37 +154,55 @@ class EmbeddingReader:
             f"Re-embed the row or drop it."
         )
 
+    def _unit64(self, raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Rows divided by their L2 norms in float64; rows whose norm under- or overflows
+        (values like 1e-300 or 1e200) are first divided by their largest absolute value."""
+        norms = np.sqrt(np.einsum("ij,ij->i", raw, raw))
+        bad = ~np.isfinite(norms) | (norms == 0)
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            sub = raw[idx]
+            finite = np.isfinite(sub).all(axis=1)
+            scale = np.where(finite, np.abs(np.where(np.isfinite(sub), sub, 0)).max(axis=1), 0.0)
+            ok = finite & (scale > 0)
+            if not ok.all():
+                j = idx[np.flatnonzero(~ok)[0]]
+                self._check_norms(np.where(finite[~ok][:1], 0.0, np.inf), raw[j:j + 1],
+                                  np.asarray(rows)[j:j + 1])
+            scaled = sub / scale[:, None]
+            raw = raw.copy()
+            raw[idx] = scaled
+            norms = norms.copy()
+            norms[idx] = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+        return raw / norms[:, None]
+
     def unit_rows(self, rows: np.ndarray) -> np.ndarray:
         """The embeddings of ``rows``, each divided by its L2 norm, in float64.
 
         This is the reference normalisation: the similarity of two rows is the float64 dot
-        product of these vectors.
+        product of these vectors. Tiny or huge vectors (norms that under- or overflow) are
+        rescaled first, so only all-zero and NaN/inf vectors are errors.
 
         Raises:
-            ValueError: a row has a NaN/inf value or is all zeros (names column and row).
+            SelectionError: a row has a NaN/inf value or is all zeros (names column and row).
         """
-        raw = self.raw_rows(rows).astype(np.float64, copy=False)
-        norms = np.sqrt(np.einsum("ij,ij->i", raw, raw))
-        self._check_norms(norms, raw, rows)
-        return raw / norms[:, None]
+        return self._unit64(self.raw_rows(rows).astype(np.float64, copy=False), rows)
 
     def unit_rows_float32(self, rows: np.ndarray, device) -> torch.Tensor:
         """Like :meth:`unit_rows`, as float32 on ``device`` (the fast path).
 
         Norms are taken in float32 (each within ``dim/2 + 1`` ulps); rows whose float32 norm
-        is zero or not finite are re-checked in float64 before being reported.
+        is zero or not finite (including values beyond float32's range) are normalised in
+        float64 by :meth:`unit_rows` instead (or reported, if all zeros or NaN/inf).
         """
         raw = self.raw_rows(rows)
-        x = torch.from_numpy(raw).to(device).to(torch.float32)
+        with np.errstate(over="ignore"):
+            x = torch.from_numpy(raw).to(device).to(torch.float32)
         norms = torch.linalg.vector_norm(x, dim=1)
         bad = ~torch.isfinite(norms) | (norms == 0)
         if bool(bad.any()):
             idx = torch.nonzero(bad).flatten().cpu().numpy()
-            raw64 = raw[idx].astype(np.float64)
-            norms64 = np.sqrt(np.einsum("ij,ij->i", raw64, raw64))
-            self._check_norms(norms64, raw64, np.asarray(rows)[idx])
-            raise SelectionError(
-                f"Column {self.column!r}, row {int(np.asarray(rows)[idx[0]])}: embedding values "
-                f"are too large or too small for float32 cosine similarity; rescale them."
-            )
+            unit = self._unit64(raw[idx].astype(np.float64), np.asarray(rows)[idx])
+            x[torch.as_tensor(idx, device=x.device)] = torch.from_numpy(unit).to(x)
+            norms[torch.as_tensor(idx, device=x.device)] = 1.0
         return x / norms[:, None]

@@ -66,7 +66,8 @@ VICUNA_V1_1_TEMPLATE = (
 CHAT_TEMPLATE_MODES = ("if_missing", "always", "never", "deita")
 
 
-def describe_format(stage: str, mode: str, template: str | None) -> str:
+def describe_format(stage: str, mode: str, template: str | None, *,
+                    max_length: int | None = 2048, max_prompt_length: int = 512) -> str:
     """One phrase for the model card: how the training data was formatted.
 
     Example:
@@ -74,9 +75,12 @@ def describe_format(stage: str, mode: str, template: str | None) -> str:
         "DEITA's dpo_train.py strings (promp"
     """
     if mode == "deita":
+        cut = ("" if max_length is None else
+               f"; when a pair exceeds {max_length:,} tokens the prompt keeps its last "
+               f"{max_prompt_length:,} and the responses their first "
+               f"{max_length - max_prompt_length:,}, as TRL 0.7 did")
         return ("DEITA's dpo_train.py strings (prompt `{system} user: {prompt} `, responses "
-                "`assistant: {reply}</s>`; prompts cut to their last 512 tokens and responses "
-                "to their first 1,536 when a pair exceeds max_length, as TRL 0.7 did)")
+                f"`assistant: {{reply}}</s>`{cut})")
     if template and template == VICUNA_V1_1_TEMPLATE:
         return ("FastChat's Vicuna v1.1 (DEITA's SFT format)" if stage == "sft" else
                 "FastChat's Vicuna v1.1 (not DEITA's DPO format: see chat_template_mode: deita)")

@@ -260,7 +260,9 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
             stage=stage, base_model=model_args.model_name_or_path, provenance=provenance,
             hparams=hyperparameters(args), model_name=name, train_metrics=train_metrics,
             eval_results=eval_results, num_train_rows=len(trainer.train_dataset),
-            chat_template=describe_format(stage, recipe_args.chat_template_mode, template),
+            chat_template=describe_format(stage, recipe_args.chat_template_mode, template,
+                                          max_length=getattr(args, "max_length", None),
+                                          max_prompt_length=recipe_args.max_prompt_length),
             template_path=recipe_args.model_card_template,
         )
         card.save(out / "README.md")

@@ -153,8 +153,12 @@ def test_budget_and_threshold_checks():
 
 
 def test_embeddings_out_of_float32_range():
-    with pytest.raises(ValueError, match=r"row 1: embedding values are too large or too small"):
-        sel(good(embedding=[[1.0, 0.0], [1e30, 1e30], [1.0, 1.0], [-1.0, 0.5]]), budget=4, threshold=0.999)
+    # issue 13: a vector whose norm overflows float32 is still a direction ([1e30, 1e30] is
+    # [1, 1]), not an error: it is rescaled before normalising, so [1, 1] is its duplicate
+    ds = good(embedding=[[1.0, 0.0], [1e30, 1e30], [1.0, 1.0], [-1.0, 0.5]], id=[0, 1, 2, 3])
+    with pytest.warns(UserWarning, match="Only 3 rows survive"):
+        out = sel(ds, budget=4, threshold=0.999)
+    assert sorted(out["id"][:]) != [0, 1, 2, 3] and len(out) == 3
 
 
 def test_bad_device():
