@@ -282,32 +282,74 @@ def read_folder(root: str | os.PathLike, config: str = "default", *,
 
 # -- the one writer of complete folders --------------------------------------------------------
 class _Lock:
-    """An exclusive lock file beside the output folder (``.NAME.lock`` holding the pid)."""
+    """An exclusive lock beside a folder: the file ``.NAME.lock``, holding the owner's pid.
 
-    def __init__(self, root: Path):
-        self.path = root.parent / f".{root.name}.lock"
+    Where ``fcntl`` exists the file is also ``flock``-ed while held, so the kernel releases the
+    lock when its process dies (a SIGKILL leaves the file, which the next run simply locks
+    again); elsewhere the file is created exclusively and a file whose pid is gone
+    (:meth:`_stale`) is taken over.
+    """
 
-    def __enter__(self) -> _Lock:
+    def __init__(self, root: Path, name: str | None = None):
+        self.path = Path(root).parent / f".{name or Path(root).name}.lock"
+        self.target = Path(root)
+        self._fd: int | None = None
+
+    def _in_use(self) -> Exception:
         from deita_hf.errors import FolderInUseError
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._stale():
+        try:
+            holder = f" (pid {int(self.path.read_text() or '0')})"
+        except (OSError, ValueError):
+            holder = ""
+        return FolderInUseError(
+            f"{str(self.target)!r} is in use by another deita-hf process{holder}: {self.path} is "
+            f"held. Wait for that run to finish; a lock left by a process that is gone is taken "
+            f"over automatically.")
+
+    def __enter__(self) -> _Lock:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = self._acquire()
+        except OSError as err:
+            if isinstance(err, (FileExistsError, BlockingIOError)):
+                raise
+            raise _not_writable(self.target, err) from err
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, str(os.getpid()).encode())
+        return self
+
+    def _acquire(self) -> int:
+        try:
+            import fcntl
+        except ImportError:  # no flock: an exclusive file, taken over when its pid is gone
+            fcntl = None
+        for _ in range(20):
+            if fcntl is None:
+                try:
+                    return os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+                except FileExistsError:
+                    if not self._stale():
+                        raise self._in_use() from None
                     self.path.unlink(missing_ok=True)
                     continue
-                raise FolderInUseError(
-                    f"{str(self.path.parent / self.path.name[1:-5])!r} is in use by another "
-                    f"deita-hf process ({self.path} exists). Wait for it to finish, or delete the "
-                    f"lock file if that process is gone.") from None
-            os.write(fd, str(os.getpid()).encode())
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise self._in_use() from None
+            try:  # the holder may have released (unlinked) the file between open and flock
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return fd
             os.close(fd)
-            return self
-        raise FolderInUseError(f"Could not lock {self.path}.")
+        raise self._in_use()
 
     def _stale(self) -> bool:
+        """True when the lock file names a process that no longer exists."""
         try:
             pid = int(self.path.read_text() or "0")
         except (OSError, ValueError):
@@ -324,6 +366,55 @@ class _Lock:
 
     def __exit__(self, *exc: Any) -> None:
         self.path.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _not_writable(root: Path, err: OSError) -> Exception:
+    from deita_hf.errors import ConfigError
+
+    return ConfigError(f"--output {str(root)!r} cannot be written ({type(err).__name__}: "
+                       f"{err.strerror or err}). Choose a folder you can write to.")
+
+
+def _check_writable(root: Path) -> None:
+    """Refuse an output whose folder (or nearest existing parent) is not writable."""
+    from deita_hf.errors import ConfigError
+
+    parent = root.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    for folder in (parent, root) if root.is_dir() else (parent,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"--output {str(root)!r} cannot be written: {str(folder)!r} is "
+                              f"read-only for this user. Choose a folder you can write to.")
+
+
+#: testing hook: ``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"`` makes the process send itself
+#: SIGNAL (``KILL``, ``INT``, ``STOP``, ...) the N-th time (default 1st) it reaches POINT, a
+#: name passed to :func:`_kill_point` (``write.tmp``: the new folder is complete in its temporary
+#: sibling; ``write.swap``: between the renames; ``write.done``: renamed into place, the old
+#: folder not yet deleted; ``score.shard``: a shard of ``deita-hf score`` is finished;
+#: ``score.assembled``: the output is written, the partial folder not yet removed). Used by
+#: ``tests/robustness`` to interrupt a run at a chosen point; unset, it costs one dict lookup.
+KILL_ENV = "DEITA_HF_TEST_KILL_AT"
+_kill_counts: dict[str, int] = {}
+
+
+def _kill_point(name: str) -> None:
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    import signal
+
+    where, _, sig = spec.rpartition(":")
+    point, _, nth = where.partition("#")
+    if point != name:
+        return
+    _kill_counts[name] = _kill_counts.get(name, 0) + 1
+    if _kill_counts[name] == int(nth or 1):
+        os.kill(os.getpid(), getattr(signal, f"SIG{sig.upper().removeprefix('SIG')}"))
 
 
 def check_output(root: str | os.PathLike, kind: str, *, overwrite: bool) -> Path:
@@ -343,6 +434,7 @@ def check_output(root: str | os.PathLike, kind: str, *, overwrite: bool) -> Path
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise FolderKindError(f"--output {str(root)!r} is a file; pass a folder path.")
+    _check_writable(root)
     if not root.is_dir() or not any(root.iterdir()):
         return root
     resolved = root.resolve()

@@ -217,10 +217,6 @@ def to_scorer_rows(ds: Dataset, kind: str, *, integer: bool = True) -> Dataset:
     return Dataset.from_dict(out)
 
 
-def _rank_files(path: Path) -> list[str]:
-    return sorted(str(p) for p in (path / RANK_CONFIG).glob("*.parquet")) if path.is_dir() else []
-
-
 def load_scorer_rows(source: str | os.PathLike, kind: str, *, split: str = "train",
                      integer: bool = True) -> Dataset:
     """Load scorer rows from a file, a folder (a ``deita-hf rank`` output included) or the Hub.
@@ -236,14 +232,14 @@ def load_scorer_rows(source: str | os.PathLike, kind: str, *, split: str = "trai
     Returns:
         The rows of :func:`to_scorer_rows`.
     """
-    from datasets import load_dataset
 
     from deita_hf.data.loading import load_pool
 
     check_kind(kind)
-    files = _rank_files(Path(source))
-    if files:
-        ds = load_dataset("parquet", data_files=files, split="train")
+    from deita_hf.hub.folder import folder_kind, read_folder
+
+    if Path(source).is_dir() and folder_kind(source) == "rank":  # the one folder reader
+        ds = read_folder(source, RANK_CONFIG)
     else:
         ds = load_pool(source, split=split)
     return to_scorer_rows(ds, kind, integer=integer)

@@ -6,6 +6,8 @@ run at once, naming the row); split off held-out rows (``train_fraction``); load
 check that "1".."6" are single tokens; tokenize (prompt masked, one score token); train with
 ``SFTTrainer`` (``completion_only_loss``); save model and tokenizer (the folder loads in
 ``ComplexityScorer(path)`` / ``QualityScorer(path)``); score the held-out rows; write the card.
+With PEFT (``use_peft``) the folder holds an adapter: merge it into the base model
+(``model.merge_and_unload()``, then ``save_pretrained``) before scoring with it.
 
 Example:
     >>> parser = make_scorer_parser(prog="deita-hf scorer-train")

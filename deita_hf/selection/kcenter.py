@@ -188,12 +188,15 @@ class PoolVectors:
 
 
 class _Farthest:
-    """The k-center greedy state: float32 ``min_dist`` plus float64 checks of near-ties."""
+    """The k-center greedy state: float32 nearest and second-nearest centre distances of every
+    row (and the nearest centre), plus float64 checks of near-ties."""
 
     def __init__(self, pool: PoolVectors, budget: int):
-        self.pool, self.eps = pool, pool.eps()
-        self.min_dist = _host(torch.full((pool.n,), float("inf"), device=pool.device))
-        self.buf = torch.empty(pool.n, device=pool.device)
+        self.pool, self.eps, n = pool, pool.eps(), pool.n
+        self.min_dist = _host(torch.full((n,), float("inf"), device=pool.device))
+        self.second = _host(torch.full((n,), float("inf"), device=pool.device))
+        self.nearest = _host(torch.zeros(n, dtype=torch.int64, device=pool.device))
+        self.buf = torch.empty(n, device=pool.device)
         self.centres: list[int] = []
         self.c64 = np.empty((budget, pool.dim))
         self.c32 = torch.empty((budget, pool.dim), device=pool.device)  # centres, contiguous
@@ -202,14 +205,18 @@ class _Farthest:
         self.rechecks = 0
 
     def add(self, row: int) -> None:
-        k = len(self.centres)
-        self.c64[k], self.c32[k] = self.pool.exact([row])[0], self.pool.x[row]
-        if self.pool.metric == "l2":
-            self.c_sq[k] = self.pool.sq[row]
+        k, pool = len(self.centres), self.pool
+        self.c64[k], self.c32[k] = pool.exact([row])[0], pool.x[row]
+        if pool.metric == "l2":
+            self.c_sq[k] = pool.sq[row]
         self.centres.append(row)
-        dist = self.pool.distances(row, out=self.buf)
-        self.pool.xp.minimum(self.min_dist, dist, out=self.min_dist)
-        self.min_dist[row] = -float("inf")
+        dist, first, second = pool.distances(row, out=self.buf), self.min_dist, self.second
+        closer = dist < first
+        pool.xp.minimum(second, dist, out=second)
+        second[closer] = first[closer]
+        first[closer] = dist[closer]
+        self.nearest[closer] = k
+        first[row] = -float("inf")
 
     def farthest(self) -> tuple[int, float]:
         """The next pick and its distance to its nearest centre (l2: not squared)."""
@@ -224,10 +231,18 @@ class _Farthest:
         return int(near[j]), float(values[j])
 
     def _exact_min(self, rows: np.ndarray) -> np.ndarray:
+        """Float64 distance of each row to its nearest centre: to the float32-nearest one when
+        the second-nearest is over ``2·eps`` farther, else over the centres float32 cannot rule
+        out (cached, so later calls only look at new centres)."""
         k, pool = len(self.centres), self.pool
         x64 = pool.exact(rows)
+        gap = _numpy(self.second[rows]).astype(np.float64) - _numpy(self.min_dist[rows])
+        nearest = _numpy(self.nearest[rows])
         out = np.empty(len(rows))
         for j, row in enumerate(rows.tolist()):
+            if gap[j] > 2 * self.eps:
+                out[j] = pool.exact_distances(x64[j], self.c64[nearest[j]][None])[0]
+                continue
             value, covered = self.cache.get(row, (np.inf, 0))
             if covered < k:
                 idx = np.arange(covered, k)

@@ -151,3 +151,26 @@ def test_shipped_recipes_parse_with_deita_hyperparameters(kind):
     assert training.lr_scheduler_type.value == "cosine" and training.completion_only_loss is True
     assert "recipes/scorer.py --config recipes/deita-scorer/complexity.yaml" in (
         REPO_ROOT / "recipes" / "scorer.py").read_text()
+
+
+def test_recipe_script_under_accelerate_launch(tiny_base_llama, released_quality_rows, tmp_path):
+    """recipes/scorer.py as users launch it (one CPU process): one step, model and card saved."""
+    import os
+    import subprocess
+    import sys
+
+    data = write_jsonl(tmp_path / "q.jsonl", released_quality_rows)
+    cfg = tmp_path / "q.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "model_name_or_path": str(tiny_base_llama),
+                                   "dataset_name": str(data), "kind": "quality", "max_steps": 1,
+                                   "output_dir": str(tmp_path / "out")}))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="1",
+               TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1",
+         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+         "recipes/scorer.py", "--config", str(cfg)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+    assert "A DEITA **quality scorer**" in (tmp_path / "out" / "README.md").read_text()

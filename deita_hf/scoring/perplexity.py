@@ -1,0 +1,132 @@
+"""Perplexity and instruction-following difficulty (IFD): per-turn measures from a causal LM.
+
+Both use the one layout of :mod:`deita_hf.scoring.lm_loss` (``[START] + context + response``,
+the context by default Alpaca's prompt as in Cherry and Superfiltering). With ``L(r | c)`` the
+mean token loss of the response given the context and ``L(r)`` that of the response alone:
+
+- ``perplexity = exp(L(r | c))`` (:class:`PerplexityScorer`, column ``perplexity``);
+- ``ifd = L(r | c) / L(r)`` (:class:`IFDScorer`, column ``ifd``): Cherry LLM's
+  instruction-following difficulty (Li et al., 2023, *From Quantity to Quality*). Superfiltering
+  (Li et al., 2024) is the same score from a small model, GPT-2 in the paper:
+  ``IFDScorer.superfilter()`` or the spec ``superfilter``.
+
+Cherry drops samples with IFD > 1 (the instruction does not help to predict the response) and
+keeps the highest IFD. A scorer cannot drop rows: use :func:`ifd_filter` (a ``ds.filter``), then
+rank by a row value, e.g. ``ds.map(lambda r: {"ifd_row": max(r["ifd"])}).sort("ifd_row", reverse=True)``.
+
+Example:
+    >>> from deita_hf.scoring import IFDScorer, PerplexityScorer
+    >>> IFDScorer("path/to/model").describe()["column"]  # lazy: nothing loads
+    'ifd'
+    >>> IFDScorer.superfilter().model_name_or_path
+    'gpt2'
+    >>> ppl = PerplexityScorer("path/to/model", prompt="plain")
+    >>> ds = ds.map(ppl, batched=True, with_indices=True)  # doctest: +SKIP
+    >>> ds[0]["perplexity"]  # one float per turn  # doctest: +SKIP
+    [7.41]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from deita_hf.scoring.lm_loss import PROMPTS, ResponseLossScorer
+
+__all__ = ["PROMPTS", "SUPERFILTER_MODEL", "IFDScorer", "PerplexityScorer", "ifd_filter"]
+
+#: the model of Superfiltering's paper (a Hub id: offline, pass a local copy instead)
+SUPERFILTER_MODEL = "gpt2"
+
+
+class PerplexityScorer(ResponseLossScorer):
+    """Perplexity of each turn's response given its instruction; adds column ``perplexity``.
+
+    Args: see :class:`~deita_hf.scoring.lm_loss.ResponseLossScorer` (``model_name_or_path``,
+    ``prompt``, ``revision``, ``batch_size``, ``max_length``, ``device``, ``dtype``,
+    ``on_error``, ``trust_remote_code``).
+
+    Returns (per call): ``{"perplexity": [[exp(mean response-token loss) per turn], ...]}``.
+
+    Example:
+        >>> PerplexityScorer("m").describe()["kind"]
+        'perplexity'
+    """
+
+    column = "perplexity"
+    kind = "perplexity"
+    load_hint = " (`--scorer perplexity:DIR`)"
+
+    def value(self, conditioned: float, alone: float) -> float:
+        return math.exp(conditioned) if math.isfinite(conditioned) else math.nan
+
+
+class IFDScorer(ResponseLossScorer):
+    """Cherry's instruction-following difficulty per turn; adds column ``ifd``.
+
+    ``ifd = L(response | instruction) / L(response)`` (mean token losses; two sequences per
+    turn). NaN when a loss is NaN or the response-alone loss is 0.
+
+    Args: ``superfilter``: record the Superfiltering variant (and default the model to GPT-2);
+    the others: see :class:`~deita_hf.scoring.lm_loss.ResponseLossScorer`.
+
+    Example:
+        >>> s = IFDScorer("m", batch_size=4)
+        >>> s.describe()["kind"], s.describe()["column"]
+        ('ifd', 'ifd')
+    """
+
+    column = "ifd"
+    kind = "ifd"
+    needs_alone = True
+    load_hint = (" (`--scorer ifd:DIR`, or `--scorer superfilter:DIR` for a local copy of gpt2: "
+                 "`hf download gpt2 --local-dir DIR` where there is network)")
+
+    def __init__(self, model_name_or_path: str | None = None, *, superfilter: bool = False,
+                 **kwargs: Any):
+        self.variant = "superfilter" if superfilter else "cherry"
+        super().__init__(model_name_or_path or (SUPERFILTER_MODEL if superfilter else None), **kwargs)
+
+    @classmethod
+    def superfilter(cls, model_name_or_path: str | None = None, **kwargs: Any) -> IFDScorer:
+        """Superfiltering: IFD from a small model (default ``"gpt2"``; pass a local copy offline).
+
+        Example:
+            >>> IFDScorer.superfilter("/models/gpt2").describe()["variant"]
+            'superfilter'
+        """
+        return cls(model_name_or_path, superfilter=True, **kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "variant": self.variant}
+
+    def value(self, conditioned: float, alone: float) -> float:
+        if not (math.isfinite(conditioned) and math.isfinite(alone)) or alone == 0:
+            return math.nan
+        return conditioned / alone
+
+
+def ifd_filter(ds, column: str = "ifd", *, max_value: float = 1.0, **filter_kwargs: Any):
+    """Drop the rows Cherry drops: any turn with IFD > ``max_value`` (1: the instruction does
+    not help) or NaN.
+
+    Args:
+        ds: a ``datasets.Dataset`` with the IFD column (a float or a list per row).
+        column: the IFD column.
+        max_value: the highest IFD kept.
+        **filter_kwargs: passed to ``Dataset.filter`` (``num_proc``, ``desc``, ...).
+
+    Returns:
+        The filtered dataset (a ``ds.filter`` result).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> ds = Dataset.from_dict({"ifd": [[0.5], [1.2], [0.9, 0.8], [float("nan")]]})
+        >>> ifd_filter(ds)["ifd"][:]
+        [[0.5], [0.9, 0.8]]
+    """
+    def keep(value) -> bool:
+        values = value if isinstance(value, list) else [value]
+        return bool(values) and all(v is not None and math.isfinite(v) and v <= max_value for v in values)
+
+    return ds.filter(keep, input_columns=column, **filter_kwargs)
