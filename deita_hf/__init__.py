@@ -1,6 +1,7 @@
 """deita_hf: DEITA automatic instruction-data selection, native to Hugging Face ``datasets``.
 
-Importing the package adds ``Dataset.select_deita`` (see :func:`deita_hf.select_deita`).
+Importing the package adds ``Dataset.select_deita`` (see :func:`deita_hf.select_deita`);
+``deita_hf.select(ds, budget, strategy="kcenter")`` runs any strategy of ``deita_hf.STRATEGIES``.
 
 Example:
     >>> import deita_hf
@@ -29,12 +30,23 @@ _EXPORTS = {
     "load_pool": "deita_hf.data.loading",
     "deita_score": "deita_hf.selection",
     "select_deita": "deita_hf.selection",
+    "select": "deita_hf.selection.dispatch",
+    "parse_strategy": "deita_hf.selection.dispatch",
+    "STRATEGIES": "deita_hf.selection.dispatch",
     "SelectionStats": "deita_hf.selection",
     "ComplexityScorer": "deita_hf.scoring",
     "QualityScorer": "deita_hf.scoring",
     "InstructionLengthScorer": "deita_hf.scoring",
     "ResponseLengthScorer": "deita_hf.scoring",
+    "PerplexityScorer": "deita_hf.scoring",
+    "IFDScorer": "deita_hf.scoring",
+    "ifd_filter": "deita_hf.scoring",
+    "RewardModelScorer": "deita_hf.scoring",
+    "JudgeScorer": "deita_hf.scoring",
+    "InsTagTagger": "deita_hf.scoring",
+    "RandomScorer": "deita_hf.scoring",
     "build_scorer": "deita_hf.components",
+    "build_component": "deita_hf.components",
     "SentenceEmbedder": "deita_hf.embedding",
     "CausalLMEmbedder": "deita_hf.embedding",
     "DeitaEmbedder": "deita_hf.embedding",

@@ -28,18 +28,43 @@ spec                   component
 ``sentence-transformers:MODEL``, ``causal-lm:MODEL``   explicit embedder kinds
 =====================  ===================================================================
 
+Role ``"scorer"`` (a generic measure; its column comes from the component):
+
+=================================  =======================================================
+spec                               component (column)
+=================================  =======================================================
+``perplexity:MODEL``               :class:`~deita_hf.scoring.PerplexityScorer` (``perplexity``)
+``ifd:MODEL``                      :class:`~deita_hf.scoring.IFDScorer`, Cherry's IFD (``ifd``)
+``superfilter[:MODEL]``            IFD from GPT-2 (or MODEL): Superfiltering (``ifd``)
+``reward:MODEL``                   :class:`~deita_hf.scoring.RewardModelScorer` (``reward``)
+``judge:PROMPT@GENERATOR``         :class:`~deita_hf.scoring.JudgeScorer`; PROMPT is
+                                   ``complexity``, ``quality``, ``alpagasus`` or a template
+                                   file (``judge_PROMPT`` + ``judge_PROMPT_raw``)
+``instag@GENERATOR``               :class:`~deita_hf.scoring.InsTagTagger` (``tags``,
+                                   ``instag_nodes``, ``tags_raw``)
+``random[:SEED]``                  :class:`~deita_hf.scoring.RandomScorer` (``random``)
+``none``                           no component
+=================================  =======================================================
+
+``GENERATOR`` is a spec of :func:`deita_hf.generation.build_generator`, e.g.
+``judge:alpagasus@openai:http://127.0.0.1:8000/v1#my-model`` or ``instag@hf:/models/tagger``.
+
 Example:
     >>> from deita_hf.components import build_component, describe_component, parse_spec
     >>> parse_spec("complexity", "length")
     ComponentSpec(role='complexity', kind='length', target=None)
     >>> describe_component(build_component("quality", "length"))
     'quality <- response-length [length-baseline] (a stand-in for the model scorer)'
+    >>> parse_spec("scorer", "judge:quality@openai:http://127.0.0.1:8000/v1#m")
+    ComponentSpec(role='scorer', kind='judge', target='openai:http://127.0.0.1:8000/v1#m', variant='quality')
+    >>> describe_component(build_component("scorer", "random:3"))
+    'random <- random:3 [random]'
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -50,22 +75,34 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ROLES",
+    "SCORER_FORMS",
+    "SCORER_ROLE",
     "Component",
     "ComponentSpec",
     "apply_components",
     "build_component",
     "build_embedder",
     "build_scorer",
+    "component_columns",
     "component_name",
     "describe_component",
     "parse_spec",
 ]
 
-#: role -> the column its component writes
-ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embedding": "embedding"}
+#: role -> the column its component writes ("" for ``scorer``: each measure names its own)
+ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embedding": "embedding",
+                         "scorer": ""}
 
 _SCORER_KINDS = ("none", "length", "vllm", "model")
 _EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm")
+
+#: the role of the generic measures (perplexity, IFD, reward, judges, InsTag, random)
+SCORER_ROLE = "scorer"
+#: its accepted spec forms (shown in errors)
+SCORER_FORMS = ("perplexity:MODEL", "ifd:MODEL", "superfilter[:MODEL] (IFD from gpt2 or MODEL)",
+                "reward:MODEL",
+                "judge:PROMPT@GENERATOR (PROMPT: complexity, quality, alpagasus or a template file)",
+                "instag@GENERATOR", "random[:SEED]", "none")
 
 
 @runtime_checkable
@@ -91,14 +128,22 @@ class ComponentSpec:
     role: str
     kind: str
     target: str | None = None
+    #: the judge prompt of ``judge:PROMPT@...`` (None otherwise)
+    variant: str | None = None
+
+    def __repr__(self) -> str:
+        parts = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.name != "variant" or self.variant is not None]
+        return f"ComponentSpec({', '.join(parts)})"
 
 
 def parse_spec(role: str, spec: str | None) -> ComponentSpec:
     """Parse a component spec string (see the module docstring for the accepted forms).
 
     Args:
-        role: ``"complexity"``, ``"quality"`` or ``"embedding"``.
-        spec: the spec; None means the role's default (the published scorer / MiniLM).
+        role: ``"complexity"``, ``"quality"``, ``"embedding"`` or ``"scorer"`` (a generic measure).
+        spec: the spec; None means the role's default (the published scorer / MiniLM; the
+            ``scorer`` role has none).
 
     Returns:
         The :class:`ComponentSpec`.
@@ -115,6 +160,8 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
     """
     if role not in ROLES:
         raise ConfigError(f"Unknown component role {role!r}; expected one of {sorted(ROLES)}.")
+    if role == SCORER_ROLE:
+        return _parse_scorer(spec)
     text = None if spec is None else str(spec).strip()
     low = (text or "").lower()
     if role == "embedding":
@@ -143,6 +190,85 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
     return ComponentSpec(role, "model", text)
 
 
+def _bad_scorer(spec: Any, why: str) -> ConfigError:
+    return ConfigError(f"Bad scorer spec {spec!r}: {why}. Accepted forms: {'; '.join(SCORER_FORMS)}.")
+
+
+def _generator_target(spec: str, target: str) -> str:
+    from deita_hf.generation import build_generator
+
+    if not target.strip():
+        raise _bad_scorer(spec, "no generator spec after '@'")
+    try:
+        build_generator(target.strip())  # validates the form; loads nothing
+    except ConfigError as err:
+        raise _bad_scorer(spec, f"the generator after '@' is not valid ({err})") from None
+    return target.strip()
+
+
+def _parse_scorer(spec: str | None) -> ComponentSpec:
+    """``parse_spec("scorer", spec)``: see the module docstring."""
+    role = SCORER_ROLE
+    text = "" if spec is None else str(spec).strip()
+    if not text:
+        raise _bad_scorer(spec, "a scorer spec is required")
+    head, at, gen = text.partition("@")
+    name, colon, arg = head.partition(":")
+    name, arg = name.strip().lower(), arg.strip()
+    if name == "judge":
+        if not at or not arg:
+            raise _bad_scorer(spec, "write judge:PROMPT@GENERATOR")
+        from deita_hf.scoring.judge import JUDGE_PROMPTS
+
+        if arg.lower() not in JUDGE_PROMPTS and not Path(arg).expanduser().is_file():
+            raise _bad_scorer(spec, f"the judge prompt {arg!r} is neither one of "
+                                    f"{sorted(JUDGE_PROMPTS)} nor an existing template file")
+        return ComponentSpec(role, "judge", _generator_target(text, gen),
+                             arg.lower() if arg.lower() in JUDGE_PROMPTS else arg)
+    if name == "instag":
+        if not at or colon:
+            raise _bad_scorer(spec, "write instag@GENERATOR")
+        return ComponentSpec(role, "instag", _generator_target(text, gen))
+    if at:
+        raise _bad_scorer(spec, "only judge and instag take '@GENERATOR'")
+    if name in ("none", "random", "superfilter") and not colon:
+        return ComponentSpec(role, name)
+    if name == "random":
+        try:
+            int(arg)
+        except ValueError:
+            raise _bad_scorer(spec, f"the seed {arg!r} is not an integer") from None
+        return ComponentSpec(role, "random", arg)
+    if name in ("perplexity", "ifd", "superfilter", "reward"):
+        if not arg:
+            raise _bad_scorer(spec, f"'{name}:' needs a model folder or Hub id after it")
+        return ComponentSpec(role, name, arg)
+    raise _bad_scorer(spec, f"unknown measure {name!r}")
+
+
+def _build_scorer_component(parsed: ComponentSpec, kwargs: dict[str, Any]) -> Any:
+    from deita_hf import scoring
+
+    kind, target = parsed.kind, parsed.target
+    if kind == "random":
+        return scoring.RandomScorer(int(target or 0), **_accepted(scoring.RandomScorer, kwargs))
+    if kind == "judge":
+        prompt = parsed.variant
+        if prompt not in scoring.JUDGE_PROMPTS:
+            prompt = Path(prompt).expanduser().read_text(encoding="utf-8")
+        return scoring.JudgeScorer(target, prompt, **_accepted(scoring.JudgeScorer, kwargs))
+    if kind == "instag":
+        return scoring.InsTagTagger(target, **_accepted(scoring.InsTagTagger, kwargs))
+    if kind == "reward":
+        return scoring.RewardModelScorer(target, **_accepted(scoring.RewardModelScorer, kwargs))
+    if kind == "perplexity":
+        return scoring.PerplexityScorer(target, **_accepted(scoring.PerplexityScorer, kwargs))
+    if kind in ("ifd", "superfilter"):
+        kwargs = {**_accepted(scoring.IFDScorer, kwargs), "superfilter": kind == "superfilter"}
+        return scoring.IFDScorer(target, **kwargs)
+    raise ConfigError(f"Unknown scorer kind {kind!r}; accepted forms: {'; '.join(SCORER_FORMS)}.")
+
+
 def _target(role: str, text: str, prefix: str) -> str:
     target = text[len(prefix):].strip()
     if not target:
@@ -155,7 +281,7 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
     """Make the component a spec names (models load lazily, on first use).
 
     Args:
-        role: ``"complexity"``, ``"quality"`` or ``"embedding"``.
+        role: ``"complexity"``, ``"quality"``, ``"embedding"`` or ``"scorer"``.
         spec: a spec string or a parsed :class:`ComponentSpec` (None: the role's default).
         **options: passed to the component's constructor; None values are dropped, and
             options a component does not take (e.g. ``max_length`` for MiniLM) are ignored
@@ -167,11 +293,15 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
     Example:
         >>> build_component("complexity", "none") is None
         True
+        >>> build_component("scorer", "ifd:/models/llama", batch_size=4, threshold=0.9).batch_size
+        4
     """
     parsed = spec if isinstance(spec, ComponentSpec) else parse_spec(role, spec)
     if parsed.kind == "none":
         return None
     kwargs = {k: v for k, v in options.items() if v is not None}
+    if parsed.role == SCORER_ROLE:
+        return _build_scorer_component(parsed, kwargs)
     if parsed.role == "embedding":
         from deita_hf.embedding import CausalLMEmbedder, DeitaEmbedder, SentenceEmbedder
 
@@ -198,10 +328,18 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
 
 
 def _accepted(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The options ``cls`` takes (following ``**kwargs`` to the base classes' ``__init__``)."""
     import inspect
 
-    params = inspect.signature(cls.__init__).parameters
-    return {k: v for k, v in kwargs.items() if k in params}
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass) or klass is object:
+            continue
+        params = inspect.signature(klass.__init__).parameters
+        names |= {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            break
+    return {k: v for k, v in kwargs.items() if k in names}
 
 
 def build_scorer(kind: str, spec: str | None = None, **kwargs: Any) -> Any:
@@ -241,7 +379,28 @@ def describe_component(component: Any) -> str:
     except AttributeError:
         return f"{getattr(component, 'column', '?')} <- {type(component).__name__}"
     note = " (a stand-in for the model scorer)" if d.get("kind") == "length-baseline" else ""
-    return f"{d.get('column', getattr(component, 'column', '?'))} <- {d['name']} [{d['kind']}]{note}"
+    column = d.get("column", getattr(component, "column", "?"))
+    extra = [c for c in d.get("columns", ()) if c != column]
+    if extra:
+        column += f" (+{', '.join(extra)})"
+    return f"{column} <- {d['name']} [{d['kind']}]{note}"
+
+
+def component_columns(component: Any) -> list[str]:
+    """Every column a component writes: ``describe()["columns"]``, else its ``column``.
+
+    Example:
+        >>> component_columns(build_component("scorer", "random"))
+        ['random']
+    """
+    try:
+        columns = component.describe().get("columns")
+    except AttributeError:
+        columns = None
+    if columns:
+        return list(columns)
+    column = getattr(component, "column", None)
+    return [column] if column else []
 
 
 class _Reindexed:
@@ -306,12 +465,12 @@ def apply_components(
     for component in components:
         if component is None:
             continue
-        column = getattr(component, "column", None)
-        if column and column in ds.column_names:
+        present = [c for c in component_columns(component) if c in ds.column_names]
+        if present:
             if not replace:
-                raise ConfigError(f"The dataset already has a {column!r} column, which "
+                raise ConfigError(f"The dataset already has a {present[0]!r} column, which "
                                   f"{component_name(component)} would write; remove it first.")
-            ds = ds.remove_columns(column)
+            ds = ds.remove_columns(present)
         fn = component if (offset == 0 and index_column is None) else _Reindexed(
             component, offset, index_column)
         ds = ds.map(fn, batched=True, with_indices=True,

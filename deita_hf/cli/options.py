@@ -15,7 +15,8 @@ from typing import Any
 
 from deita_hf.errors import ConfigError
 
-__all__ = ["add_component_arguments", "check_budget", "check_threshold", "component_options"]
+__all__ = ["add_component_arguments", "check_budget", "check_local_models", "check_threshold",
+           "component_options"]
 
 
 def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | None,
@@ -69,6 +70,13 @@ def component_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.batch_size < 1 or args.max_length < 1:
         raise ConfigError(f"--batch-size and --max-length must be positive (got {args.batch_size} "
                           f"and {args.max_length}).")
+    if args.device is not None and str(args.device) != "auto":
+        from deita_hf.runtime import torch_device
+
+        try:  # a device this machine lacks fails here, before a pool or a model loads
+            torch_device(args.device)
+        except ConfigError as err:
+            raise ConfigError(f"--device: {err}") from None
     return {"batch_size": args.batch_size, "max_length": args.max_length, "device": args.device,
             "dtype": args.dtype, "on_error": args.on_error}
 
@@ -88,3 +96,31 @@ def check_threshold(value: Any, flag: str = "--threshold") -> float:
         return check(value)
     except ConfigError as err:
         raise ConfigError(f"{flag}: {err}") from None
+
+
+_FLAGS = {"complexity": "--complexity-scorer", "quality": "--quality-scorer",
+          "embedding": "--embedder"}
+
+
+def check_local_models(specs: dict[str, Any]) -> None:
+    """A spec naming a local path (``/``, ``.`` or ``~`` first) that does not exist fails here,
+    before a pool or a model loads, as a missing path (not as an unknown Hub id).
+
+    Args:
+        specs: role -> spec string (or a parsed ``ComponentSpec``; None is skipped).
+    """
+    from pathlib import Path
+
+    from deita_hf.components import parse_spec
+
+    for role, spec in specs.items():
+        if spec is None:
+            continue
+        parsed = spec if hasattr(spec, "kind") else parse_spec(role, spec)
+        target = getattr(parsed, "target", None)
+        if not target or not str(target).startswith(("/", ".", "~")):
+            continue
+        if not Path(target).expanduser().exists():
+            raise ConfigError(f"{_FLAGS.get(role, role)}: {target!r} is a local path that does not "
+                              f"exist. Pass an existing model folder, or a Hub id like "
+                              f"'user/model'.")

@@ -24,6 +24,7 @@ from typing import Any
 from deita_hf.cli.options import (
     add_component_arguments,
     check_budget,
+    check_local_models,
     component_options,
 )
 from deita_hf.errors import ConfigError
@@ -100,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import build_preference_dataset
+    from deita_hf.pipeline.presets import (
+        COMPLEXITY_SCORER,
+        QUALITY_SCORER,
+        check_models_available,
+    )
 
     budget = check_budget(args.budget)
     if args.strategy == "random" and (args.complexity_scorer or args.quality_scorer):
@@ -109,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
               for role in ("complexity", "quality")}
     if args.strategy == "deita" and any(p.kind == "none" for p in parsed.values()):
         raise ConfigError("--strategy deita needs both scorers; 'none' is not accepted here.")
+    if args.strategy == "deita":
+        check_local_models(parsed)
+        # offline and a scorer without a local copy: one message, before the pool loads
+        defaults = {"complexity": COMPLEXITY_SCORER, "quality": QUALITY_SCORER}
+        check_models_available({role: getattr(args, f"{role}_scorer") or defaults[role]
+                                for role in defaults}, command="deita-hf preference")
     out = check_output(args.output, "preference", overwrite=args.overwrite)
     pool = load_pool(args.input, split=args.split)
     complexity = quality = None

@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from deita_hf.cli.options import add_component_arguments, component_options
+from deita_hf.cli.options import (
+    add_component_arguments,
+    check_local_models,
+    component_options,
+)
 from deita_hf.errors import ConfigError
 from deita_hf.pipeline.presets import DEFAULT_PRESET, PRESETS
 
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
                                "quality": args.quality_scorer, "embedding": args.embedder},
                               dtype=options.pop("dtype", None))
     parsed = {role: parse_spec(role, spec) for role, (spec, _) in parts.items()}
+    check_local_models(parsed)
     if all(p.kind == "none" for p in parsed.values()):
         raise ConfigError("deita-hf score: nothing to do (all components are 'none').")
     check_models_available({role: spec for role, (spec, _) in parts.items()},

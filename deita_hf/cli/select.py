@@ -12,6 +12,14 @@ Example:
     $ deita-hf select examples/pool.jsonl --budget 100 --output out/example \\
         --complexity-scorer length --quality-scorer length --embedder minilm
     $ deita-hf select out/scored --budget 100 --score-column deita_score --output out/top100
+    $ deita-hf select pool.jsonl --budget 6000 --strategy random:seed=1 --output out/random-6k
+    $ deita-hf select pool.jsonl --budget 6000 --strategy topk:column=complexity \
+        --complexity-scorer length --output out/longest-instructions-6k
+
+``--strategy NAME[:ARGS]`` (default ``deita``) picks the selection rule
+(:data:`deita_hf.selection.dispatch.STRATEGIES`); for strategies other than ``deita`` only the
+columns the strategy reads are computed (see :mod:`deita_hf.pipeline.strategy_plan`), and
+``--scorer SPEC`` (repeatable) adds generic measure columns first.
 
 The output folder is in the Hub layout (see :func:`deita_hf.hub.save_selection`): it
 loads with ``datasets.load_dataset(DIR)``, holds the dataset card, the figures and
@@ -30,13 +38,14 @@ from typing import Any
 from deita_hf.cli.options import (
     add_component_arguments,
     check_budget,
+    check_local_models,
     check_threshold,
     component_options,
 )
 from deita_hf.errors import ConfigError
 from deita_hf.pipeline.presets import DEFAULT_PRESET, PRESETS, get_preset
 
-__all__ = ["register", "resolve_specs", "run"]
+__all__ = ["apply_deita_spec", "register", "resolve_specs", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +81,14 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
                    help="ready score column; skips complexity x quality")
     p.add_argument("--complexity-column", default="complexity", help="default: complexity")
     p.add_argument("--quality-column", default="quality", help="default: quality")
+    p.add_argument("--strategy", default="deita", metavar="NAME[:ARGS]",
+                   help="selection strategy, e.g. 'deita' (default), 'random:seed=1', "
+                        "'topk:column=complexity', 'kcenter', 'facility', 'kmeans:n_clusters=50', "
+                        "'instag' (see deita_hf.selection.dispatch); other strategies compute only "
+                        "the columns they read")
+    p.add_argument("--scorer", action="append", default=None, dest="scorers", metavar="SPEC",
+                   help="a generic measure to compute first, e.g. 'ifd:MODEL' (repeatable; its "
+                        "column can then be named in --strategy or --score-column)")
     p.add_argument("--split", default="train", help="split to read from folders/Hub (train)")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty --output")
     add_component_arguments(
@@ -137,9 +154,12 @@ def _summary(settings: dict[str, Any], output: Path) -> str:
         "deita-hf select",
         f"  input      {settings['input']}",
         f"  pool size  {settings['pool_size']:,} rows",
-        f"  kept       {settings['kept']:,} of budget {settings['budget']:,} "
-        f"(threshold {settings['threshold']})",
-        f"  examined   {settings['examined']:,} rows in score order",
+        f"  strategy   {settings.get('strategy_spec') or settings.get('strategy') or 'deita'}",
+        f"  kept       {settings['kept']:,} of budget {settings['budget']:,}"
+        + (f" (threshold {settings['threshold']})" if settings.get("threshold") is not None
+           else ""),
+        f"  examined   {settings['examined']:,} rows"
+        + (" in score order" if settings.get("strategy", "deita") == "deita" else ""),
         f"  time       {settings['seconds']:.2f} s selecting on {settings['device']}",
     ]
     for role, info in settings["scorers"].items():
@@ -154,12 +174,58 @@ def _summary(settings: dict[str, Any], output: Path) -> str:
     return "\n".join(lines)
 
 
+#: ``deita:ARGS`` -> the flag attribute it sets, and that flag's default
+_DEITA_SPEC_FLAGS = {"threshold": None, "embedding_column": "embedding",
+                     "complexity_column": "complexity", "quality_column": "quality",
+                     "score_column": None, "device": None}
+
+
+def apply_deita_spec(args: argparse.Namespace, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Fold the arguments of a ``deita:...`` spec into the flags they duplicate.
+
+    Args:
+        args: parsed ``deita-hf select`` arguments (updated in place).
+        kwargs: the spec's arguments (:func:`~deita_hf.selection.dispatch.parse_strategy`).
+
+    Returns:
+        The arguments with no flag (``block_size``), for ``select_deita``.
+
+    Raises:
+        ConfigError: a spec argument and its flag both given, with different values.
+    """
+    rest: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key == "progress":
+            args.no_progress = not value
+        elif key not in _DEITA_SPEC_FLAGS:
+            rest[key] = value
+        else:
+            current = getattr(args, key)
+            if current not in (_DEITA_SPEC_FLAGS[key], value):
+                raise ConfigError(f"--strategy deita:{key}={value} and --{key.replace('_', '-')} "
+                                  f"{current} disagree: give one of them.")
+            setattr(args, key, value)
+    return rest
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf select`` with parsed ``args``; returns the exit code.
 
     Every argument is checked before the pool or a model is loaded.
     """
+    from deita_hf.selection.dispatch import parse_strategy
+
+    name, kwargs = parse_strategy(args.strategy)  # a bad strategy fails before anything loads
+    if name != "deita":
+        from deita_hf.cli.select_strategies import run_strategy
+
+        return run_strategy(args, name, kwargs)
+    return _run_deita(args, apply_deita_spec(args, kwargs))
+
+
+def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
     from deita_hf import __version__
+    from deita_hf.cli.select_strategies import apply_scorers, build_scorers
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
     from deita_hf.hub import save_selection
@@ -174,9 +240,12 @@ def run(args: argparse.Namespace) -> int:
     options = component_options(args)
     for role, (_, spec_opt, _) in _COMPONENTS.items():
         parse_spec(role, getattr(args, spec_opt))  # a bad spec fails before anything loads
+    check_local_models({role: getattr(args, spec_opt)
+                        for role, (_, spec_opt, _) in _COMPONENTS.items()})
+    measures = build_scorers(args.scorers, options)
     output = check_output(args.output, "selection", overwrite=args.overwrite)
     progress = not args.no_progress
-    pool = load_pool(args.input, split=args.split)
+    pool = apply_scorers(load_pool(args.input, split=args.split), measures, progress=progress)
     specs = resolve_specs(pool.column_names, args)
     # offline and a model without a local copy: one message, before any model loads
     check_models_available({role: spec for role, spec in specs.items() if spec is not None},
@@ -193,10 +262,12 @@ def run(args: argparse.Namespace) -> int:
     pool = selector.score(pool, progress=progress, warn=False,
                           roles=("embedding",) if args.score_column else None)
     selected, stats = selector.select(pool, budget, score_column=args.score_column,
-                                      device=args.device, progress=progress, return_stats=True)
+                                      device=args.device, progress=progress, return_stats=True,
+                                      **select_kwargs)
     scorers = selector.card_scorers()
     if args.score_column:
         scorers.pop("complexity"), scorers.pop("quality")
+    scorers.update({m.column: m.describe() for m in measures})
     settings = {
         "deita_hf_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -205,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
         "scorers": scorers,
         **selector.setup(scorers),
         "specs": {role: spec for role, spec in specs.items() if spec is not None},
+        **({"scorer_specs": list(args.scorers)} if args.scorers else {}),
         "include_pool": bool(args.include_pool),
         "license": args.license,
     }

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from pathlib import Path
@@ -51,6 +52,7 @@ def _first_bad_line(path: Path) -> str | None:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
+            number, seen = 0, False
             for number, raw in enumerate(fh, 1):
                 try:
                     text = raw.decode("utf-8")
@@ -58,12 +60,15 @@ def _first_bad_line(path: Path) -> str | None:
                     return f"line {number} is not UTF-8 ({err.reason} at byte {err.start})"
                 if not text.strip():
                     continue
+                seen = True
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError as err:
                     return f"line {number} is not valid JSON ({err.msg}, column {err.colno})"
                 if not isinstance(value, dict):
                     return f"line {number} is a JSON {type(value).__name__}, not an object"
+            if number == 0 or not seen:
+                return "it holds only blank lines, no rows"
     except (OSError, EOFError) as err:
         return f"it cannot be read ({err})"
     return None
@@ -78,12 +83,29 @@ def _load_file(path: Path) -> Dataset:
         ds = load_dataset(builder, data_files=str(path), split="train")
     except Exception as err:  # noqa: BLE001 - translated into a message with file and line
         where = _first_bad_line(path) if builder == "json" else None
-        detail = where or f"{type(err).__name__}: {err}"
-        raise InputError(f"Cannot read {str(path)!r}: {detail}. Fix the file (one JSON object "
-                         f"per line for .jsonl) and run again.") from err
+        cause = err.__cause__ or err.__context__ or err  # datasets wraps the reader's error
+        detail = where or f"{type(cause).__name__}: {cause}"
+        hint = " (one JSON object per line for .jsonl)" if builder == "json" else ""
+        raise InputError(f"Cannot read {str(path)!r}: {detail}. Fix the file{hint} and run "
+                         f"again.") from err
     if len(ds) == 0:
         raise InputError(f"{str(path)!r} holds no rows.")
+    if builder == "json":
+        _check_utf8(ds, path)
     return ds
+
+
+def _check_utf8(ds: Dataset, path: Path) -> None:
+    """Refuse text that is not UTF-8 now, not at the first ``map`` (Arrow's JSON reader keeps
+    such bytes as they are, and decoding them later fails far from the file)."""
+    import pyarrow as pa
+
+    try:
+        ds.data.table.validate(full=True)
+    except pa.ArrowInvalid as err:
+        where = _first_bad_line(path) or f"its text is not valid UTF-8 ({err})"
+        raise InputError(f"Cannot read {str(path)!r}: {where}. Save the file as UTF-8 and run "
+                         f"again.") from err
 
 
 def _pick_split(dd: DatasetDict, split: str, source: str) -> Dataset:
@@ -92,6 +114,28 @@ def _pick_split(dd: DatasetDict, split: str, source: str) -> Dataset:
             f"{source!r} has splits {sorted(dd)}, not {split!r}; pass split=<one of these>."
         )
     return dd[split]
+
+
+def _check_unfinished(path: Path, text: str) -> None:
+    """Refuse a path whose deita_hf output is not in place: an unfinished ``deita-hf score``
+    run (no folder yet, or an empty one), or a write killed between its two renames."""
+    from deita_hf.errors import IncompleteFolderError
+
+    if path.is_dir() and any(path.iterdir()):
+        return
+    partial = path.parent / f".{path.name}.partial"
+    if (partial / "deita_score.json").is_file():
+        raise IncompleteFolderError(
+            f"{text!r} is an unfinished `deita-hf score` run (its shards are in {str(partial)!r}); "
+            f"re-run the same command to finish it.")
+    if not path.exists() and path.name and path.parent.is_dir():
+        old = [p for p in path.parent.glob(f".{glob.escape(path.name)}.old-*")
+               if p.name.rsplit("-", 1)[-1].isdigit()]
+        if old:
+            raise IncompleteFolderError(
+                f"{text!r} is missing: a deita-hf write was interrupted while replacing it, and the "
+                f"previous folder is {str(old[0])!r}. Re-run the command that writes it (it puts "
+                f"the previous folder back first), or rename that folder to {text!r}.")
 
 
 def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
@@ -114,6 +158,7 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
     text = str(source)
     if path.is_file():
         return _load_file(path)
+    _check_unfinished(path, text)
     if path.is_dir():
         from deita_hf.hub.folder import folder_kind, read_folder
 
@@ -122,15 +167,14 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
         if (path / "state.json").is_file() or (path / "dataset_dict.json").is_file():
             loaded = load_from_disk(str(path))
             return loaded if isinstance(loaded, Dataset) else _pick_split(loaded, split, text)
-        loaded = load_dataset(str(path))
+        try:
+            loaded = load_dataset(str(path))
+        except Exception as err:  # noqa: BLE001 - no data files, unreadable files
+            raise InputError(
+                f"Cannot read the folder {text!r} as a dataset ({type(err).__name__}: {err}). "
+                f"Pass a folder written by deita-hf or save_to_disk, a folder of "
+                f"{'/'.join(sorted(FILE_BUILDERS))} files, or one file.") from err
         return _pick_split(loaded, split, text)
-    partial = path.parent / f".{path.name}.partial"
-    if (partial / "deita_score.json").is_file():
-        from deita_hf.errors import IncompleteFolderError
-
-        raise IncompleteFolderError(
-            f"{text!r} is an unfinished `deita-hf score` run (its shards are in {str(partial)!r}); "
-            f"re-run the same command to finish it.")
     is_hub_id = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", text) is not None
     if not is_hub_id or text.startswith(".") or text.lower().endswith(tuple(FILE_BUILDERS)):
         raise InputNotFoundError(

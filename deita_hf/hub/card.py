@@ -33,6 +33,7 @@ __all__ = [
     "reproduce_command",
     "setup_context",
     "size_category",
+    "strategy_context",
 ]
 
 #: tags every published selection gets (user tags are added after these)
@@ -181,10 +182,15 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         >>> reproduce_command({"input": "pool.jsonl", "budget": 10, "threshold": 0.9,
         ...                    "specs": {"complexity": "length"}}, "out/x")
         'deita-hf select pool.jsonl --budget 10 --threshold 0.9 --complexity-scorer length --output out/x'
+        >>> reproduce_command({"input": "p.jsonl", "budget": 5, "strategy": "random",
+        ...                    "strategy_spec": "random:seed=3"}, "out/r")
+        'deita-hf select p.jsonl --strategy random:seed=3 --budget 5 --output out/r'
     """
     import shlex
 
     parts = ["deita-hf", "select", str(settings.get("input") or "POOL")]
+    if settings.get("strategy") not in (None, "deita"):
+        parts += ["--strategy", str(settings.get("strategy_spec") or settings["strategy"])]
     if settings.get("preset"):
         parts += ["--preset", str(settings["preset"])]
     if settings.get("budget") is not None:
@@ -201,6 +207,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
              "embedding": "--embedder"}
     for role, spec in (settings.get("specs") or {}).items():
         parts += [flags[role], str(spec)]
+    for spec in settings.get("scorer_specs") or ():
+        parts += ["--scorer", str(spec)]
     if settings.get("include_pool"):
         parts.append("--include-pool")
     if settings.get("license"):
@@ -247,7 +255,38 @@ def card_context(*, settings: Mapping[str, Any], stats: Mapping[str, Any],
         "columns": list(columns),
         "reproduce": settings.get("command") or reproduce_command(settings, folder_name),
         "setup": setup_context(settings),
+        "strategy": strategy_context(settings),
     }
+
+
+def _setting_text(values: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted((values or {}).items())
+                     if v is not None) or "–"
+
+
+def strategy_context(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The card's strategy rows: name, one-line summary, parameters and the columns it read.
+
+    Args:
+        settings: the selection's settings (``deita_selection.json``; ``strategy``,
+            ``params`` and ``columns`` come from ``SelectionStats.to_dict()``).
+
+    Returns:
+        ``{"name", "summary", "spec", "params", "columns", "is_deita"}`` (texts for the table).
+
+    Example:
+        >>> ctx = strategy_context({"strategy": "random", "params": {"seed": 3}})
+        >>> ctx["name"], ctx["params"], ctx["is_deita"]
+        ('random', 'seed=3', False)
+    """
+    from deita_hf.selection.dispatch import STRATEGIES
+
+    name = settings.get("strategy") or "deita"
+    known = STRATEGIES.get(name)
+    return {"name": name, "summary": known.summary if known else "–",
+            "spec": settings.get("strategy_spec") or name,
+            "params": _setting_text(settings.get("params")),
+            "columns": _setting_text(settings.get("columns")), "is_deita": name == "deita"}
 
 
 #: the sentence next to the settings table, by ``paper_setup``
@@ -282,6 +321,11 @@ def setup_context(settings: Mapping[str, Any]) -> dict[str, Any]:
     derived = run_setup(scorers, preset=settings.get("preset"))
     out = {key: settings.get(key, derived[key]) for key in derived}
     reasons = []
+    strategy = settings.get("strategy") or "deita"
+    if strategy != "deita":  # another selection rule: never the paper's set-up
+        reasons.append(f"the rows were chosen by the {strategy!r} strategy, not DEITA's "
+                       f"score-first diversity filter")
+        out["paper_setup"] = False
     for role, what in (("complexity", "complexity"), ("quality", "quality")):
         if (scorers.get(role) or {}).get("kind") == "length-baseline":
             reasons.append(f"the {what} scores are the length baseline")

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Mapping
@@ -311,9 +312,7 @@ class _Lock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = self._acquire()
-        except OSError as err:
-            if isinstance(err, (FileExistsError, BlockingIOError)):
-                raise
+        except OSError as err:  # read-only, missing permissions, a file system refusing
             raise _not_writable(self.target, err) from err
         os.ftruncate(self._fd, 0)
         os.write(self._fd, str(os.getpid()).encode())
@@ -371,6 +370,10 @@ class _Lock:
             self._fd = None
 
 
+#: errors of a write that the user fixes by choosing another folder
+_WRITE_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def _not_writable(root: Path, err: OSError) -> Exception:
     from deita_hf.errors import ConfigError
 
@@ -379,16 +382,26 @@ def _not_writable(root: Path, err: OSError) -> Exception:
 
 
 def _check_writable(root: Path) -> None:
-    """Refuse an output whose folder (or nearest existing parent) is not writable."""
+    """Refuse an output whose folder (or nearest existing parent) cannot be written: checked by
+    creating and removing a probe file there (permissions alone say nothing for root, or on a
+    read-only mount)."""
+    import tempfile
+
     from deita_hf.errors import ConfigError
 
     parent = root.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    for folder in (parent, root) if root.is_dir() else (parent,):
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ConfigError(f"--output {str(root)!r} cannot be written: {str(folder)!r} is "
-                              f"read-only for this user. Choose a folder you can write to.")
+    if not parent.is_dir():
+        raise ConfigError(f"--output {str(root)!r}: {str(parent)!r} is not a folder.")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".deita-hf-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ConfigError(f"--output {str(root)!r} cannot be written: {str(parent)!r} refuses new "
+                          f"files ({type(err).__name__}: {err.strerror or err}). Choose a folder "
+                          f"you can write to.") from err
 
 
 #: testing hook: ``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"`` makes the process send itself
@@ -473,8 +486,8 @@ def write_folder(
     Args:
         root: the output folder.
         kind: a key of :data:`FOLDER_KINDS` (names the settings file).
-        configs: config name -> ``Dataset`` (or a list of finished parquet files, moved in as
-            its shards); ``"default"`` goes to ``data/``, any other to the folder of its name
+        configs: config name -> ``Dataset`` (or a list of finished parquet files, hard-linked
+            (else copied) in as its shards; the caller removes the sources afterwards); ``"default"`` goes to ``data/``, any other to the folder of its name
             (``"pool"`` to ``pool/``), see :func:`config_dir`.
         settings: written as the kind's settings file (strict JSON).
         body: the README's Markdown body, or a callable ``body(tmp_root, infos) -> str`` called
@@ -506,19 +519,26 @@ def write_folder(
     root = Path(root)
     dirs = {name: config_dir(name) for name in configs}
     with _Lock(root):
+        _recover(root)
         check_output(root, kind, overwrite=overwrite)
         tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
+        try:
+            tmp.mkdir(parents=True)
+        except OSError as err:
+            raise _not_writable(root, err) from err
         try:
             for name, ds in configs.items():
-                if isinstance(ds, (list, tuple)):  # finished parquet files, moved into place
+                if isinstance(ds, (list, tuple)):  # finished parquet files, linked into place
                     (tmp / dirs[name]).mkdir(parents=True)
                     for i, src in enumerate(ds):
-                        os.replace(src, tmp / dirs[name] / f"train-{i:05d}-of-{len(ds):05d}.parquet")
+                        dst = tmp / dirs[name] / f"train-{i:05d}-of-{len(ds):05d}.parquet"
+                        try:  # a hard link: the sources stay until the folder is in place
+                            os.link(src, dst)
+                        except OSError:
+                            shutil.copyfile(src, dst)
                 else:
                     write_parquet(ds, tmp / dirs[name])
+                _kill_point("write.config")
             write_settings(tmp, FOLDER_KINDS[kind], settings)
             if extra is not None:
                 extra(tmp)
@@ -530,21 +550,96 @@ def write_folder(
             else:
                 data = layout_card_data(paths, infos, **card_fields)
                 DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{text}").save(tmp / "README.md")
+            _kill_point("write.tmp")
             _swap(tmp, root)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(err, OSError) and err.errno in _WRITE_ERRNOS:
+                raise _not_writable(root, err) from err
             raise
     return root
 
 
-def _swap(tmp: Path, root: Path) -> None:
-    """Put ``tmp`` in place of ``root`` (two renames; the old folder is deleted last)."""
+def _siblings(root: Path, kind: str) -> list[Path]:
+    """Leftovers of interrupted writes of ``root``: ``.NAME.tmp-PID`` or ``.NAME.old-PID``."""
+    import glob
+
+    prefix = f".{root.name}.{kind}-"
+    return sorted(p for p in root.parent.glob(f"{glob.escape(prefix)}*")
+                  if p.name[len(prefix):].isdigit())
+
+
+def _recover(root: Path) -> None:
+    """Under the lock: undo what an interrupted (killed) write left beside ``root``.
+
+    A write killed between the two renames of :func:`_swap` (where no atomic exchange exists)
+    left no ``root`` and the previous folder as ``.NAME.old-PID``: it is put back. Temporary
+    folders of killed writers are removed (only the lock holder writes them).
+    """
     import shutil
 
-    if root.exists():
+    old = _siblings(root, "old")
+    if old and not root.exists():
+        os.replace(old[-1], root)
+        old = old[:-1]
+    for leftover in (*old, *_siblings(root, "tmp")):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        False where the system or the file system does not support it (nothing was changed).
+    """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap(tmp: Path, root: Path) -> None:
+    """Put ``tmp`` in place of ``root``, then delete the old folder.
+
+    An existing ``root`` is exchanged with ``tmp`` in one step where the system allows it (so
+    ``root`` always exists); elsewhere with two renames, the old folder kept as
+    ``.NAME.old-PID`` in between (an interrupted swap is put back here, a killed one by the
+    next writer, see :func:`_recover`).
+    """
+    import shutil
+
+    if not root.exists():
+        os.replace(tmp, root)
+        _kill_point("write.done")
+        return
+    if _exchange(tmp, root):  # tmp now holds the old folder
+        old = tmp
+    else:
         old = root.parent / f".{root.name}.old-{os.getpid()}"
         os.replace(root, old)
-        os.replace(tmp, root)
+        try:
+            _kill_point("write.swap")
+            os.replace(tmp, root)
+        except BaseException:
+            if not root.exists():
+                os.replace(old, root)
+            raise
+    try:
+        _kill_point("write.done")
+    finally:
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, root)

@@ -115,10 +115,22 @@ def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = F
                      commit_message=commit_message)
     except (RepoNotEmptyError, MissingTokenError):
         raise
-    except (OSError, HfHubHTTPError) as err:  # connection refused, DNS, HTTP errors
+    except Exception as err:  # connection refused, DNS, timeouts, HTTP errors
+        if not (isinstance(err, (OSError, HfHubHTTPError)) or _is_network_error(err)):
+            raise
         raise PublishError(f"Could not push {str(root)!r} to the dataset repo {repo_id!r}: "
                            f"{type(err).__name__}: {err}. Check the network, HF_ENDPOINT and that "
                            f"the token may write to {repo_id!r}.") from err
+
+
+#: packages whose exceptions are network failures (huggingface_hub's HTTP clients)
+_NETWORK_PACKAGES = ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3", "ssl",
+                     "socket")
+
+
+def _is_network_error(err: BaseException) -> bool:
+    """True for an exception of the HTTP stack (``httpx.ConnectError`` is no ``OSError``)."""
+    return any(cls.__module__.split(".")[0] in _NETWORK_PACKAGES for cls in type(err).__mro__)
 
 
 def _push(api, root: Path, repo_id: str, *, private: bool, overwrite: bool,

@@ -69,7 +69,9 @@ def _default_sources(selected: Dataset, pool: Dataset | None) -> list[str] | Non
 def _pretty_name(settings: Mapping[str, Any], n: int) -> str:
     source = settings.get("input")
     name = Path(str(source)).name if source else "a pool"
-    return f"DEITA selection: {n:,} rows from {name}"
+    strategy = settings.get("strategy") or "deita"
+    label = "DEITA selection" if strategy == "deita" else f"{strategy} selection"
+    return f"{label}: {n:,} rows from {name}"
 
 
 def save_selection(
@@ -134,7 +136,8 @@ def save_selection(
         raise ConfigError("save_selection needs stats=<SelectionStats> (from select_deita(..., "
                           "return_stats=True)) or settings=<dict>.")
     merged = {**(stats.to_dict() if stats is not None else {}), **(settings or {})}
-    pool_scores = stats.pool_scores if stats is not None else None
+    # another strategy's pool scores (a top-k column, k-means weights) are not DEITA scores
+    pool_scores = stats.pool_scores if stats is not None and stats.strategy == "deita" else None
     columns = columns_from_settings(merged)
     statistics = selection_statistics(selected, pool, merged, pool_scores=pool_scores)
     out = Path(output_dir)
@@ -143,7 +146,8 @@ def save_selection(
     card_configs = [{"name": "default", "path": f"{DATA_DIR}/train-*", "rows": len(selected)}]
     if include_pool:
         pool_out = pool
-        if columns["score"] not in pool.column_names:
+        if (columns["score"] not in pool.column_names
+                and "deita_score" in statistics["values"]["pool"]):
             pool_out = pool.add_column(columns["score"],
                                        statistics["values"]["pool"]["deita_score"].tolist())
         configs["pool"] = pool_out

@@ -67,7 +67,8 @@ def columns_from_settings(settings: Mapping[str, Any]) -> dict[str, str]:
 
 
 def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool = False,
-               scores: np.ndarray | None = None, desc: str = "Statistics") -> dict[str, np.ndarray]:
+               scores: np.ndarray | None = None, desc: str = "Statistics",
+               optional_score: bool = False) -> dict[str, np.ndarray]:
     """Read every measure of :data:`MEASURES` from a dataset as a float array.
 
     Args:
@@ -78,6 +79,8 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         scores: the rows' scores when already known (``SelectionStats.pool_scores``): used
             instead of reading or computing them.
         desc: progress-bar label.
+        optional_score: leave the score out (instead of raising) when it can be neither read
+            nor computed (selections by strategies other than DEITA: random, k-center, ...).
 
     Returns:
         ``{measure: array}``; a score measure is absent when its column is missing.
@@ -101,6 +104,8 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
         out["deita_score"] = np.asarray(scores, dtype=np.float64)
     elif s_col in names:
         out["deita_score"] = pool_scores(ds, score_column=s_col)
+    elif optional_score and not (compute_score and c_col in names and q_col in names):
+        pass  # no score to show: the measure is left out
     elif not compute_score:
         raise SelectionError(
             f"The selection has no {s_col!r} column (columns: {sorted(names)}). Publish the "
@@ -208,11 +213,14 @@ def selection_statistics(selected: Dataset, pool: Dataset | None,
         'deita_score'
     """
     columns = columns_from_settings(settings)
-    sel_values = row_values(selected, columns=columns, desc="Statistics (selection)")
+    # another strategy than DEITA's: the DEITA score is shown when the rows allow it
+    other = settings.get("strategy") not in (None, "deita")
+    sel_values = row_values(selected, columns=columns, desc="Statistics (selection)",
+                            compute_score=other, optional_score=other)
     pool_values = (
         row_values(pool, columns=columns, compute_score=True, desc="Statistics (pool)",
                    scores=pool_scores if pool_scores is not None and len(pool_scores) == len(pool)
-                   else None)
+                   else None, optional_score=other)
         if pool is not None else None
     )
     measures = []

@@ -7,7 +7,9 @@ While a run is unfinished, its work lives beside the output folder, in ``.NAME.p
 * ``deita_score.json``: the run's settings, with a fingerprint of the input (row count and a
   hash of the rows) and ``"complete": false``.
 
-Re-running the same command resumes: only missing shards are computed. A changed input or other
+Re-running the same command resumes: only missing shards are computed. One run at a time:
+a second run into the same output fails with an "in use" message (lock file ``.NAME.score.lock``,
+released by the kernel if the process is killed). A changed input or other
 settings are refused (``--overwrite`` starts over). When every shard is done, the main process
 assembles them in the pool's order and writes the output folder with the package's one writer
 (:func:`deita_hf.hub.folder.write_folder`: Hub layout, ``deita_score.json`` with
@@ -25,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,7 +37,13 @@ from typing import Any
 
 from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError, InputError
-from deita_hf.hub.folder import SCORE_FILE, check_output, write_folder
+from deita_hf.hub.folder import (
+    SCORE_FILE,
+    _kill_point,
+    _Lock,
+    check_output,
+    write_folder,
+)
 from deita_hf.runtime import dist_state
 
 __all__ = ["MANIFEST", "check_score_output", "input_fingerprint", "partial_dir", "score_in_shards"]
@@ -116,12 +125,23 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     Raises:
         InputError: an unfinished run of another input or other settings (without ``overwrite``).
         OutputExistsError: the output folder exists and ``overwrite`` is False.
+        FolderInUseError: another process is scoring into the same output.
     """
     if shard_size < 1:
         raise ConfigError(f"shard_size must be positive, got {shard_size}.")
     out = Path(output_dir)
-    work = partial_dir(out)
     state = state or dist_state()
+    with contextlib.ExitStack() as stack:
+        if state.is_main_process:  # one run at a time in this partial folder
+            stack.enter_context(_Lock(out, name=f"{out.name}.score"))
+        _score(ds, out, components, shard_size=shard_size, map_batch_size=map_batch_size,
+               overwrite=overwrite, state=state, progress=progress, source=source)
+    return out
+
+
+def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_size: int,
+           overwrite: bool, state: Any, progress: bool, source: str | None) -> None:
+    work = partial_dir(out)
     n_shards = max(1, -(-len(ds) // shard_size))
     settings = {"num_rows": len(ds), "columns": ds.column_names, "shard_size": shard_size,
                 "num_shards": n_shards, "components": [c.describe() for c in components]}
@@ -129,12 +149,19 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     if state.is_main_process:
         settings["input"] = {"source": source, **input_fingerprint(ds)}
         done = _already_complete(out, settings)
-        if not done:
+        if done:  # killed after the output was in place: only the partial folder is left over
+            shutil.rmtree(work, ignore_errors=True)
+        else:
             check_score_output(out, overwrite=overwrite, allow_scores=False)
-            _check_manifest(work, settings, overwrite)
+            try:
+                _check_manifest(work, settings, overwrite)
+            except OSError as err:
+                raise ConfigError(f"--output {str(out)!r}: cannot write the partial run "
+                                  f"{str(work)!r} ({type(err).__name__}: {err.strerror or err}). "
+                                  f"Choose a folder you can write to.") from err
     done = _broadcast(state, done)
     if done:
-        return out
+        return
     shard_dir = work / "shards"
     names = [f"shard-{i:05d}-of-{n_shards:05d}.parquet" for i in range(n_shards)]
     for i in range(state.process_index, n_shards, state.num_processes):
@@ -148,6 +175,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
         tmp = shard_dir / f".tmp-{state.process_index}-{names[i]}"
         shard.to_parquet(str(tmp))
         os.replace(tmp, shard_dir / names[i])
+        _kill_point("score.shard")
     state.wait_for_everyone()
     if state.is_main_process:
         missing = [i for i in range(n_shards) if not (shard_dir / names[i]).is_file()]
@@ -155,11 +183,12 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
             raise RuntimeError(f"Shards {missing} of {out} are missing after scoring; re-run the "
                                f"same command to resume.")
         manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
-        write_folder(out, "scores", {"default": [shard_dir / n for n in names]}, {**manifest, "complete": True},
-                     body=README, overwrite=True, tags=["deita", "deita-hf"])
+        write_folder(out, "scores", {"default": [shard_dir / n for n in names]},
+                     {**manifest, "complete": True}, body=README, overwrite=True,
+                     tags=["deita", "deita-hf"])
+        _kill_point("score.assembled")
         shutil.rmtree(work, ignore_errors=True)
     state.wait_for_everyone()
-    return out
 
 
 def _already_complete(out: Path, settings: dict) -> bool:

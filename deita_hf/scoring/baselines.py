@@ -15,11 +15,36 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from deita_hf.data.formats import turns_from_batch
+from deita_hf.data.formats import FORMATS, turns_from_batch
+from deita_hf.errors import ConfigError
 
 __all__ = ["InstructionLengthScorer", "ResponseLengthScorer"]
+
+
+_CONVERSATION_COLUMNS = ("messages", "conversations", "prompt", "completion")
+
+
+def require_batch(batch: Any, indices: Any, who: str) -> None:
+    """Refuse one row where ``Dataset.map(batched=True)`` passes a batch (a clear message, not an
+    IndexError or a score per character).
+
+    Raises:
+        ConfigError: ``batch`` is a single row (``ds.map(fn)`` without ``batched=True``).
+    """
+    single = isinstance(indices, int) or not isinstance(batch, Mapping)
+    columns = {c for cols in FORMATS.values() for c in cols}
+    for key in columns & set(batch.keys() if isinstance(batch, Mapping) else ()):
+        value = batch[key]
+        if value is None or isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__"):
+            single = True
+        elif key in _CONVERSATION_COLUMNS and len(value) and isinstance(value[0], Mapping):
+            single = True  # one conversation (a list of messages), not a list of conversations
+    if single:
+        raise ConfigError(f"{who} scores batches: call ds.map({who}, batched=True) (it was given "
+                          f"one row, as ds.map without batched=True passes).")
 
 
 class _LengthScorer:
@@ -29,6 +54,7 @@ class _LengthScorer:
 
     def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
         """Score a batch from ``Dataset.map(batched=True[, with_indices=True])``."""
+        require_batch(batch, indices, type(self).__name__ + "()")
         turns = turns_from_batch(batch, indices=indices)
         return {self.column: [[float(len(turn[self.part])) for turn in row] for row in turns]}
 

@@ -36,9 +36,16 @@ from typing import Any
 
 from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import LazyRuntime, limit_threads_in_worker, load_error, local_stamp, resolve_device, \
-    resolve_dtype_name
+from deita_hf.runtime import (
+    LazyRuntime,
+    limit_threads_in_worker,
+    load_error,
+    local_stamp,
+    resolve_device,
+    resolve_dtype_name,
+)
 from deita_hf.scoring import _core
+from deita_hf.scoring.baselines import require_batch
 
 __all__ = ["PROMPTS", "ResponseLossScorer", "fit_lengths"]
 
@@ -270,6 +277,7 @@ class ResponseLossScorer(LazyRuntime):
         Returns:
             ``{column: [[value per turn], ...]}``.
         """
+        require_batch(batch, indices, type(self).__name__)
         turns = turns_from_batch(batch, indices=indices)
         pairs, where, counts = [], [], []
         for r, row in enumerate(turns):

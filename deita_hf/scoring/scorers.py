@@ -232,7 +232,13 @@ class _ModelScorer(LazyRuntime):
 
         Returns:
             ``{column: [[score per turn], ...]}``.
+
+        Raises:
+            ConfigError: given one row (``ds.map(scorer)`` without ``batched=True``).
         """
+        from deita_hf.scoring.baselines import require_batch
+
+        require_batch(batch, indices, type(self).__name__)
         turns = turns_from_batch(batch, indices=indices)
         items, where, counts = [], [], []
         for r, row in enumerate(turns):
