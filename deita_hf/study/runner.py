@@ -91,7 +91,7 @@ def _run_arm(cfg: StudyConfig, plan: ArmPlan, progress: bool) -> dict[str, Any]:
     if done:
         _say(f"arm {plan.name}: selection finished before, kept")
     else:
-        _say(f"arm {plan.name}: selecting ({' '.join(plan.select_argv[3:5])})")
+        _say(f"arm {plan.name}: selecting (--strategy {plan.select_argv[5]})")
         record.start("selection", plan.keys["selection"])
         args = stages.parse_select(plan.select_argv + ["--overwrite"], plan.name)
         args.func(args)

@@ -1,93 +1,25 @@
-"""Components: everything that adds columns to a dataset (scorers, embedders, taggers).
-
-One interface (:class:`Component`), one parser of spec strings (:func:`parse_spec`), one
-factory (:func:`build_component`), one way to name a component (:func:`describe_component`) and
-one way to run components over a dataset (:func:`apply_components`, always with row indices so
-errors name the real row). The CLI, :class:`~deita_hf.pipeline.DatasetSelector`, sharded
-scoring and preference sampling all go through here.
-
-A component is a callable for ``Dataset.map(batched=True, with_indices=True)`` that returns
-``{component.column: [...]}``, has ``describe() -> dict`` (at least ``name``, ``kind``,
-``column``), pickles without its model and fingerprints from its settings, not its weights.
-
-Spec strings (``--complexity-scorer``, ``--quality-scorer``, ``--embedder``):
-
-=====================  ===================================================================
-spec                   component
-=====================  ===================================================================
-``none``               no component (the column must already be in the pool)
-``length``             the paper's length baseline (scorers only)
-``vllm:MODEL``         a DEITA scorer on the vLLM backend
-``MODEL``              a DEITA scorer model (folder or Hub id); for ``embedding`` a
-                       sentence-transformers folder (has ``modules.json``) or a causal LM
-``minilm``             the packaged all-MiniLM-L6-v2 (embedding; not the paper's set-up)
-``deita``              :class:`~deita_hf.embedding.DeitaEmbedder` on Mistral-7B-v0.1: the
-                       paper's Repr-filter embeddings (embedding)
-``deita:MODEL``        :class:`~deita_hf.embedding.DeitaEmbedder` on another model or a local
-                       copy of Mistral-7B-v0.1 (embedding)
-``sentence-transformers:MODEL``, ``causal-lm:MODEL``   explicit embedder kinds
-=====================  ===================================================================
-
-Role ``"scorer"`` (a generic measure; its column comes from the component):
-
-=================================  =======================================================
-spec                               component (column)
-=================================  =======================================================
-``perplexity:MODEL``               :class:`~deita_hf.scoring.PerplexityScorer` (``perplexity``)
-``ifd:MODEL``                      :class:`~deita_hf.scoring.IFDScorer`, Cherry's IFD (``ifd``)
-``superfilter[:MODEL]``            IFD from GPT-2 (or MODEL): Superfiltering (``ifd``)
-``reward:MODEL``                   :class:`~deita_hf.scoring.RewardModelScorer` (``reward``)
-``judge:PROMPT@GENERATOR``         :class:`~deita_hf.scoring.JudgeScorer`; PROMPT is
-                                   ``complexity``, ``quality``, ``alpagasus`` or a template
-                                   file (``judge_PROMPT`` + ``judge_PROMPT_raw``)
-``instag@GENERATOR``               :class:`~deita_hf.scoring.InsTagTagger` (``tags``,
-                                   ``instag_nodes``, ``tags_raw``)
-``random[:SEED]``                  :class:`~deita_hf.scoring.RandomScorer` (``random``)
-``none``                           no component
-=================================  =======================================================
-
-``GENERATOR`` is a spec of :func:`deita_hf.generation.build_generator`, e.g.
-``judge:alpagasus@openai:http://127.0.0.1:8000/v1#my-model`` or ``instag@hf:/models/tagger``.
+"""The one parser of component spec strings and the one factory (see :mod:`deita_hf.components`).
 
 Example:
-    >>> from deita_hf.components import build_component, describe_component, parse_spec
-    >>> parse_spec("complexity", "length")
-    ComponentSpec(role='complexity', kind='length', target=None)
-    >>> describe_component(build_component("quality", "length"))
-    'quality <- response-length [length-baseline] (a stand-in for the model scorer)'
-    >>> parse_spec("scorer", "judge:quality@openai:http://127.0.0.1:8000/v1#m")
-    ComponentSpec(role='scorer', kind='judge', target='openai:http://127.0.0.1:8000/v1#m', variant='quality')
-    >>> describe_component(build_component("scorer", "random:3"))
-    'random <- random:3 [random]'
+    >>> from deita_hf.components.specs import parse_spec
+    >>> parse_spec("quality", "vllm:/models/q")
+    ComponentSpec(role='quality', kind='vllm', target='/models/q')
 """
+
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
 
 if TYPE_CHECKING:
-    from datasets import Dataset
+    pass
 
-__all__ = [
-    "ROLES",
-    "SCORER_FORMS",
-    "SCORER_ROLE",
-    "Component",
-    "ComponentSpec",
-    "apply_components",
-    "build_component",
-    "build_embedder",
-    "build_scorer",
-    "component_columns",
-    "component_name",
-    "describe_component",
-    "parse_spec",
-]
+__all__ = ["ROLES", "SCORER_FORMS", "SCORER_ROLE", "ComponentSpec", "build_component",
+           "build_embedder", "build_scorer", "parse_spec"]
 
 #: role -> the column its component writes ("" for ``scorer``: each measure names its own)
 ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embedding": "embedding",
@@ -103,22 +35,6 @@ SCORER_FORMS = ("perplexity:MODEL", "ifd:MODEL", "superfilter[:MODEL] (IFD from 
                 "reward:MODEL",
                 "judge:PROMPT@GENERATOR (PROMPT: complexity, quality, alpagasus or a template file)",
                 "instag@GENERATOR", "random[:SEED]", "none")
-
-
-@runtime_checkable
-class Component(Protocol):
-    """What every column-adding component provides."""
-
-    #: the column the component writes
-    column: str
-
-    def describe(self) -> dict[str, Any]:
-        """What a dataset card records: at least ``name``, ``kind`` and ``column``."""
-        ...
-
-    def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
-        """``{column: values}`` for a batch of ``Dataset.map(batched=True, with_indices=True)``."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -364,116 +280,3 @@ def build_embedder(spec: str | None = "minilm", **kwargs: Any) -> Any:
     return build_component("embedding", spec, **kwargs)
 
 
-def component_name(component: Any) -> str:
-    """The component's ``describe()["name"]`` (its class name when it has none)."""
-    try:
-        return str(component.describe()["name"])
-    except (AttributeError, KeyError, TypeError):
-        return type(component).__name__
-
-
-def describe_component(component: Any) -> str:
-    """One line naming a component and its column, flagging the length baselines as stand-ins."""
-    try:
-        d = component.describe()
-    except AttributeError:
-        return f"{getattr(component, 'column', '?')} <- {type(component).__name__}"
-    note = " (a stand-in for the model scorer)" if d.get("kind") == "length-baseline" else ""
-    column = d.get("column", getattr(component, "column", "?"))
-    extra = [c for c in d.get("columns", ()) if c != column]
-    if extra:
-        column += f" (+{', '.join(extra)})"
-    return f"{column} <- {d['name']} [{d['kind']}]{note}"
-
-
-def component_columns(component: Any) -> list[str]:
-    """Every column a component writes: ``describe()["columns"]``, else its ``column``.
-
-    Example:
-        >>> component_columns(build_component("scorer", "random"))
-        ['random']
-    """
-    try:
-        columns = component.describe().get("columns")
-    except AttributeError:
-        columns = None
-    if columns:
-        return list(columns)
-    column = getattr(component, "column", None)
-    return [column] if column else []
-
-
-class _Reindexed:
-    """Calls a component with the pool's row numbers instead of the mapped dataset's.
-
-    ``offset``: added to every index (a shard starting at that row); ``index_column``: the
-    row numbers are read from that column instead.
-    """
-
-    def __init__(self, component: Any, offset: int = 0, index_column: str | None = None):
-        self.component = component
-        self.offset = int(offset)
-        self.index_column = index_column
-
-    def __call__(self, batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        if self.index_column is not None:
-            rows = [int(i) for i in batch[self.index_column]]
-        else:
-            rows = [int(i) + self.offset for i in indices]
-        return self.component(batch, rows)
-
-
-def apply_components(
-    ds: Dataset,
-    components: Sequence[Any],
-    *,
-    progress: bool = True,
-    label: str = "deita",
-    offset: int = 0,
-    index_column: str | None = None,
-    replace: bool = True,
-    **map_kwargs: Any,
-) -> Dataset:
-    """Run components over a dataset with ``Dataset.map(batched=True, with_indices=True)``.
-
-    Args:
-        ds: the dataset.
-        components: components, applied in order (None entries are skipped).
-        progress: show a progress bar per component.
-        label: the progress bars' prefix.
-        offset: added to the row indices the components see (a shard of a larger pool).
-        index_column: a column holding the pool's row numbers, passed instead of indices.
-        replace: drop an existing column of the same name first (else it is an error).
-        **map_kwargs: passed to ``Dataset.map`` (``batch_size``, ``num_proc``, ...).
-
-    Returns:
-        The dataset with each component's column added.
-
-    Raises:
-        ConfigError: a component's column exists and ``replace`` is False.
-
-    Example:
-        >>> from datasets import Dataset
-        >>> ds = Dataset.from_dict({"instruction": ["Hi there"], "output": ["Hello"]})
-        >>> out = apply_components(ds, [build_scorer("complexity", "length")], progress=False)
-        >>> out["complexity"][:]
-        [[8.0]]
-    """
-    from datasets.utils.logging import is_progress_bar_enabled
-
-    show = progress and is_progress_bar_enabled()
-    for component in components:
-        if component is None:
-            continue
-        present = [c for c in component_columns(component) if c in ds.column_names]
-        if present:
-            if not replace:
-                raise ConfigError(f"The dataset already has a {present[0]!r} column, which "
-                                  f"{component_name(component)} would write; remove it first.")
-            ds = ds.remove_columns(present)
-        fn = component if (offset == 0 and index_column is None) else _Reindexed(
-            component, offset, index_column)
-        ds = ds.map(fn, batched=True, with_indices=True,
-                    desc=f"{label}: {describe_component(component).split(' [')[0]}" if show else None,
-                    **map_kwargs)
-    return ds
