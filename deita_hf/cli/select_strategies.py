@@ -28,7 +28,8 @@ from deita_hf.errors import ConfigError
 if TYPE_CHECKING:
     from datasets import Dataset
 
-__all__ = ["apply_scorers", "build_scorers", "run_strategy", "scorer_role_available"]
+__all__ = ["apply_scorers", "build_scorers", "measure_columns", "run_strategy",
+           "scorer_role_available"]
 
 #: the component role of the generic measures (``ifd:MODEL``, ``random:SEED``, ...)
 SCORER_ROLE = "scorer"
@@ -66,10 +67,17 @@ def build_scorers(specs: Sequence[str] | None, options: dict[str, Any]) -> list[
             "column of the pool and name it in the strategy (e.g. --strategy topk:column=NAME).")
     parsed = [parse_spec(SCORER_ROLE, spec) for spec in specs]  # all checked before any builds
     built = [build_component(SCORER_ROLE, p, **options) for p in parsed]
-    columns = [c.column for c in built]
+    columns = [c for m in built for c in measure_columns(m)]
     if len(set(columns)) != len(columns):
         raise ConfigError(f"Two --scorer specs write the same column: {columns}.")
     return built
+
+
+def measure_columns(measure: Any) -> list[str]:
+    """Every column a measure writes (an InsTag tagger writes several)."""
+    from deita_hf.components import component_columns
+
+    return component_columns(measure)
 
 
 def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = True) -> Dataset:
@@ -91,8 +99,9 @@ def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = Tr
     from deita_hf.components import apply_components, describe_component
 
     for m in measures:
-        if m.column in pool.column_names:
-            raise ConfigError(f"The pool already has a {m.column!r} column, which --scorer "
+        clash = [c for c in measure_columns(m) if c in pool.column_names]
+        if clash:
+            raise ConfigError(f"The pool already has a {clash[0]!r} column, which --scorer "
                               f"{describe_component(m)} would replace; drop the --scorer to use "
                               f"the column, or remove it from the pool.")
         print(f"deita-hf select: computing {describe_component(m)}", file=sys.stderr)
@@ -144,7 +153,8 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
                "embedding": args.embedding_column}
     plan = plan_strategy(name, spec_kwargs, pool.column_names, preset_specs=preset.specs,
                          flags=flags, role_columns=columns, score_column=args.score_column,
-                         produced=[m.column for m in measures], device=args.device,
+                         produced=[c for m in measures for c in measure_columns(m)],
+                         device=args.device,
                          progress=progress)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
     pool = apply_scorers(pool, measures, progress=progress)

@@ -586,6 +586,21 @@ def _recover(root: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def clean_leftovers(root: str | os.PathLike) -> None:
+    """Remove what interrupted writes left beside ``root`` (see :func:`_recover`), under its
+    lock; nothing happens while another process holds the lock."""
+    from deita_hf.errors import DeitaError
+
+    root = Path(root)
+    if not (_siblings(root, "tmp") or _siblings(root, "old")):
+        return
+    try:
+        with _Lock(root):
+            _recover(root)
+    except DeitaError:
+        pass
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
 

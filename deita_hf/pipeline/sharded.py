@@ -42,6 +42,7 @@ from deita_hf.hub.folder import (
     _kill_point,
     _Lock,
     check_output,
+    clean_leftovers,
     write_folder,
 )
 from deita_hf.runtime import dist_state
@@ -149,8 +150,9 @@ def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_s
     if state.is_main_process:
         settings["input"] = {"source": source, **input_fingerprint(ds)}
         done = _already_complete(out, settings)
-        if done:  # killed after the output was in place: only the partial folder is left over
+        if done:  # killed after the output was in place: only leftovers to remove
             shutil.rmtree(work, ignore_errors=True)
+            clean_leftovers(out)
         else:
             check_score_output(out, overwrite=overwrite, allow_scores=False)
             try:

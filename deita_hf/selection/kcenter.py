@@ -78,14 +78,7 @@ def _check_finite(values: np.ndarray, rows: np.ndarray, column: str, what: str) 
 
 def exact_rows(reader: EmbeddingReader, rows: np.ndarray, *, unit: bool) -> np.ndarray:
     """Float64 embeddings of ``rows``: unit rows (``unit``; zero vectors are errors) or the
-    stored values (NaN/inf are errors); errors name the column and row.
-
-    Example:
-        >>> from datasets import Dataset
-        >>> r = EmbeddingReader(Dataset.from_dict({"e": [[3.0, 4.0]]}), "e")
-        >>> exact_rows(r, np.array([0]), unit=True).tolist()
-        [[0.6, 0.8]]
-    """
+    stored values (NaN/inf are errors); errors name the column and row."""
     rows = np.asarray(rows, dtype=np.int64)
     if unit:
         return reader.unit_rows(rows)
@@ -95,8 +88,8 @@ def exact_rows(reader: EmbeddingReader, rows: np.ndarray, *, unit: bool) -> np.n
 
 
 def _host(t: torch.Tensor):
-    """A CPU tensor as a numpy view, a GPU tensor as it is. Vector bookkeeping runs in numpy on
-    CPU: single-threaded, so a busy machine does not stall it at thread barriers."""
+    """A CPU tensor as a numpy view (vector bookkeeping in single-threaded numpy: no stalls at
+    thread barriers on a busy machine), a GPU tensor as it is."""
     return t.numpy() if t.device.type == "cpu" else t
 
 
@@ -119,7 +112,8 @@ class PoolVectors:
                  progress: bool = False):
         self.reader = EmbeddingReader(ds, column)
         self.column, self.metric, self.device = column, metric, torch.device(device)
-        self.xp = np if self.device.type == "cpu" else torch  # for the _host() arrays
+        probe = _host(torch.empty(0, device=self.device))
+        self.xp = np if isinstance(probe, np.ndarray) else torch  # ops on the _host() arrays
         self.n, self.dim = len(ds), self.reader.dim
         self.x = torch.empty((self.n, self.dim), dtype=torch.float32, device=device)
         blocks = [np.arange(lo, min(lo + block_size, self.n))

@@ -129,10 +129,11 @@ def select_argv(cfg: StudyConfig, arm: ArmConfig, output: Path, *, overwrite: bo
 
 
 def parse_select(argv: list[str], arm: str):
-    """Parse ``deita-hf select`` arguments with the real parser (strategy spec included).
+    """Parse ``deita-hf select`` arguments with the real parser; check the strategy and
+    component specs (nothing loads).
 
     Raises:
-        ConfigError: argparse rejects them, or the strategy spec is bad.
+        ConfigError: argparse rejects them, or a strategy or component spec is bad.
     """
     from deita_hf.cli.main import build_parser
     from deita_hf.selection.dispatch import parse_strategy
@@ -142,8 +143,15 @@ def parse_select(argv: list[str], arm: str):
     except SystemExit:
         raise ConfigError(f"arm {arm!r}: deita-hf select rejects {shlex.join(argv)} (see the "
                           f"message above).") from None
+    from deita_hf.components import parse_spec
+
+    specs = [("complexity", args.complexity_scorer), ("quality", args.quality_scorer),
+             ("embedding", args.embedder), *(("scorer", s) for s in args.scorers or ())]
     try:
         parse_strategy(args.strategy)
+        for role, spec in specs:
+            if spec is not None:
+                parse_spec(role, spec)
     except ConfigError as err:
         raise ConfigError(f"arm {arm!r}: {err}") from None
     return args

@@ -150,3 +150,45 @@ def test_bad_study_files_name_the_key(study_file, tmp_path, capsys):
     assert main(["study", str(bad), "--output", str(tmp_path / "o"), "--dry-run"]) == 2
     assert "unknown recipe key(s) ['max_stepz']" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not os.listdir(tmp_path / "o" / "arms")
+
+
+def test_accelerate_launcher_and_changed_stages_are_redone(study_file, tmp_path, monkeypatch):
+    """One arm trained under `accelerate launch` (CPU); a changed evaluation redoes only the
+    evaluation, a changed budget redoes everything."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    data = yaml.safe_load(study_file.read_text())
+    data["arms"] = data["arms"][:1]
+    data["sft"].update(launcher="accelerate", accelerate_args=[
+        "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+        "--dynamo_backend", "no"])
+    calls: list[str] = []
+    for name in ("selection_stats", "train", "evaluate"):
+        real = getattr(stages, name)
+        monkeypatch.setattr(stages, name, lambda *a, _r=real, _n=name, **k: (
+            calls.append(_n), _r(*a, **k))[1])
+    out = tmp_path / "out"
+    with ScriptedOpenAIServer(judge) as server:
+        data["evaluation"]["judge"] = f"openai:{server.url}#judge"
+        data["evaluation"]["questions"] = 1
+        study_file.write_text(yaml.safe_dump(data))
+        argv = ["study", str(study_file), "--output", str(out), "--no-progress"]
+        assert main(argv) == 0
+        model = out / "arms" / "random" / "model"
+        assert (model / "model.safetensors").is_file() and (model / "README.md").is_file()
+        assert calls == ["selection_stats", "train", "evaluate"]
+        calls.clear()
+        data["evaluation"]["questions"] = 2
+        study_file.write_text(yaml.safe_dump(data))
+        assert main(argv) == 0
+        assert calls == ["evaluate"]
+        calls.clear()
+        data["budget"] = 10
+        data["sft"]["launcher"] = "python"
+        study_file.write_text(yaml.safe_dump(data))
+        assert main(argv) == 0
+        assert calls == ["selection_stats", "train", "evaluate"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["arms"][0]["selection"]["rows"] == 10
+    assert json.loads((out / "arms/random/eval/results.json").read_text())[
+        "settings"]["num_questions"] == 2
