@@ -17,7 +17,34 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what static tools see; at run time the names load on first use (below)
+    from datasets import Dataset
+
+    from deita_hf.components import build_component, build_embedder, build_scorer
+    from deita_hf.data.formats import FormatError, detect_format, to_messages, to_turns
+    from deita_hf.data.loading import load_pool
+    from deita_hf.embedding import CausalLMEmbedder, DeitaEmbedder, SentenceEmbedder
+    from deita_hf.hub import push_selection, render_report, save_selection
+    from deita_hf.pipeline.preference import build_preference_dataset
+    from deita_hf.pipeline.selector import DatasetSelector
+    from deita_hf.pipeline.sharded import score_in_shards
+    from deita_hf.scoring import (
+        ComplexityScorer,
+        IFDScorer,
+        InsTagTagger,
+        InstructionLengthScorer,
+        JudgeScorer,
+        PerplexityScorer,
+        QualityScorer,
+        RandomScorer,
+        ResponseLengthScorer,
+        RewardModelScorer,
+        ifd_filter,
+    )
+    from deita_hf.selection import SelectionStats, deita_score, select_deita
+    from deita_hf.selection.dispatch import STRATEGIES, parse_strategy, select
 
 __version__ = "0.1.0"
 
@@ -59,7 +86,17 @@ _EXPORTS = {
     "build_preference_dataset": "deita_hf.pipeline.preference",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py checks they agree)
+    "__version__",
+    "FormatError", "detect_format", "to_messages", "to_turns", "load_pool",
+    "deita_score", "select_deita", "select", "parse_strategy", "STRATEGIES", "SelectionStats",
+    "ComplexityScorer", "QualityScorer", "InstructionLengthScorer", "ResponseLengthScorer",
+    "PerplexityScorer", "IFDScorer", "ifd_filter", "RewardModelScorer", "JudgeScorer",
+    "InsTagTagger", "RandomScorer", "build_scorer", "build_component",
+    "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "build_embedder",
+    "DatasetSelector", "score_in_shards",
+    "save_selection", "push_selection", "render_report", "build_preference_dataset",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -74,7 +111,9 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def _select_deita_method(self, budget: int, **kwargs: Any):
+def _select_deita_method(
+    self: Dataset, budget: int, **kwargs: Any
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """``ds.select_deita(budget, **kwargs)`` is ``deita_hf.select_deita(ds, budget, **kwargs)``."""
     from deita_hf.selection import select_deita
 

@@ -14,23 +14,20 @@ Example:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from deita_hf.data.formats import messages_from_batch
+from deita_hf.embedding.base import ConversationEmbedder, embed_batches
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import (
-    LazyRuntime,
-    limit_threads_in_worker,
-    load_error,
-    local_stamp,
-    resolve_device,
-    resolve_dtype_name,
-)
+from deita_hf.runtime import load_error, local_stamp
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["CausalLMEmbedder"]
 
 
-class CausalLMEmbedder(LazyRuntime):
+class CausalLMEmbedder(ConversationEmbedder):
     """Embed conversations with a chat model's last hidden layer, in the model's own template.
 
     For the paper's Repr filter (Mistral-7B-v0.1, vicuna_v1.1) use :class:`DeitaEmbedder`.
@@ -45,11 +42,9 @@ class CausalLMEmbedder(LazyRuntime):
         device, dtype: as for the scorers (default fp32 on CPU, bf16/fp16 on CUDA).
     """
 
-    column = "embedding"
-
     def __init__(self, model_name_or_path: str, *, pooling: str = "last", max_length: int = 2048,
                  batch_size: int = 8, chat_template: str | None = None, device: str | None = None,
-                 dtype: Any = None, revision: str | None = None):
+                 dtype: Any = None, revision: str | None = None) -> None:
         if pooling not in ("last", "mean"):
             raise ConfigError(f"pooling must be 'last' or 'mean', got {pooling!r}.")
         self.model_name_or_path = str(model_name_or_path)
@@ -64,19 +59,14 @@ class CausalLMEmbedder(LazyRuntime):
         self._reset_runtime()
 
     def describe(self) -> dict[str, Any]:
+        """The settings that identify the vectors (written to dataset cards)."""
         return {"name": self.model_name_or_path, "revision": self.revision, "kind": "causal-lm",
                 "column": "embedding", "pooling": self.pooling, "max_length": self.max_length,
                 "text": "conversation rendered with the chat template", "normalized": True}
 
-    def load(self) -> None:
-        if "model" in self._rt:
-            return
-        limit_threads_in_worker()
-        import torch
+    def _load(self, device: str, dtype: torch.dtype) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        device = resolve_device(self.device)
-        dtype = getattr(torch, resolve_dtype_name(self.dtype, device))
         try:
             tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision)
             model = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, revision=self.revision,
@@ -94,7 +84,9 @@ class CausalLMEmbedder(LazyRuntime):
                              f"pass chat_template=..., or use a chat model.")
         self._rt.update(model=model.to(device).eval(), tokenizer=tok, device=device)
 
-    def embed_conversations(self, conversations: list[list[dict[str, str]]]) -> list[list[float]]:
+    def embed_conversations(
+        self, conversations: Sequence[Sequence[Mapping[str, Any]]]
+    ) -> list[list[float]]:
         """L2-normalised embeddings, one per conversation (a list of role/content messages)."""
         import torch
 
@@ -108,29 +100,14 @@ class CausalLMEmbedder(LazyRuntime):
                           f"max_length={self.max_length} tokens and were cut at the end.", stacklevel=3)
         ids = [x[: self.max_length] for x in ids]
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out: list[list[float]] = [[] for _ in ids]
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
-            width = max(len(ids[i]) for i in chunk)
-            x = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(x)
-            for r, i in enumerate(chunk):  # right padding: positions start at 0 for every row
-                x[r, : len(ids[i])] = torch.tensor(ids[i])
-                mask[r, : len(ids[i])] = 1
-            with torch.inference_mode():
-                hidden = model(input_ids=x.to(device), attention_mask=mask.to(device)).last_hidden_state
-                hidden = hidden.float()
-                m = mask.to(hidden.device)
-                if self.pooling == "last":
-                    vec = hidden[torch.arange(len(chunk), device=hidden.device), m.sum(-1) - 1]
-                else:
-                    vec = (hidden * m.unsqueeze(-1)).sum(1) / m.sum(-1, keepdim=True)
-                vec = torch.nn.functional.normalize(vec, dim=-1).cpu()
-            for r, i in enumerate(chunk):
-                out[i] = vec[r].tolist()
-        return out
 
-    def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
-        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``."""
-        return {"embedding": self.embed_conversations(messages_from_batch(batch, indices=indices))}
+        def forward(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            # right padding: positions start at 0 for every row
+            hidden = model(input_ids=x.to(device), attention_mask=mask.to(device)).last_hidden_state
+            hidden = hidden.float()
+            m = mask.to(hidden.device)
+            if self.pooling == "last":
+                return hidden[torch.arange(len(x), device=hidden.device), m.sum(-1) - 1]
+            return (hidden * m.unsqueeze(-1)).sum(1) / m.sum(-1, keepdim=True)
+
+        return embed_batches(ids, self.batch_size, pad, forward)

@@ -29,18 +29,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deita_hf.data.formats import messages_from_batch
+from deita_hf.embedding.base import ConversationEmbedder, embed_batches
 from deita_hf.errors import ConfigError, FormatError
-from deita_hf.runtime import (
-    LazyRuntime,
-    limit_threads_in_worker,
-    load_error,
-    local_stamp,
-    resolve_device,
-    resolve_dtype_name,
-)
+from deita_hf.runtime import load_error, local_stamp, resolve_device, resolve_dtype_name
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["DEITA_EMBEDDER_MODEL", "VICUNA_V1_1_SYSTEM", "DeitaEmbedder", "render_vicuna"]
 
@@ -117,7 +113,7 @@ def render_vicuna(messages: Sequence[Mapping[str, Any]], *, system: str | None =
     return out
 
 
-class DeitaEmbedder(LazyRuntime):
+class DeitaEmbedder(ConversationEmbedder):
     """The original DEITA Repr-filter embedder (column ``embedding``).
 
     Args:
@@ -137,11 +133,9 @@ class DeitaEmbedder(LazyRuntime):
         ('vicuna_v1.1', 'embedding')
     """
 
-    column = "embedding"
-
     def __init__(self, model: str = DEITA_EMBEDDER_MODEL, *, max_length: int = 2048,
                  batch_size: int = 8, device: str | None = None, dtype: Any = None,
-                 revision: str | None = None, padding_side: str = "right"):
+                 revision: str | None = None, padding_side: str = "right") -> None:
         if int(max_length) < 1 or int(batch_size) < 1:
             raise ConfigError(f"max_length and batch_size must be positive (got {max_length} and "
                               f"{batch_size}).")
@@ -167,20 +161,14 @@ class DeitaEmbedder(LazyRuntime):
         return resolve_dtype_name(self.dtype, resolve_device(self.device))
 
     def describe(self) -> dict[str, Any]:
+        """The settings that identify the vectors (written to dataset cards)."""
         return {"name": self.model_name_or_path, "revision": self.revision,
                 "kind": "deita-causal-lm", "column": "embedding", "template": "vicuna_v1.1",
                 "max_length": self.max_length, "dtype": self.compute_dtype(), "pooling": "last",
                 "normalized": True}
 
-    def load(self) -> None:
-        if "model" in self._rt:
-            return
-        limit_threads_in_worker()
-        import torch
+    def _load(self, device: str, dtype: torch.dtype) -> None:
         from transformers import AutoModel, AutoTokenizer
-
-        device = resolve_device(self.device)
-        dtype = getattr(torch, resolve_dtype_name(self.dtype, device))
         from transformers.utils import logging as hf_logging
 
         verbosity = hf_logging.get_verbosity()
@@ -222,35 +210,18 @@ class DeitaEmbedder(LazyRuntime):
 
         self.load()
         model, device, pad = self._rt["model"], self._rt["device"], self._rt["pad"]
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out: list[list[float]] = [[] for _ in ids]
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
-            width = max(len(ids[i]) for i in chunk)
-            x = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(x)
-            for r, i in enumerate(chunk):
-                n = len(ids[i])
-                cols = slice(width - n, width) if self.padding_side == "left" else slice(0, n)
-                x[r, cols] = torch.tensor(ids[i], dtype=torch.long)
-                mask[r, cols] = 1
+
+        def forward(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             # positions count real tokens only: the unpadded sequence's positions either side
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            last = (mask * torch.arange(width)).argmax(-1)
-            with torch.inference_mode():
-                hidden = model(input_ids=x.to(device), attention_mask=mask.to(device),
-                               position_ids=positions.to(device)).last_hidden_state
-                vec = hidden[torch.arange(len(chunk), device=hidden.device), last.to(hidden.device)]
-                vec = torch.nn.functional.normalize(vec.float(), dim=-1).cpu()
-            for r, i in enumerate(chunk):
-                out[i] = vec[r].tolist()
-        return out
+            last = (mask * torch.arange(x.shape[1])).argmax(-1)
+            hidden = model(input_ids=x.to(device), attention_mask=mask.to(device),
+                           position_ids=positions.to(device)).last_hidden_state
+            return hidden[torch.arange(len(x), device=hidden.device), last.to(hidden.device)]
+
+        return embed_batches(ids, self.batch_size, pad, forward, padding_side=self.padding_side)
 
     def embed_conversations(self, messages_list: Sequence[Sequence[Mapping[str, Any]]]
                             ) -> list[list[float]]:
         """One vector per conversation (lists of ``{"role", "content"}`` messages)."""
         return self.embed_ids(self.token_ids(messages_list))
-
-    def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
-        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``."""
-        return {"embedding": self.embed_conversations(messages_from_batch(batch, indices=indices))}

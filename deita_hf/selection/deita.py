@@ -17,34 +17,34 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from datasets import Dataset
 
 from deita_hf.errors import ConfigError
 from deita_hf.runtime import torch_device
+from deita_hf.selection.common import (
+    check_budget,
+    finish,
+    highest_precision,
+    warn_short,
+)
 from deita_hf.selection.greedy import greedy_select
 from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import pool_scores, require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = ["SelectionStats", "check_threshold", "select_deita", "SCORE_COLUMN", "RANK_COLUMN"]
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+__all__ = ["RANK_COLUMN", "SCORE_COLUMN", "SelectionStats", "check_threshold", "select_deita"]
 
 #: columns added to the selected rows
 SCORE_COLUMN, RANK_COLUMN = "deita_score", "deita_rank"
 
 
-def _check_args(ds: Dataset, budget, threshold) -> None:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
-        raise ConfigError(f"budget must be an int (rows to select), got {budget!r}.")
-    if budget <= 0:
-        raise ConfigError(f"budget must be >= 1 (rows to select), got {budget}.")
-    check_threshold(threshold)
-
-
-def check_threshold(threshold) -> float:
+def check_threshold(threshold: Any) -> float:
     """A cosine-similarity threshold: a real number in [-1, 1] (numpy scalars accepted,
     booleans refused); returns it as a float.
 
@@ -85,16 +85,21 @@ def select_deita(
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select ``budget`` high-scoring, mutually dissimilar rows (DEITA, exact).
 
     Rows are ordered by descending DEITA score (Σ over turns of complexity × quality, or
-    ``score_column``), ties by ascending row index; walking that order, a row is kept iff its
-    cosine similarity to every row kept so far is <= ``threshold``; the walk stops once
-    ``budget`` rows are kept. The result is that of the paper and of the original code with
-    batch size 1, computed in blocks (see :mod:`deita_hf.selection.greedy`), with decisions
-    within float32 error of the threshold recomputed in float64. Embeddings are read from the
-    Arrow table only for the rows walked, a block at a time.
+    ``score_column``); rows of equal score are walked by ascending row index (a stable sort).
+    Walking that order, a row is kept iff its cosine similarity to every row kept so far is
+    <= ``threshold``; the walk stops once ``budget`` rows are kept. The result is that of the
+    paper and of the original code with batch size 1, computed in blocks (see
+    :mod:`deita_hf.selection.greedy`), with decisions within float32 error of the threshold
+    recomputed in float64. Embeddings are read from the Arrow table only for the rows walked,
+    a block at a time.
+
+    Tie rule: the original code sorts with pandas' ``sort_values`` (not a stable sort), so its
+    order among rows of equal score is unspecified; the result equals the original's whenever
+    no two rows share a score, and with ties it is the one given by ascending row index.
 
     Args:
         ds: the pool; every column is kept in the output.
@@ -129,7 +134,8 @@ def select_deita(
         [2.0]
     """
     start = time.perf_counter()
-    _check_args(ds, budget, threshold)
+    budget = check_budget(budget)
+    check_threshold(threshold)
     require_columns(ds, {"embedding_column": embedding_column})
     _check_added_columns(ds, score_column)
     if block_size is not None and (isinstance(block_size, bool) or int(block_size) < 1):
@@ -145,36 +151,24 @@ def select_deita(
     reader = EmbeddingReader(ds, embedding_column)
     order = np.argsort(-scores, kind="stable")  # descending score, ties: lower index first
     dev = torch_device(device)
-    precision = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")  # no TF32: the float32 error bound must hold
-    try:
+    with highest_precision():  # no TF32: the float32 error bound must hold
         result = greedy_select(
             order,
             reader,
-            min(int(budget), len(ds)),
+            min(budget, len(ds)),
             float(threshold),
             device=dev,
             block_size=None if block_size is None else int(block_size),
             progress=progress,
         )
-    finally:
-        torch.set_float32_matmul_precision(precision)
-    kept = len(result.rows)
-    if kept < budget:
-        warnings.warn(
-            f"Only {kept} rows survive the similarity filter (threshold {threshold}), fewer than "
-            f"the budget of {budget}; returning all {kept}. Raise the threshold to allow more "
-            f"similar rows, or lower the budget.",
-            stacklevel=2,
-        )
-    out = _build_output(ds, result.rows, scores, score_column)
-    stats = SelectionStats(
-        strategy="deita",
-        budget=int(budget),
-        pool_size=len(ds),
-        kept=kept,
-        examined=int(result.examined),
-        seconds=time.perf_counter() - start,
+    rows = result.rows
+    warn_short(len(rows), budget, f"survive the similarity filter (threshold {threshold})",
+               hint="Raise the threshold to allow more similar rows, or lower the budget.")
+    # a same-named score/rank column is replaced (only with score_column == "deita_score")
+    return finish(
+        ds, rows, strategy="deita", budget=budget, start=start,
+        added={SCORE_COLUMN: scores[rows].astype(np.float64).tolist(),
+               RANK_COLUMN: list(range(len(rows)))},
         params={"threshold": float(threshold)},
         columns={
             "embedding_column": embedding_column,
@@ -182,20 +176,6 @@ def select_deita(
             "quality_column": None if score_column else quality_column,
             "score_column": score_column,
         },
-        device=str(dev),
-        max_similarity=result.max_similarity,
-        rows=np.asarray(result.rows),
-        pool_scores=scores,
+        pool_scores=scores, examined=int(result.examined), device=str(dev),
+        max_similarity=result.max_similarity, return_stats=return_stats,
     )
-    return (out, stats) if return_stats else out
-
-
-def _build_output(ds: Dataset, rows: np.ndarray, scores: np.ndarray, score_column) -> Dataset:
-    out = ds.select(rows.tolist())
-    drop = [c for c in (SCORE_COLUMN, RANK_COLUMN) if c in out.column_names]
-    if drop:  # only reachable with score_column == "deita_score" (checked above)
-        out = out.remove_columns(drop)
-    if out._indices is not None:
-        out = out.flatten_indices(keep_in_memory=True)
-    out = out.add_column(SCORE_COLUMN, scores[rows].astype(np.float64).tolist())
-    return out.add_column(RANK_COLUMN, list(range(len(rows))))

@@ -38,7 +38,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from deita_hf.runtime import torch_device
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     check_block_size,
     check_budget,
@@ -49,7 +49,8 @@ from deita_hf.selection.dispatch import (
     warn_short,
 )
 from deita_hf.selection.greedy import float32_margin
-from deita_hf.selection.kcenter import PoolVectors
+from deita_hf.selection.pool_vectors import PoolVectors
+from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import require_columns
 
 __all__ = ["GAIN_COLUMN", "SIMILARITIES", "select_facility_location", "tie_tolerance"]
@@ -74,7 +75,7 @@ def tie_tolerance(n: int) -> float:
 class _Facility:
     """Coverage in float32 (device) and float64 (exact), and gains with error bounds."""
 
-    def __init__(self, pool: PoolVectors, block: int):
+    def __init__(self, pool: PoolVectors, block: int) -> None:
         self.pool, self.block, n = pool, block, pool.n
         self.u64 = pool.exact(np.arange(n))
         self.cover32 = torch.zeros(n, device=pool.device)
@@ -145,7 +146,7 @@ def select_facility_location(
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select ``budget`` rows by greedy facility-location maximisation (exact lazy greedy).
 
     Args:

@@ -91,7 +91,7 @@ class _Blocks:
     block near the rows still needed, between ``AUTO_MIN_BLOCK`` and a memory cap.
     """
 
-    def __init__(self, block_size: int | None, dim: int):
+    def __init__(self, block_size: int | None, dim: int) -> None:
         self.fixed = None if block_size is None else min(block_size, MAX_BLOCK)
         self.cap = min(AUTO_MAX_BLOCK, max(AUTO_MIN_BLOCK, AUTO_MAX_VALUES // max(dim, 1)))
         self.rate = 1.0
@@ -185,7 +185,15 @@ def greedy_select(
     return GreedyResult(np.asarray(kept_rows, dtype=np.int64), max_sims, examined)
 
 
-def _against_kept(cand, kept, rows, kept_rows, reader, threshold, margin):
+def _against_kept(
+    cand: torch.Tensor,
+    kept: torch.Tensor,
+    rows: np.ndarray,
+    kept_rows: list[int],
+    reader: EmbeddingReader,
+    threshold: float,
+    margin: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's max similarity to the kept set, and whether it is above ``threshold``.
 
     The kept set is scanned in column chunks; candidates already certainly dropped leave the
@@ -225,7 +233,9 @@ def _against_kept(cand, kept, rows, kept_rows, reader, threshold, margin):
     return best, drop
 
 
-def _block_conflicts(cand, rows, reader, threshold, margin):
+def _block_conflicts(
+    cand: torch.Tensor, rows: np.ndarray, reader: EmbeddingReader, threshold: float, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Survivor-vs-survivor similarities (float64, exact near the threshold) and ``> threshold``."""
     lo, hi = threshold - margin, threshold + margin
     gram32 = cand @ cand.T

@@ -24,7 +24,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from deita_hf.errors import SelectionError
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     SCORE_COLUMN,
     check_budget,
@@ -33,6 +33,7 @@ from deita_hf.selection.dispatch import (
     resolve_scores,
     warn_short,
 )
+from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import column_of, require_columns
 
 __all__ = ["NEW_TAGS_COLUMN", "select_instag_diversity", "tag_ids"]
@@ -89,7 +90,7 @@ def select_instag_diversity(
     quality_column: str | None = None,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Walk rows by descending score; keep a row iff it adds a tag not yet covered.
 
     Args:

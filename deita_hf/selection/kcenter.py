@@ -10,7 +10,7 @@ a ``min_dist`` vector over the pool is updated after each pick with ONE matrix-v
 (cosine ``1 − x·c``; l2 ``|x|² − 2x·c + |c|²``, clamped at 0), so each pick reads the pool once.
 
 What is exact: every float32 distance is within a proven bound ``eps`` of the float64 one
-(:meth:`PoolVectors.eps`), so only rows whose float32 ``min_dist`` is within ``2·eps`` of the
+(:meth:`~deita_hf.selection.pool_vectors.PoolVectors.eps`), so only rows whose float32 ``min_dist`` is within ``2·eps`` of the
 largest can be the float64 farthest row; when there are several, their float64 distances (to
 the centres that float32 cannot rule out) are computed (and cached) and the largest wins, ties
 to the lowest index. The picks are those of the float64 greedy computed row by row, up to
@@ -28,29 +28,37 @@ Example:
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from datasets import Dataset
 from tqdm.auto import tqdm
 
-from deita_hf.errors import SelectionError
 from deita_hf.runtime import torch_device
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     SCORE_COLUMN,
     check_block_size,
     check_budget,
     check_choice,
-    check_free_columns,
     finish,
     highest_precision,
-    resolve_scores,
+    scores_and_free_columns,
     warn_short,
 )
-from deita_hf.selection.greedy import float32_margin
+from deita_hf.selection.pool_vectors import (
+    PoolVectors,
+    exact_rows,
+    float32_bound,
+    host,
+    to_numpy,
+)
 from deita_hf.selection.score_columns import require_columns
-from deita_hf.selection.vectors import EmbeddingReader
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from deita_hf.selection.result import SelectionStats
 
 __all__ = ["DISTANCE_COLUMN", "METRICS", "PoolVectors", "exact_rows", "float32_bound",
            "select_kcenter"]
@@ -60,141 +68,20 @@ METRICS = ("cosine", "l2")
 DISTANCE_COLUMN = "kcenter_distance"
 
 
-def float32_bound(value: float, *, up: bool) -> float:
-    """``value`` rounded to float32 outwards (up or down), so a float32 comparison with it
-    never loses a row that the float64 bound keeps."""
-    v = np.float32(value)
-    if (float(v) < value) if up else (float(v) > value):  # compare in float64 (NEP 50)
-        v = np.nextafter(v, np.float32(np.inf if up else -np.inf))
-    return float(v)
-
-
-def _check_finite(values: np.ndarray, rows: np.ndarray, column: str, what: str) -> None:
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        row = int(rows[np.flatnonzero(bad)[0]])
-        raise SelectionError(f"Column {column!r}, row {row}: embedding values are {what}.")
-
-
-def exact_rows(reader: EmbeddingReader, rows: np.ndarray, *, unit: bool) -> np.ndarray:
-    """Float64 embeddings of ``rows``: unit rows (``unit``; zero vectors are errors) or the
-    stored values (NaN/inf are errors); errors name the column and row."""
-    rows = np.asarray(rows, dtype=np.int64)
-    if unit:
-        return reader.unit_rows(rows)
-    raw = reader.raw_rows(rows).astype(np.float64, copy=False)
-    _check_finite(raw, rows, reader.column, "NaN or inf; re-embed the row or drop it")
-    return raw
-
-
-def _host(t: torch.Tensor):
-    """A CPU tensor as a numpy view (vector bookkeeping in single-threaded numpy: no stalls at
-    thread barriers on a busy machine), a GPU tensor as it is."""
-    return t.numpy() if t.device.type == "cpu" else t
-
-
-def _numpy(a) -> np.ndarray:
-    return a if isinstance(a, np.ndarray) else a.cpu().numpy()
-
-
-class PoolVectors:
-    """The pool's embeddings read once into a float32 ``n × dim`` matrix ``x`` on ``device``.
-
-    ``cosine``: unit rows. ``l2``: rows minus the float64 pool mean, with squared norms ``sq``
-    (float32). Float64 rows for exact checks come from :meth:`exact`. Every row is validated.
-
-    Raises:
-        SelectionError: null, ragged, NaN/inf (or, for cosine, all-zero) embeddings, naming
-            the column and row.
-    """
-
-    def __init__(self, ds: Dataset, column: str, metric: str, device, block_size: int,
-                 progress: bool = False):
-        self.reader = EmbeddingReader(ds, column)
-        self.column, self.metric, self.device = column, metric, torch.device(device)
-        probe = _host(torch.empty(0, device=self.device))
-        self.xp = np if isinstance(probe, np.ndarray) else torch  # ops on the _host() arrays
-        self.n, self.dim = len(ds), self.reader.dim
-        self.x = torch.empty((self.n, self.dim), dtype=torch.float32, device=device)
-        blocks = [np.arange(lo, min(lo + block_size, self.n))
-                  for lo in range(0, self.n, block_size)]
-        bar = tqdm(total=self.n * (1 if metric == "cosine" else 2), desc="read embeddings",
-                   unit="row", disable=not progress)
-        with bar:
-            if metric == "cosine":
-                for rows in blocks:
-                    self.x[rows[0]: rows[-1] + 1] = self.reader.unit_rows_float32(rows, device)
-                    bar.update(len(rows))
-                return
-            total = np.zeros(self.dim)
-            for rows in blocks:
-                total += self.exact(rows).sum(axis=0)
-                bar.update(len(rows))
-            self.mean = total / max(self.n, 1)
-            sq = np.empty(self.n)
-            for rows in blocks:
-                y = self.exact(rows) - self.mean
-                sq[rows] = np.einsum("ij,ij->i", y, y)
-                y32 = y.astype(np.float32)
-                _check_finite(y32, rows, self.column, "too large for float32; rescale them")
-                self.x[rows[0]: rows[-1] + 1] = torch.from_numpy(y32).to(device)
-                bar.update(len(rows))
-            self.r2 = float(sq.max()) if self.n else 0.0
-            self.sq = _host(torch.from_numpy(sq.astype(np.float32)).to(device))
-
-    def exact(self, rows: np.ndarray) -> np.ndarray:
-        """Float64 rows as the reference uses them: unit rows (cosine) or the stored values."""
-        return exact_rows(self.reader, rows, unit=self.metric == "cosine")
-
-    def eps(self) -> float:
-        """Bound on |float32 − float64| of one distance (cosine) or squared distance (l2)."""
-        if self.metric == "cosine":
-            return float32_margin(self.dim) + 2.0**-23
-        return 1.01 * (2 * self.dim + 16) * 2.0**-24 * self.r2 + 1e-30
-
-    def distances(self, centre: int, x=None, sq=None, out=None):
-        """Float32 distances (l2: squared) of the rows of ``x`` (default: the pool; ``sq``:
-        their squared norms) to pool row ``centre``: one matrix-vector product, then
-        ``1 − p`` (cosine) or ``max(0, −2p + sq + sq_centre)`` (l2) in place.
-
-        Returns:
-            The distances (into ``out``, a float32 tensor, when given), as :func:`_host`.
-        """
-        x, sq = (self.x, getattr(self, "sq", None)) if x is None else (x, sq)
-        if out is None:
-            out = torch.empty(x.shape[0], device=self.device)
-        d = _host(torch.mv(x, self.x[centre], out=out))
-        if self.metric == "cosine":
-            d *= -1.0
-            d += 1.0
-            return d
-        d *= -2.0
-        d += sq
-        d += self.sq[centre]
-        d[d < 0] = 0.0
-        return d
-
-    def exact_distances(self, x: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        """Float64 distances of one row ``x`` to each centre row (elementwise, row by row)."""
-        if self.metric == "cosine":
-            return 1.0 - (centres * x).sum(axis=1)
-        return np.sqrt(((centres - x) ** 2).sum(axis=1))
-
-
 class _Farthest:
     """The k-center greedy state: float32 nearest and second-nearest centre distances of every
     row (and the nearest centre), plus float64 checks of near-ties."""
 
-    def __init__(self, pool: PoolVectors, budget: int):
+    def __init__(self, pool: PoolVectors, budget: int) -> None:
         self.pool, self.eps, n = pool, pool.eps(), pool.n
-        self.min_dist = _host(torch.full((n,), float("inf"), device=pool.device))
-        self.second = _host(torch.full((n,), float("inf"), device=pool.device))
-        self.nearest = _host(torch.zeros(n, dtype=torch.int64, device=pool.device))
+        self.min_dist = host(torch.full((n,), float("inf"), device=pool.device))
+        self.second = host(torch.full((n,), float("inf"), device=pool.device))
+        self.nearest = host(torch.zeros(n, dtype=torch.int64, device=pool.device))
         self.buf = torch.empty(n, device=pool.device)
         self.centres: list[int] = []
         self.c64 = np.empty((budget, pool.dim))
         self.c32 = torch.empty((budget, pool.dim), device=pool.device)  # centres, contiguous
-        self.c_sq = _host(torch.empty(budget, device=pool.device))
+        self.c_sq = host(torch.empty(budget, device=pool.device))
         self.cache: dict[int, tuple[float, int]] = {}  # row -> (float64 min, centres covered)
         self.rechecks = 0
 
@@ -215,7 +102,7 @@ class _Farthest:
     def farthest(self) -> tuple[int, float]:
         """The next pick and its distance to its nearest centre (l2: not squared)."""
         best = float(self.min_dist.max())
-        near = np.flatnonzero(_numpy(self.min_dist >= float32_bound(best - 2 * self.eps,
+        near = np.flatnonzero(to_numpy(self.min_dist >= float32_bound(best - 2 * self.eps,
                                                                     up=False)))
         if len(near) == 1:
             return int(near[0]), best if self.pool.metric == "cosine" else best**0.5
@@ -230,8 +117,8 @@ class _Farthest:
         out (cached, so later calls only look at new centres)."""
         k, pool = len(self.centres), self.pool
         x64 = pool.exact(rows)
-        gap = _numpy(self.second[rows]).astype(np.float64) - _numpy(self.min_dist[rows])
-        nearest = _numpy(self.nearest[rows])
+        gap = to_numpy(self.second[rows]).astype(np.float64) - to_numpy(self.min_dist[rows])
+        nearest = to_numpy(self.nearest[rows])
         out = np.empty(len(rows))
         for j, row in enumerate(rows.tolist()):
             if gap[j] > 2 * self.eps:
@@ -243,7 +130,7 @@ class _Farthest:
                 if len(idx) > 8:  # float32 rules out centres that cannot be the nearest
                     d32 = pool.distances(row, self.c32[covered:k], self.c_sq[covered:k])
                     lim = float32_bound(float(d32.min()) + 2 * self.eps, up=True)
-                    idx = idx[_numpy(d32 <= lim)]
+                    idx = idx[to_numpy(d32 <= lim)]
                 value = min(value, float(pool.exact_distances(x64[j], self.c64[idx]).min()))
                 self.cache[row] = (value, k)
             out[j] = value
@@ -263,7 +150,7 @@ def select_kcenter(
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select ``budget`` rows by k-center greedy (farthest-first) on ``embedding_column``.
 
     Args:
@@ -302,11 +189,9 @@ def select_kcenter(
     check_choice("metric", metric, METRICS)
     block = check_block_size(block_size)
     require_columns(ds, {"embedding_column": embedding_column})
-    scores, columns = resolve_scores(ds, score_column=score_column,
-                                     complexity_column=complexity_column,
-                                     quality_column=quality_column)
-    added = [RANK_COLUMN, DISTANCE_COLUMN] + ([SCORE_COLUMN] if scores is not None else [])
-    check_free_columns(ds, added, read=list(columns.values()))
+    scores, columns = scores_and_free_columns(
+        ds, [RANK_COLUMN, DISTANCE_COLUMN], score_column=score_column,
+        complexity_column=complexity_column, quality_column=quality_column)
     dev = torch_device(device)
     k = min(budget, len(ds))
     with highest_precision():

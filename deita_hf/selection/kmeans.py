@@ -33,23 +33,24 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 from datasets import Dataset
 from tqdm.auto import trange
 
 from deita_hf.errors import ConfigError, SelectionError
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     SCORE_COLUMN,
     check_block_size,
     check_budget,
-    check_free_columns,
     finish,
-    resolve_scores,
+    scores_and_free_columns,
     warn_short,
 )
-from deita_hf.selection.kcenter import exact_rows
+from deita_hf.selection.pool_vectors import exact_rows
+from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
@@ -137,7 +138,8 @@ def split_budget(sizes: np.ndarray, m: int) -> np.ndarray:
     return quota
 
 
-def _weights(scores, labels, temperature, score_name) -> np.ndarray:
+def _weights(scores: np.ndarray | None, labels: np.ndarray, temperature: float | None,
+             score_name: str) -> np.ndarray:
     if scores is None:
         return np.ones(len(labels))
     if temperature is None:
@@ -152,7 +154,8 @@ def _weights(scores, labels, temperature, score_name) -> np.ndarray:
     return np.exp((scores - top[labels]) / temperature)
 
 
-def _check_params(n_clusters, iterations, seed, temperature, normalize, n: int) -> None:
+def _check_params(n_clusters: Any, iterations: Any, seed: Any, temperature: Any,
+                  normalize: Any, n: int) -> None:
     for name, value, low in (("n_clusters", n_clusters, 1), ("iterations", iterations, 1),
                              ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -183,7 +186,7 @@ def select_kmeans_quality(
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Cluster the embeddings with k-means, split the budget by cluster size, and draw rows in
     each cluster by score-weighted sampling without replacement (see the module docstring).
 
@@ -225,11 +228,9 @@ def select_kmeans_quality(
     _check_params(n_clusters, iterations, seed, temperature, normalize, len(ds))
     block = check_block_size(block_size)
     require_columns(ds, {"embedding_column": embedding_column})
-    scores, columns = resolve_scores(ds, score_column=score_column,
-                                     complexity_column=complexity_column,
-                                     quality_column=quality_column)
-    added = [CLUSTER_COLUMN, RANK_COLUMN] + ([SCORE_COLUMN] if scores is not None else [])
-    check_free_columns(ds, added, read=list(columns.values()))
+    scores, columns = scores_and_free_columns(
+        ds, [CLUSTER_COLUMN, RANK_COLUMN], score_column=score_column,
+        complexity_column=complexity_column, quality_column=quality_column)
     n, rows = len(ds), np.zeros(0, dtype=np.int64)
     labels, quota, run = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
     if n:

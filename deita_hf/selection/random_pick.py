@@ -19,18 +19,21 @@ import numpy as np
 from datasets import Dataset
 
 from deita_hf.errors import ConfigError
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     check_budget,
     check_free_columns,
     finish,
     warn_short,
 )
+from deita_hf.selection.result import SelectionStats
 
 __all__ = ["select_random"]
 
 
-def select_random(ds: Dataset, budget: int, *, seed: int = 42, return_stats: bool = False):
+def select_random(
+    ds: Dataset, budget: int, *, seed: int = 42, return_stats: bool = False
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select ``budget`` rows uniformly at random without replacement.
 
     Args:

@@ -31,7 +31,7 @@ def _where(index: int | None) -> str:
     return f"row {index}: " if index is not None else ""
 
 
-def _check_value(value, name: str, index: int | None) -> float:
+def _check_value(value: object, name: str, index: int | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
         raise SelectionError(f"{_where(index)}{name} score {value!r} is not a number.")
     value = float(value)
@@ -48,7 +48,12 @@ def _check_value(value, name: str, index: int | None) -> float:
     return value
 
 
-def deita_score(complexity, quality, *, index: int | None = None) -> float:
+def deita_score(
+    complexity: float | Sequence[float],
+    quality: float | Sequence[float],
+    *,
+    index: int | None = None,
+) -> float:
     """The DEITA score of one row: Σ over turns of complexity × quality.
 
     Args:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from datasets import Dataset
 
 from deita_hf.errors import ConfigError, SelectionError
-from deita_hf.selection.dispatch import (
+from deita_hf.selection.common import (
     RANK_COLUMN,
     SCORE_COLUMN,
     check_budget,
@@ -29,6 +29,7 @@ from deita_hf.selection.dispatch import (
     finish,
     warn_short,
 )
+from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import column_of, turn_values
 
 __all__ = ["row_sums", "select_topk"]
@@ -74,7 +75,7 @@ def select_topk(
     descending: bool = True,
     progress: bool = True,
     return_stats: bool = False,
-):
+) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select the ``budget`` rows with the highest (``descending``) or lowest values of ``column``.
 
     Rows are ordered by the per-row value (per-turn lists summed), ties by ascending row

@@ -42,7 +42,7 @@ class EmbeddingReader:
             the message names the column and the (dataset) row.
     """
 
-    def __init__(self, ds: Dataset, column: str):
+    def __init__(self, ds: Dataset, column: str) -> None:
         self.column = column
         chunked = ds.data.column(column)
         t = chunked.type
@@ -188,7 +188,7 @@ class EmbeddingReader:
         """
         return self._unit64(self.raw_rows(rows).astype(np.float64, copy=False), rows)
 
-    def unit_rows_float32(self, rows: np.ndarray, device) -> torch.Tensor:
+    def unit_rows_float32(self, rows: np.ndarray, device: str | torch.device) -> torch.Tensor:
         """Like :meth:`unit_rows`, as float32 on ``device`` (the fast path).
 
         Norms are taken in float32 (each within ``dim/2 + 1`` ulps); rows whose float32 norm

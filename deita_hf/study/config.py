@@ -12,10 +12,10 @@ Example:
     ...     "evaluation": {"judge": "openai:http://127.0.0.1:8000/v1#judge", "questions": 2}})
     >>> cfg.arms[0].strategy, cfg.sft.launcher, cfg.evaluation.benchmark
     ('random:seed=0', 'python', 'mt_bench')
-    >>> study_from_dict({"name": "x", "pool": "p", "budget": 1, "arm": []})
+    >>> study_from_dict({"name": "x", "pool": "p", "budget": 1, "arm": []})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    deita_hf.errors.ConfigError: study: unknown key 'arm'; accepted: name, pool, budget, arms, sft, evaluation, description, split, preset, complexity_scorer, quality_scorer, embedder, select_args, stats_complexity_scorer, stats_quality_scorer, tables
+    deita_hf.errors.ConfigError: study: unknown key 'arm'; accepted: name, pool, budget, arms, ...
 """
 
 from __future__ import annotations
@@ -36,78 +36,103 @@ __all__ = ["ArmConfig", "EvaluationConfig", "SFTConfig", "StudyConfig", "load_st
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def _f(help: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
-    if factory is not dataclasses.MISSING:
-        return field(default_factory=factory, metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class ArmConfig:
     """One arm: how its rows are selected (the flags of ``deita-hf select``)."""
 
-    name: str = _f("the arm's folder name under OUTPUT/arms (letters, digits, '.', '_', '-')")
-    strategy: str = _f("selection strategy spec (deita-hf select --strategy)", "deita")
-    description: str | None = _f("what the arm stands for, e.g. the paper's row name", None)
-    tables: list[str] = _f("the study tables (keys of StudyConfig.tables) this arm is in", factory=list)
-    complexity_scorer: str | None = _f("--complexity-scorer (default: the study's)", None)
-    quality_scorer: str | None = _f("--quality-scorer (default: the study's)", None)
-    embedder: str | None = _f("--embedder (default: the study's)", None)
-    scorers: list[str] = _f("--scorer specs: generic measure columns to compute first", factory=list)
-    score_column: str | None = _f("--score-column: a ready score column", None)
-    threshold: float | None = _f("--threshold (deita only)", None)
-    select_args: list[str] = _f("more deita-hf select flags, after the study's", factory=list)
+    name: str = field(
+        metadata={"help": "the arm's folder name under OUTPUT/arms (letters, digits, '.', '_', "
+                          "'-')"})
+    strategy: str = field(default="deita",
+        metadata={"help": "selection strategy spec (deita-hf select --strategy)"})
+    description: str | None = field(default=None,
+        metadata={"help": "what the arm stands for, e.g. the paper's row name"})
+    tables: list[str] = field(default_factory=list,
+        metadata={"help": "the study tables (keys of StudyConfig.tables) this arm is in"})
+    complexity_scorer: str | None = field(default=None,
+        metadata={"help": "--complexity-scorer (default: the study's)"})
+    quality_scorer: str | None = field(default=None,
+        metadata={"help": "--quality-scorer (default: the study's)"})
+    embedder: str | None = field(default=None,
+        metadata={"help": "--embedder (default: the study's)"})
+    scorers: list[str] = field(default_factory=list,
+        metadata={"help": "--scorer specs: generic measure columns to compute first"})
+    score_column: str | None = field(default=None,
+        metadata={"help": "--score-column: a ready score column"})
+    threshold: float | None = field(default=None, metadata={"help": "--threshold (deita only)"})
+    select_args: list[str] = field(default_factory=list,
+        metadata={"help": "more deita-hf select flags, after the study's"})
 
 
 @dataclass
 class SFTConfig:
     """The one SFT recipe every arm trains with."""
 
-    recipe: str = _f("recipe YAML (TRL ScriptArguments/SFTConfig/ModelConfig + RecipeArguments)")
-    overrides: dict[str, Any] = _f("recipe keys to replace, e.g. {max_steps: 1}", factory=dict)
-    launcher: str = _f("'python' (in this process) or 'accelerate' (accelerate launch)", "python")
-    accelerate_args: list[str] = _f("accelerate launch flags, e.g. [--config_file, "
-                                    "recipes/accelerate_configs/zero3.yaml]", factory=list)
+    recipe: str = field(
+        metadata={"help": "recipe YAML (TRL ScriptArguments/SFTConfig/ModelConfig + "
+                          "RecipeArguments)"})
+    overrides: dict[str, Any] = field(default_factory=dict,
+        metadata={"help": "recipe keys to replace, e.g. {max_steps: 1}"})
+    launcher: str = field(default="python",
+        metadata={"help": "'python' (in this process) or 'accelerate' (accelerate launch)"})
+    accelerate_args: list[str] = field(default_factory=list,
+        metadata={"help": "accelerate launch flags, e.g. [--config_file, "
+                          "recipes/accelerate_configs/zero3.yaml]"})
 
 
 @dataclass
 class EvaluationConfig:
     """The one evaluation every arm's model gets (deita_hf.evaluation)."""
 
-    judge: str = _f("the judge's generator spec (openai:URL#MODEL, hf:DIR, vllm:DIR)")
-    benchmark: str = _f("'mt_bench' or 'win_rate'", "mt_bench")
-    questions: int | None = _f("a subset: N MT-Bench questions / N reference instructions", None)
-    reference: str | None = _f("win_rate: the reference outputs (instruction, output)", None)
-    max_new_tokens: int = _f("tokens per answer (FastChat: 1024)", 1024)
-    judge_max_tokens: int = _f("tokens per judge reply (FastChat: 2048)", 2048)
-    retries: int = _f("judge re-asks for a reply without a rating", 2)
-    batch_size: int = _f("inputs per batch for hf: models", 8)
-    concurrency: int = _f("requests in flight for openai: specs", 8)
+    judge: str = field(
+        metadata={"help": "the judge's generator spec (openai:URL#MODEL, hf:DIR, vllm:DIR)"})
+    benchmark: str = field(default="mt_bench", metadata={"help": "'mt_bench' or 'win_rate'"})
+    questions: int | None = field(default=None,
+        metadata={"help": "a subset: N MT-Bench questions / N reference instructions"})
+    reference: str | None = field(default=None,
+        metadata={"help": "win_rate: the reference outputs (instruction, output)"})
+    max_new_tokens: int = field(default=1024,
+        metadata={"help": "tokens per answer (FastChat: 1024)"})
+    judge_max_tokens: int = field(default=2048,
+        metadata={"help": "tokens per judge reply (FastChat: 2048)"})
+    retries: int = field(default=2, metadata={"help": "judge re-asks for a reply without a rating"})
+    batch_size: int = field(default=8, metadata={"help": "inputs per batch for hf: models"})
+    concurrency: int = field(default=8, metadata={"help": "requests in flight for openai: specs"})
 
 
 @dataclass
 class StudyConfig:
     """A controlled study: the same pool, budget, training and evaluation for every arm."""
 
-    name: str = _f("the study's name (the card's title)")
-    pool: str = _f("the pool: a file, folder or Hub dataset id (deita-hf select INPUT)")
-    budget: int = _f("rows each arm selects (deita-hf select --budget)")
-    arms: list[ArmConfig] = _f("the arms, in the order they run", factory=list)
-    sft: SFTConfig | None = _f("the SFT recipe", None)
-    evaluation: EvaluationConfig | None = _f("the evaluation", None)
-    description: str | None = _f("a paragraph for the study card", None)
-    split: str = _f("split of the pool (deita-hf select --split)", "train")
-    preset: str | None = _f("--preset for every arm", None)
-    complexity_scorer: str | None = _f("--complexity-scorer for arms that give none", None)
-    quality_scorer: str | None = _f("--quality-scorer for arms that give none", None)
-    embedder: str | None = _f("--embedder for arms that give none", None)
-    select_args: list[str] = _f("deita-hf select flags for every arm, e.g. [--batch-size, '16']",
-                                factory=list)
-    stats_complexity_scorer: str | None = _f(
-        "score every selection's rows with this complexity scorer for the comparison's mean "
-        "DEITA score (None: the selection's own columns, when it has both)", None)
-    stats_quality_scorer: str | None = _f("the quality scorer of that mean DEITA score", None)
-    tables: dict[str, str] = _f("table key -> title; arms list their tables", factory=dict)
+    name: str = field(metadata={"help": "the study's name (the card's title)"})
+    pool: str = field(
+        metadata={"help": "the pool: a file, folder or Hub dataset id (deita-hf select INPUT)"})
+    budget: int = field(metadata={"help": "rows each arm selects (deita-hf select --budget)"})
+    arms: list[ArmConfig] = field(default_factory=list,
+        metadata={"help": "the arms, in the order they run"})
+    sft: SFTConfig | None = field(default=None, metadata={"help": "the SFT recipe"})
+    evaluation: EvaluationConfig | None = field(default=None, metadata={"help": "the evaluation"})
+    description: str | None = field(default=None,
+        metadata={"help": "a paragraph for the study card"})
+    split: str = field(default="train",
+        metadata={"help": "split of the pool (deita-hf select --split)"})
+    preset: str | None = field(default=None, metadata={"help": "--preset for every arm"})
+    complexity_scorer: str | None = field(default=None,
+        metadata={"help": "--complexity-scorer for arms that give none"})
+    quality_scorer: str | None = field(default=None,
+        metadata={"help": "--quality-scorer for arms that give none"})
+    embedder: str | None = field(default=None,
+        metadata={"help": "--embedder for arms that give none"})
+    select_args: list[str] = field(default_factory=list,
+        metadata={"help": "deita-hf select flags for every arm, e.g. [--batch-size, '16']"})
+    stats_complexity_scorer: str | None = field(default=None,
+        metadata={"help": "score every selection's rows with this complexity scorer for the "
+                          "comparison's mean DEITA score (None: the selection's own columns, "
+                          "when it has both)"})
+    stats_quality_scorer: str | None = field(default=None,
+        metadata={"help": "the quality scorer of that mean DEITA score"})
+    tables: dict[str, str] = field(default_factory=dict,
+        metadata={"help": "table key -> title; arms list their tables"})
 
 
 _NESTED = {"arms": ArmConfig, "sft": SFTConfig, "evaluation": EvaluationConfig}

@@ -118,11 +118,11 @@ def _card(cfg: StudyConfig, arms: list[dict[str, Any]], tables: str, reproduce: 
     lines = [
         f"# {cfg.name}", "",
         *([cfg.description.strip(), ""] if cfg.description else []),
-        f"A controlled data-selection study run by `deita-hf study`: every arm selects "
-        f"**{cfg.budget:,} rows** from the same pool (`{cfg.pool}`, split `{cfg.split}`), trains "
-        f"with the same SFT recipe (`{sft.recipe}`, overrides {overrides}, launcher "
-        f"`{sft.launcher}`) and is evaluated the same way ({ev.benchmark}, judge `{ev.judge}`"
-        f"{subset}). Only the selection differs.", "",
+        (f"A controlled data-selection study run by `deita-hf study`: every arm selects "
+         f"**{cfg.budget:,} rows** from the same pool (`{cfg.pool}`, split `{cfg.split}`), trains "
+         f"with the same SFT recipe (`{sft.recipe}`, overrides {overrides}, launcher "
+         f"`{sft.launcher}`) and is evaluated the same way ({ev.benchmark}, judge `{ev.judge}`"
+         f"{subset}). Only the selection differs."), "",
         "## Results", "", tables, "",
         "Mean DEITA score: Σ over turns of complexity × quality of the selected rows, "
         + (f"scored for every arm by `{cfg.stats_complexity_scorer}` × "
@@ -138,9 +138,9 @@ def _card(cfg: StudyConfig, arms: list[dict[str, Any]], tables: str, reproduce: 
         lines.append(f"| {arm['name']} | `{arm['strategy']}` | [{base}/selection]"
                      f"({base}/selection/README.md) | [{base}/model]({base}/model/README.md) | "
                      f"[{base}/eval]({base}/eval/results.json) |")
-    lines += ["", "Each arm's `arm.json` records its finished stages; `sft.yaml` is the exact "
-              "recipe it trained with, and its selection card holds the `deita-hf select` "
-              "command that made it.", "", "## How to reproduce", "", "```bash",
+    lines += ["", ("Each arm's `arm.json` records its finished stages; `sft.yaml` is the exact "
+                   "recipe it trained with, and its selection card holds the `deita-hf select` "
+                   "command that made it."), "", "## How to reproduce", "", "```bash",
               reproduce, "```", ""]
     return "\n".join(lines)
 

@@ -67,9 +67,10 @@ class ArmRecord:
         os.replace(tmp, self.path)
 
     def finished(self, stage: str, key: str) -> dict[str, Any] | None:
-        """The stage's record if it finished with this key, else None."""
+        """The stage's record if it finished with this key (and its folder is there), else None."""
         rec = self.data["stages"].get(stage)
-        return rec if rec and rec.get("key") == key and rec.get("done") else None
+        ok = rec and rec.get("key") == key and rec.get("done") and (self.folder / stage).is_dir()
+        return rec if ok else None
 
     def start(self, stage: str, key: str) -> bool:
         """Mark ``stage`` as running with ``key``; a folder left by another key is removed.

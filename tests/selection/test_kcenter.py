@@ -111,9 +111,10 @@ def test_float32_error_bound_holds(clustered, pool, metric):
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_torch_bookkeeping_path_gives_the_same_picks(clustered, pool, metric, monkeypatch):
     # on a GPU the per-pick vectors stay torch tensors; run that code path on the CPU
-    import deita_hf.selection.kcenter as kcenter
+    from deita_hf.selection import kcenter, pool_vectors
 
-    monkeypatch.setattr(kcenter, "_host", lambda t: t)
+    for module in (kcenter, pool_vectors):
+        monkeypatch.setattr(module, "host", lambda t: t)
     emb, scores = clustered(120, 8, 8, 11, duplicates=15)
     out, _ = run(pool(emb, scores), 50, metric=metric)
     assert out["idx"][:] == reference_kcenter(emb, 50, metric)[0]

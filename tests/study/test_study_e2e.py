@@ -5,7 +5,6 @@ arm's training and run again keeps everything the first run finished."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,7 @@ from sample_data import DOLLY, read_jsonl
 
 from deita_hf.cli.main import main
 from deita_hf.errors import ConfigError
-from deita_hf.study import load_study, study_from_dict
-from deita_hf.study import stages
+from deita_hf.study import load_study, stages, study_from_dict
 from deita_hf.testing import ScriptedOpenAIServer
 
 TINY_TRAINING = {
@@ -149,7 +147,7 @@ def test_bad_study_files_name_the_key(study_file, tmp_path, capsys):
     assert cfg.sft.recipe == str(tmp_path / "sft.yaml")  # found next to the study file
     assert main(["study", str(bad), "--output", str(tmp_path / "o"), "--dry-run"]) == 2
     assert "unknown recipe key(s) ['max_stepz']" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists() or not os.listdir(tmp_path / "o" / "arms")
+    assert not (tmp_path / "o").exists()  # nothing written by a dry run
 
 
 def test_accelerate_launcher_and_changed_stages_are_redone(study_file, tmp_path, monkeypatch):
