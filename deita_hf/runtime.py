@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, ModelLoadError
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import PartialState
 
 _DTYPE_ALIASES = {
     "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
@@ -35,7 +39,7 @@ def resolve_device(device: Any) -> str:
     return str(device)
 
 
-def torch_device(device: Any = None):
+def torch_device(device: Any = None) -> torch.device:
     """A validated ``torch.device`` (None: CUDA if available, else CPU).
 
     Raises:
@@ -61,7 +65,7 @@ def torch_device(device: Any = None):
     return dev
 
 
-def dist_state(device: str | None = None):
+def dist_state(device: str | None = None) -> PartialState:
     """The ``accelerate.PartialState`` of this process (one process without a launcher).
 
     Without an accelerator (or with ``device="cpu"``) the processes of ``accelerate launch``
@@ -121,7 +125,7 @@ def is_local(path: str) -> bool:
     return Path(path).expanduser().exists()
 
 
-def local_stamp(path: str) -> tuple | None:
+def local_stamp(path: str) -> tuple[tuple[str, int, int], ...] | None:
     """Names, sizes and mtimes of a local model folder's files (cheap; part of the fingerprint
     so that retraining a model in place invalidates the ``datasets`` cache). None for Hub ids."""
     p = Path(path).expanduser()

@@ -85,7 +85,7 @@ class _Reindexed:
     row numbers are read from that column instead.
     """
 
-    def __init__(self, component: Any, offset: int = 0, index_column: str | None = None):
+    def __init__(self, component: Any, offset: int = 0, index_column: str | None = None) -> None:
         self.component = component
         self.offset = int(offset)
         self.index_column = index_column

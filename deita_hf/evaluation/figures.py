@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.evaluation.card import short_spec
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
 
 __all__ = ["comparison_figure", "write_run_figure"]
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -36,7 +41,7 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else float("nan")
 
 
-def _mt_bench_axes(ax, results: dict[str, Any]) -> None:
+def _mt_bench_axes(ax: Axes, results: dict[str, Any]) -> None:
     m = results["metrics"]
     cats = list(m.get("per_category", {}))
     x = list(range(len(cats)))
@@ -50,7 +55,7 @@ def _mt_bench_axes(ax, results: dict[str, Any]) -> None:
     ax.legend(fontsize=8)
 
 
-def _win_rate_axes(ax, results: dict[str, Any]) -> None:
+def _win_rate_axes(ax: Axes, results: dict[str, Any]) -> None:
     m = results["metrics"]
     rows = [("both orders", m.get("num_wins", 0), m.get("num_ties", 0), m.get("num_losses", 0))]
     for label, key in (("model shown first", "order_model_first"), ("reference shown first", "order_reference_first")):

@@ -30,11 +30,14 @@ import random
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, GenerationError, InputError
 from deita_hf.evol.prompts import EVOL_KINDS, OPERATIONS, evol_prompt
 from deita_hf.generation import GenerationParams, Generator
+
+if TYPE_CHECKING:
+    from datasets import Features
 
 __all__ = ["STATUSES", "choose_operation", "clean_output", "evol_features", "evolve", "seed_rows",
            "variant_id"]
@@ -109,7 +112,7 @@ def seed_rows(pool: Any, kind: str, *, limit: int | None = None) -> list[dict[st
     return seeds
 
 
-def evol_features(kind: str):
+def evol_features(kind: str) -> Features:
     """The ``datasets.Features`` of the variant rows of ``kind``."""
     from datasets import Features, Value
 

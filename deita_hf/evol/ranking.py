@@ -24,12 +24,15 @@ import random
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, GenerationError, InputError
 from deita_hf.evol.prompts import SCORE_RANGE, rank_prompt
 from deita_hf.generation import GenerationParams, Generator
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
+
+if TYPE_CHECKING:
+    from datasets import Features
 
 __all__ = ["MalformedAnswer", "judge_params", "parse_scores", "rank_features", "rank_variants",
            "ranks", "scorer_features", "scorer_rows", "shuffled_order"]
@@ -109,7 +112,7 @@ def judge_params(attempt: int, *, seed: int, max_new_tokens: int,
                             temperature=0.0 if attempt == 0 else reask_temperature)
 
 
-def rank_features(evol_features: Any):
+def rank_features(evol_features: Any) -> Features:
     """The ``datasets.Features`` of ranked rows: the evol columns plus the ranking's."""
     from datasets import Features, Value
 
@@ -119,7 +122,7 @@ def rank_features(evol_features: Any):
                      "judge_raw": Value("string")})
 
 
-def scorer_features():
+def scorer_features() -> Features:
     """The ``datasets.Features`` of scorer training rows (released DEITA scorer-data format)."""
     from datasets import Features, List, Value
 

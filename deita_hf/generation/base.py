@@ -100,7 +100,7 @@ class Generator:
 
     backend: str = "base"
 
-    def __init__(self, model: str, *, cache_dir: str | os.PathLike | None = None):
+    def __init__(self, model: str, *, cache_dir: str | os.PathLike | None = None) -> None:
         self.model = str(model)
         self.spec = f"{self.backend}:{self.model}"
         self.cache = GenerationCache(Path(cache_dir) / CACHE_FILENAME) if cache_dir is not None else None

@@ -75,7 +75,7 @@ class GenerationCache:
         path: the SQLite file (created with its parent folders).
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._pid = -1

@@ -137,7 +137,8 @@ class OpenAIGenerator(Generator):
 
     def __init__(self, base_url: str, model: str, *, api_key: str | None = None, max_concurrency: int = 8,
                  timeout: float = 60.0, max_retries: int = 5, backoff: float = 1.0,
-                 request_log: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
+                 request_log: str | os.PathLike | None = None,
+                 cache_dir: str | os.PathLike | None = None) -> None:
         if not model or not isinstance(model, str):
             raise ConfigError(f"OpenAIGenerator needs the served model name, got {model!r}.")
         super().__init__(model, cache_dir=cache_dir)

@@ -48,7 +48,7 @@ class TransformersGenerator(Generator):
 
     def __init__(self, model_name_or_path: str | os.PathLike, *, batch_size: int = 8,
                  device: str | None = None, dtype: str | None = None, max_length: int | None = None,
-                 cache_dir: str | os.PathLike | None = None, trust_remote_code: bool = False):
+                 cache_dir: str | os.PathLike | None = None, trust_remote_code: bool = False) -> None:
         super().__init__(str(model_name_or_path), cache_dir=cache_dir)
         self.spec = f"hf:{self.model}"
         if not isinstance(batch_size, int) or batch_size < 1:

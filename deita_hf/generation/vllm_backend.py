@@ -57,7 +57,8 @@ class VLLMGenerator(Generator):
 
     def __init__(self, model: str | os.PathLike, *, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1, dtype: str = "auto", max_model_len: int | None = None,
-                 cache_dir: str | os.PathLike | None = None, chunk_size: int = 1024, **engine_kwargs: Any):
+                 cache_dir: str | os.PathLike | None = None, chunk_size: int = 1024,
+                 **engine_kwargs: Any) -> None:
         super().__init__(str(model), cache_dir=cache_dir)
         self.spec = f"vllm:{self.model}"
         for name, value in (("tensor_parallel_size", tensor_parallel_size),

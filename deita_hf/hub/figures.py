@@ -12,9 +12,14 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
 
 __all__ = ["FIGURES", "write_figures"]
 
@@ -30,7 +35,7 @@ _SCORES = (("complexity", "complexity (per turn)"), ("quality", "quality (per tu
 _LENGTHS = (("turns", "turns per conversation"), ("chars", "characters per conversation"))
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -39,7 +44,7 @@ def _pyplot():
     return plt
 
 
-def _hist_pair(ax, selected: np.ndarray, pool: np.ndarray | None, title: str,
+def _hist_pair(ax: Axes, selected: np.ndarray, pool: np.ndarray | None, title: str,
                discrete: bool = False) -> None:
     data = [selected] if pool is None else [pool, selected]
     lo = min(float(d.min()) for d in data if len(d))
@@ -58,7 +63,7 @@ def _hist_pair(ax, selected: np.ndarray, pool: np.ndarray | None, title: str,
     ax.legend(fontsize=8)
 
 
-def _row_of_histograms(plt, panels: list[tuple[np.ndarray, np.ndarray | None, str, bool]],
+def _row_of_histograms(plt: ModuleType, panels: list[tuple[np.ndarray, np.ndarray | None, str, bool]],
                        path: Path) -> Path:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, (sel, pool, title, discrete) in zip(axes[0], panels):
@@ -69,7 +74,7 @@ def _row_of_histograms(plt, panels: list[tuple[np.ndarray, np.ndarray | None, st
     return path
 
 
-def _similarity(plt, sims: np.ndarray, threshold: float | None, path: Path) -> Path:
+def _similarity(plt: ModuleType, sims: np.ndarray, threshold: float | None, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6.0, 3.4))
     ax.hist(sims, bins=40, color="tab:blue")
     if threshold is not None:

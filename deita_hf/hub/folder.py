@@ -33,6 +33,8 @@ __all__ = [
     "DATA_DIR",
     "FIGURES_DIR",
     "FOLDER_KINDS",
+    "KILL_ENV",
+    "clean_leftovers",
     "POOL_DIR",
     "folder_kind",
     "read_folder",
@@ -406,7 +408,8 @@ def _check_writable(root: Path) -> None:
 
 #: testing hook: ``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"`` makes the process send itself
 #: SIGNAL (``KILL``, ``INT``, ``STOP``, ...) the N-th time (default 1st) it reaches POINT, a
-#: name passed to :func:`_kill_point` (``write.tmp``: the new folder is complete in its temporary
+#: name passed to :func:`_kill_point` (``write.config``: one config's parquet files are in the
+#: temporary sibling; ``write.tmp``: the new folder is complete in its temporary
 #: sibling; ``write.swap``: between the renames; ``write.done``: renamed into place, the old
 #: folder not yet deleted; ``score.shard``: a shard of ``deita-hf score`` is finished;
 #: ``score.assembled``: the output is written, the partial folder not yet removed). Used by

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deita_hf.errors import (
     ConfigError,
@@ -25,6 +26,9 @@ from deita_hf.hub.selection_folder import (
     SELECTION_FILE,
     complete_folder,
 )
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 __all__ = ["MissingTokenError", "RepoNotEmptyError", "push_selection"]
 
@@ -133,7 +137,7 @@ def _is_network_error(err: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in _NETWORK_PACKAGES for cls in type(err).__mro__)
 
 
-def _push(api, root: Path, repo_id: str, *, private: bool, overwrite: bool,
+def _push(api: HfApi, root: Path, repo_id: str, *, private: bool, overwrite: bool,
           commit_message: str | None) -> str:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 

@@ -54,7 +54,7 @@ class DatasetSelector:
 
     def __init__(self, complexity_scorer: Any = None, quality_scorer: Any = None,
                  embedder: Any = None, *, threshold: float = 0.9,
-                 columns: dict[str, str] | None = None):
+                 columns: dict[str, str] | None = None) -> None:
         self.columns = {role: role for role in _ROLES}
         self.columns.update(columns or {})
         self.complexity_scorer = complexity_scorer

@@ -16,11 +16,14 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import InputNotFoundError
 from deita_hf.scorer_training.data import TEMPLATES
 from deita_hf.training.model_card import TEMPLATES_DIR, _is_hub_id, framework_versions
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCard
 
 __all__ = ["DEFAULT_SCORER_TEMPLATE", "agreement_markdown", "render_scorer_card", "update_scorer_card"]
 
@@ -72,7 +75,7 @@ def render_scorer_card(*, kind: str, base_model: str, provenance: dict[str, Any]
                        split_seed: int = 0, label_counts: dict[str, int] | None = None,
                        train_metrics: dict[str, Any] | None = None,
                        results: dict[str, Any] | None = None,
-                       template_path: str | os.PathLike | None = None):
+                       template_path: str | os.PathLike | None = None) -> ModelCard:
     """Render the scorer's model card.
 
     Args:

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
 from deita_hf.scorer_training.config import ScorerArguments
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 __all__ = ["make_scorer_parser", "run_scorer_training"]
 
@@ -35,7 +38,8 @@ def make_scorer_parser(prog: str | None = None) -> Any:
                          prog=prog)
 
 
-def _load_rows(script_args: Any, scorer_args: ScorerArguments, logger: Any):
+def _load_rows(script_args: Any, scorer_args: ScorerArguments,
+               logger: Any) -> tuple[Dataset, Dataset | None]:
     from deita_hf.scorer_training.data import load_scorer_rows
     from deita_hf.training.recipe import split_train_eval
 
@@ -97,7 +101,7 @@ def run_scorer_training(script_args: Any, training_args: Any, model_args: Any,
         trust_remote_code=training_args.trust_remote_code)
     score_ids = check_score_tokens(tokenizer, model_args.model_name_or_path)
 
-    def tokenize(ds):
+    def tokenize(ds: Dataset) -> Dataset:
         return tokenize_scorer_rows(ds, tokenizer, scorer_args.kind, score_ids=score_ids,
                                     max_length=training_args.max_length,
                                     num_proc=training_args.dataset_num_proc)
@@ -117,7 +121,8 @@ def run_scorer_training(script_args: Any, training_args: Any, model_args: Any,
     return trainer
 
 
-def _held_out_results(trainer: Any, held_out: Any, scorer_args: ScorerArguments, logger: Any):
+def _held_out_results(trainer: Any, held_out: Any, scorer_args: ScorerArguments,
+                      logger: Any) -> dict[str, Any] | None:
     from deita_hf.scorer_training.heldout import evaluate_rows, make_scorer
 
     out = Path(trainer.args.output_dir)

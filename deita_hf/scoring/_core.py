@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
 from deita_hf.scoring.prompts import SCORE_TOKENS
 
+if TYPE_CHECKING:
+    import torch
+    from transformers import Cache, PreTrainedModel, PreTrainedTokenizerBase
 
-def expected_score(score_logits):
+
+def expected_score(score_logits: torch.Tensor) -> torch.Tensor:
     """``(n, 6)`` logits of the tokens "1".."6" -> ``(n,)`` expected scores in float32."""
     import torch
 
@@ -29,7 +33,7 @@ def expected_score(score_logits):
     return probs @ weights
 
 
-def resolve_score_ids(tokenizer, name: str = "the scorer") -> list[int]:
+def resolve_score_ids(tokenizer: PreTrainedTokenizerBase, name: str = "the scorer") -> list[int]:
     """The vocabulary ids of "1".."6"; raises ``ValueError`` if the tokenizer lacks any of them."""
     ids, missing = [], []
     vocab = tokenizer.get_vocab()
@@ -47,7 +51,7 @@ def resolve_score_ids(tokenizer, name: str = "the scorer") -> list[int]:
     return ids
 
 
-def _cut(tokenizer, text: str, n_tokens: int) -> str:
+def _cut(tokenizer: PreTrainedTokenizerBase, text: str, n_tokens: int) -> str:
     """``text`` shortened to its first ``n_tokens`` tokens (by character offsets when available)."""
     if n_tokens <= 0:
         return ""
@@ -73,7 +77,8 @@ def _water_fill(lengths: Sequence[int], total: int) -> list[int]:
     return caps
 
 
-def fit_prompt(tokenizer, template: str, fields: dict[str, str], max_length: int) -> tuple[list[int], bool]:
+def fit_prompt(tokenizer: PreTrainedTokenizerBase, template: str, fields: dict[str, str],
+               max_length: int) -> tuple[list[int], bool]:
     """Token ids of ``template.format(**fields)``, at most ``max_length`` long.
 
     Over-long prompts are fitted by truncating the field texts (the longest first), never the
@@ -105,24 +110,25 @@ def fit_prompt(tokenizer, template: str, fields: dict[str, str], max_length: int
     raise RuntimeError(f"Could not fit a prompt into max_length={max_length} tokens.")
 
 
-def supports_logits_to_keep(model) -> bool:
+def supports_logits_to_keep(model: PreTrainedModel) -> bool:
+    """Whether ``model.forward`` takes ``logits_to_keep`` (only the last position's logits)."""
     return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
-def cache_argument(model) -> str:
+def cache_argument(model: PreTrainedModel) -> str:
     """The name under which ``model.forward`` takes a KV cache: ``cache`` (transformers >= 5.2x)
     or ``past_key_values`` (older releases, where ``cache`` does not exist)."""
     return "cache" if "cache" in inspect.signature(type(model).forward).parameters else "past_key_values"
 
 
-def template_prefix_ids(tokenizer, template: str) -> list[int]:
+def template_prefix_ids(tokenizer: PreTrainedTokenizerBase, template: str) -> list[int]:
     """Token ids every prompt of ``template`` starts with: the text before the first field,
     minus its last token (which may merge with the field's first characters)."""
     head = template.split("{", 1)[0]
     return list(tokenizer(head)["input_ids"][:-1])
 
 
-def prefix_cache(model, prefix: list[int], device: str):
+def prefix_cache(model: PreTrainedModel, prefix: list[int], device: str) -> Cache:
     """The KV cache of the shared template prefix (computed once, reused for every batch)."""
     import torch
 
@@ -131,7 +137,7 @@ def prefix_cache(model, prefix: list[int], device: str):
     return out["cache"] if "cache" in out else out["past_key_values"]
 
 
-def forward_scores(model, input_ids: list[list[int]], score_ids: list[int], pad_id: int,
+def forward_scores(model: PreTrainedModel, input_ids: list[list[int]], score_ids: list[int], pad_id: int,
                    device: str, keep_arg: bool, prefix: tuple[int, Any] | None = None) -> list[float]:
     """One forward pass over a left-padded batch; the expected score of each sequence.
 

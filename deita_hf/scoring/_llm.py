@@ -20,9 +20,12 @@ import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, GenerationError
+
+if TYPE_CHECKING:
+    from deita_hf.generation import Generator
 
 __all__ = ["ask_with_retries", "check_on_error", "report_missing", "resolve_generator"]
 
@@ -34,7 +37,7 @@ def check_on_error(on_error: str) -> str:
     return "raise" if on_error == "raise" else "nan"
 
 
-def resolve_generator(generator: Any, cache_dir: str | os.PathLike | None):
+def resolve_generator(generator: Any, cache_dir: str | os.PathLike | None) -> Generator:
     """A :class:`~deita_hf.generation.Generator` from a spec string or an instance.
 
     Args:
@@ -59,7 +62,8 @@ def resolve_generator(generator: Any, cache_dir: str | os.PathLike | None):
     return generator
 
 
-def ask_with_retries(generator, chats: Sequence[list[dict[str, str]]], parse: Callable[[str], Any], *,
+def ask_with_retries(generator: Generator, chats: Sequence[list[dict[str, str]]],
+                     parse: Callable[[str], Any], *,
                      retries: int, max_new_tokens: int, reask_temperature: float,
                      progress: bool = False, desc: str = "judge") -> tuple[list[Any], list[str | None]]:
     """Ask every chat, and again while its reply does not parse.

@@ -127,7 +127,7 @@ class InsTagTagger:
     def __init__(self, generator: Any, *, prompt: str = INSTAG_PROMPT, column: str = "tags",
                  nodes_column: str = "instag_nodes", cache_dir: str | os.PathLike | None = None,
                  retries: int = 2, max_new_tokens: int = 256, reask_temperature: float = 0.7,
-                 on_error: str = "nan", progress: bool = False):
+                 on_error: str = "nan", progress: bool = False) -> None:
         if "{instruction}" not in prompt:
             raise ConfigError("The InsTag prompt needs an {instruction} field.")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:

@@ -143,7 +143,7 @@ class JudgeScorer:
     def __init__(self, generator: Any, prompt: str | JudgePrompt = "quality", *, column: str | None = None,
                  scale: tuple[float, float] | None = None, cache_dir: str | os.PathLike | None = None,
                  retries: int = 2, max_new_tokens: int = 256, reask_temperature: float = 0.7,
-                 on_error: str = "nan", progress: bool = False):
+                 on_error: str = "nan", progress: bool = False) -> None:
         if isinstance(prompt, str) and prompt in JUDGE_PROMPTS:
             spec = JUDGE_PROMPTS[prompt]
         elif isinstance(prompt, JudgePrompt):

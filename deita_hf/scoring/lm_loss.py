@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
@@ -46,6 +46,9 @@ from deita_hf.runtime import (
 )
 from deita_hf.scoring import _core
 from deita_hf.scoring.baselines import require_batch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["PROMPTS", "ResponseLossScorer", "fit_lengths"]
 
@@ -93,7 +96,7 @@ class ResponseLossScorer(LazyRuntime):
     def __init__(self, model_name_or_path: str | None = None, *, prompt: str = "alpaca",
                  revision: str | None = None, batch_size: int = 8, max_length: int = 2048,
                  device: str | None = None, dtype: Any = None, on_error: str = "raise",
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False) -> None:
         if on_error not in ("raise", "nan"):
             raise ConfigError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
         if batch_size < 1 or max_length < 8:
@@ -146,7 +149,7 @@ class ResponseLossScorer(LazyRuntime):
             raise load_error(f"{self.kind} model", self.model_name_or_path, err, self.load_hint) from err
         self.use_model(model.to(device), tok)
 
-    def use_model(self, model, tokenizer) -> None:
+    def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (they are never pickled)."""
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         if start is None:

@@ -29,9 +29,12 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.scoring.lm_loss import PROMPTS, ResponseLossScorer
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 __all__ = ["PROMPTS", "SUPERFILTER_MODEL", "IFDScorer", "PerplexityScorer", "ifd_filter"]
 
@@ -83,7 +86,7 @@ class IFDScorer(ResponseLossScorer):
                  "`hf download gpt2 --local-dir DIR` where there is network)")
 
     def __init__(self, model_name_or_path: str | None = None, *, superfilter: bool = False,
-                 **kwargs: Any):
+                 **kwargs: Any) -> None:
         self.variant = "superfilter" if superfilter else "cherry"
         super().__init__(model_name_or_path or (SUPERFILTER_MODEL if superfilter else None), **kwargs)
 
@@ -106,7 +109,8 @@ class IFDScorer(ResponseLossScorer):
         return conditioned / alone
 
 
-def ifd_filter(ds, column: str = "ifd", *, max_value: float = 1.0, **filter_kwargs: Any):
+def ifd_filter(ds: Dataset, column: str = "ifd", *, max_value: float = 1.0,
+               **filter_kwargs: Any) -> Dataset:
     """Drop the rows Cherry drops: any turn with IFD > ``max_value`` (1: the instruction does
     not help) or NaN.
 
@@ -125,7 +129,7 @@ def ifd_filter(ds, column: str = "ifd", *, max_value: float = 1.0, **filter_kwar
         >>> ifd_filter(ds)["ifd"][:]
         [[0.5], [0.9, 0.8]]
     """
-    def keep(value) -> bool:
+    def keep(value: float | list[float] | None) -> bool:
         values = value if isinstance(value, list) else [value]
         return bool(values) and all(v is not None and math.isfinite(v) and v <= max_value for v in values)
 

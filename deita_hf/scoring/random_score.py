@@ -40,7 +40,7 @@ class RandomScorer:
         column: the output column.
     """
 
-    def __init__(self, seed: int = 0, *, column: str = "random"):
+    def __init__(self, seed: int = 0, *, column: str = "random") -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"RandomScorer seed must be an integer, got {seed!r}.")
         self.seed, self.column = seed, column

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.data.formats import messages_from_batch
 from deita_hf.errors import ConfigError
@@ -36,6 +36,9 @@ from deita_hf.runtime import (
     resolve_dtype_name,
 )
 from deita_hf.scoring.baselines import require_batch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["RewardModelScorer"]
 
@@ -65,7 +68,7 @@ class RewardModelScorer(LazyRuntime):
     def __init__(self, model_name_or_path: str, *, label_index: int | None = None,
                  revision: str | None = None, batch_size: int = 8, max_length: int = 4096,
                  device: str | None = None, dtype: Any = None, on_error: str = "raise",
-                 trust_remote_code: bool = False):
+                 trust_remote_code: bool = False) -> None:
         if on_error not in ("raise", "nan"):
             raise ConfigError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
         if not model_name_or_path:
@@ -115,7 +118,7 @@ class RewardModelScorer(LazyRuntime):
                              " (`--scorer reward:DIR`)") from err
         self.use_model(model.to(device), tok)
 
-    def use_model(self, model, tokenizer) -> None:
+    def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (never pickled).
 
         Raises:

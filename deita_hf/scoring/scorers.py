@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
@@ -26,6 +26,9 @@ from deita_hf.runtime import (
 )
 from deita_hf.scoring import _core
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 __all__ = ["ComplexityScorer", "QualityScorer"]
 
@@ -61,7 +64,7 @@ class _ModelScorer(LazyRuntime):
     def __init__(self, model_name_or_path: str | None = None, *, revision: str | None = None,
                  batch_size: int = 8, max_length: int = 2048, device: str | None = None,
                  dtype: Any = None, on_error: str = "raise", backend: str = "transformers",
-                 trust_remote_code: bool = False, prefix_cache: bool = True):
+                 trust_remote_code: bool = False, prefix_cache: bool = True) -> None:
         if on_error not in ("raise", "nan"):
             raise ConfigError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
         if backend not in ("transformers", "vllm"):
@@ -136,7 +139,7 @@ class _ModelScorer(LazyRuntime):
             raise load_error(f"{self.column} scorer", self.model_name_or_path, err, hint) from err
         self.use_model(model.to(device), tokenizer)
 
-    def use_model(self, model, tokenizer) -> None:
+    def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (e.g. in a notebook or benchmark).
 
         The model stays on its device and dtype; it is not pickled (workers of ``map(num_proc=)``
@@ -210,7 +213,7 @@ class _ModelScorer(LazyRuntime):
         return scores
 
     def _forward_chunk(self, ids: list[list[int]], where: list[str], failures: list[str],
-                       prefix=None) -> list[float]:
+                       prefix: tuple[int, Any] | None = None) -> list[float]:
         rt = self._rt
         try:
             return _core.forward_scores(rt["model"], ids, rt["score_ids"], rt["pad_id"], rt["device"],

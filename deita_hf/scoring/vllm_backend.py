@@ -58,7 +58,7 @@ class VLLMScorerBackend:
         max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning).
     """
 
-    def __init__(self, model: str, *, revision: str | None = None, max_length: int = 2048):
+    def __init__(self, model: str, *, revision: str | None = None, max_length: int = 2048) -> None:
         try:
             from vllm import LLM
         except ImportError as err:

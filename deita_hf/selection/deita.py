@@ -92,9 +92,9 @@ def select_deita(
     ``score_column``); rows of equal score are walked by ascending row index (a stable sort).
     Walking that order, a row is kept iff its cosine similarity to every row kept so far is
     <= ``threshold``; the walk stops once ``budget`` rows are kept. The result is that of the
-    paper and of the original code with batch size 1, computed in blocks (see
-    :mod:`deita_hf.selection.greedy`), with decisions within float32 error of the threshold
-    recomputed in float64. Embeddings are read from the Arrow table only for the rows walked,
+    paper and (for untied scores, see the tie rule below) of the original code with batch
+    size 1, computed in blocks (see :mod:`deita_hf.selection.greedy`), with decisions within
+    float32 error of the threshold recomputed in float64. Embeddings are read from the Arrow table only for the rows walked,
     a block at a time.
 
     Tie rule: the original code sorts with pandas' ``sort_values`` (not a stable sort), so its

@@ -10,10 +10,10 @@ a ``min_dist`` vector over the pool is updated after each pick with ONE matrix-v
 (cosine ``1 − x·c``; l2 ``|x|² − 2x·c + |c|²``, clamped at 0), so each pick reads the pool once.
 
 What is exact: every float32 distance is within a proven bound ``eps`` of the float64 one
-(:meth:`~deita_hf.selection.pool_vectors.PoolVectors.eps`), so only rows whose float32 ``min_dist`` is within ``2·eps`` of the
-largest can be the float64 farthest row; when there are several, their float64 distances (to
-the centres that float32 cannot rule out) are computed (and cached) and the largest wins, ties
-to the lowest index. The picks are those of the float64 greedy computed row by row, up to
+(:meth:`~deita_hf.selection.pool_vectors.PoolVectors.eps`), so only rows whose float32
+``min_dist`` is within ``2·eps`` of the largest can be the float64 farthest row; when there
+are several, their float64 distances (to the centres that float32 cannot rule out) are
+computed (and cached) and the largest wins, ties to the lowest index. The picks are those of the float64 greedy computed row by row, up to
 float64 rounding itself (which decides only among rows whose distances agree to ~1e-16,
 e.g. once every remaining row duplicates a picked one).
 

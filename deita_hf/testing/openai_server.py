@@ -98,7 +98,7 @@ class ScriptedOpenAIServer:
     """
 
     def __init__(self, responder: Responder, *, host: str = "127.0.0.1", port: int = 0,
-                 model_ids: tuple[str, ...] = ("scripted",)):
+                 model_ids: tuple[str, ...] = ("scripted",)) -> None:
         self.responder, self.model_ids = responder, tuple(model_ids)
         self.requests: list[dict[str, Any]] = []
         self.max_in_flight = 0

@@ -16,6 +16,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 __all__ = ["VICUNA_STYLE_TEMPLATE", "build_tiny_llama", "build_tokenizer"]
 
@@ -39,7 +43,7 @@ VICUNA_STYLE_TEMPLATE = (
 
 
 def build_tokenizer(texts: Iterable[str] | None = None, *, vocab_size: int = 512,
-                    chat_template: str | None = None):
+                    chat_template: str | None = None) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE tokenizer and wrap it for ``transformers``.
 
     Args:

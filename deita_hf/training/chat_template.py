@@ -27,8 +27,12 @@ Example:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from deita_hf.errors import ConfigError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = ["CHAT_TEMPLATE_MODES", "VICUNA_SYSTEM_PROMPT", "VICUNA_V1_1_TEMPLATE",
            "describe_format", "ensure_chat_template"]
@@ -89,7 +93,7 @@ def describe_format(stage: str, mode: str, template: str | None, *,
     return "the tokenizer's own"
 
 
-def ensure_chat_template(tokenizer, mode: str = "if_missing") -> bool:
+def ensure_chat_template(tokenizer: PreTrainedTokenizerBase, mode: str = "if_missing") -> bool:
     """Install :data:`VICUNA_V1_1_TEMPLATE` on ``tokenizer`` according to ``mode``.
 
     Args:

@@ -105,7 +105,8 @@ def pretokenized_dpo_trainer() -> type:
     from trl import DPOTrainer
 
     class PretokenizedDPOTrainer(DPOTrainer):
-        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any,
+                             dataset_name: str) -> Any:
             columns = getattr(dataset, "column_names", None) or []
             if set(TOKENIZED_COLUMNS) <= set(columns):
                 return dataset

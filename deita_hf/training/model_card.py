@@ -20,10 +20,13 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, InputNotFoundError
 from deita_hf.hub.folder import PREFERENCE_FILE, SELECTION_FILE
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCard
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -185,7 +188,7 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
                       train_metrics: dict[str, Any] | None = None,
                       eval_results: list[dict[str, Any]] | None = None,
                       num_train_rows: int | None = None, chat_template: str | None = None,
-                      template_path: str | os.PathLike | None = None):
+                      template_path: str | os.PathLike | None = None) -> ModelCard:
     """Render the model card.
 
     Args:

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasets import Dataset
 
@@ -28,6 +28,9 @@ from deita_hf.training.model_card import (
     render_model_card,
 )
 from deita_hf.training.sft_data import to_sft_dataset
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 __all__ = [
     "check_trainable",
@@ -141,7 +144,8 @@ def split_train_eval(ds: Dataset, train_fraction: float, *, seed: int = 0
     return ds.select(perm[:split].tolist()), ds.select(perm[split:].tolist())
 
 
-def load_tokenizer(model_args: Any, training_args: Any, recipe_args: RecipeArguments):
+def load_tokenizer(model_args: Any, training_args: Any,
+                   recipe_args: RecipeArguments) -> PreTrainedTokenizerBase:
     """Load the base model's tokenizer and give it FastChat's Vicuna v1.1 template if needed
     (``chat_template_mode``; ``deita`` installs none: the DPO data is formatted as strings).
 

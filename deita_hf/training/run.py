@@ -9,7 +9,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 __all__ = ["STAGES", "make_stage_parser", "prepare", "run_stage", "train_and_finish"]
 
@@ -68,7 +71,7 @@ def prepare(stage: str, script_args: Any, training_args: Any, model_args: Any,
     if deita_format:
         from deita_hf.training.dpo_data import deita_dpo_dataset
 
-        def tokenize(ds):
+        def tokenize(ds: Dataset) -> Dataset:
             return deita_dpo_dataset(ds, tokenizer, max_length=training_args.max_length,
                                      max_prompt_length=recipe_args.max_prompt_length)
 

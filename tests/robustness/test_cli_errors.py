@@ -7,10 +7,18 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
-from robust_helpers import LENGTH, pool_rows, run_cli, write_jsonl
+from robust_helpers import (
+    LENGTH,
+    REPO_ROOT,
+    cli_command,
+    cli_env,
+    pool_rows,
+    write_jsonl,
+)
 
 from deita_hf.cli.main import main
 
@@ -194,12 +202,15 @@ def test_subprocess_errors_have_no_traceback(files, tmp_path):
                  {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
                   "HF_HUB_ETAG_TIMEOUT": "2", "HF_HUB_DOWNLOAD_TIMEOUT": "2"},
                  "deita-hf publish: error:", "Could not push"))
-    for argv, env, prefix, needle in runs:
-        done = run_cli(argv, timeout=120, **env)
-        assert done.returncode == 2, done.stderr
-        assert "Traceback" not in done.stderr
-        lines = [x for x in done.stderr.splitlines() if x.startswith(prefix)]
-        assert len(lines) == 1 and needle in lines[0], done.stderr
+    procs = [subprocess.Popen(cli_command(argv), cwd=REPO_ROOT, env=cli_env(**env), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for argv, env, _, _ in runs]  # at once: three interpreters start in parallel
+    for proc, (_, _, prefix, needle) in zip(procs, runs):
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 2, stderr
+        assert "Traceback" not in stderr
+        lines = [x for x in stderr.splitlines() if x.startswith(prefix)]
+        assert len(lines) == 1 and needle in lines[0], stderr
 
 
 def test_publish_offline_is_one_message(tmp_path, files, capsys):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -276,9 +275,9 @@ def test_parsers_match_the_reference_or_name_the_row(chunk):
             expected = reference(row, fmt)
         except Bad:
             expected = ERR
-        got = _outcome(lambda: to_turns(row, index=index))
-        batch = _outcome(lambda: turns_from_batch({k2: [v] for k2, v in row.items()},
-                                                  indices=[index]))
+        got = _outcome(lambda row=row, index=index: to_turns(row, index=index))
+        batch = _outcome(lambda row=row, index=index: turns_from_batch(
+            {key: [value] for key, value in row.items()}, indices=[index]))
         where = f"chunk {chunk} case {k} ({fmt}): {row!r}"
         if expected == ERR:
             seen["error"] += 1

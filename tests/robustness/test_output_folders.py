@@ -221,7 +221,7 @@ def test_killed_between_the_renames_is_recovered(tmp_path):
     root = tmp_path / "out"
     _write(root, [1, 2])
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+                          capture_output=True, text=True, check=True).stdout.strip()
     os.replace(root, tmp_path / f".out.old-{dead}")
     (tmp_path / f".out.tmp-{dead}").mkdir()
     (tmp_path / ".out.lock").write_text(dead)
@@ -238,7 +238,7 @@ def test_killed_between_the_renames_is_recovered(tmp_path):
 def test_stale_lock_does_not_block_and_live_lock_does(tmp_path, pool, capsys):
     root = tmp_path / "out"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+                          capture_output=True, text=True, check=True).stdout.strip()
     (tmp_path / ".out.lock").write_text(dead)
     assert _Lock(root)._stale()
     _write(root, [1])

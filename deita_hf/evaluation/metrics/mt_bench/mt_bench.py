@@ -13,6 +13,9 @@ The numbers are those of :func:`deita_hf.evaluation.stats.mt_bench_scores` (and 
 ``deita-hf eval --benchmark mt_bench``).
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 import datasets
 import evaluate
 
@@ -56,7 +59,7 @@ Examples:
 class MTBench(evaluate.Metric):
     """MT-Bench score from judge ratings."""
 
-    def _info(self):
+    def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
             citation=_CITATION,
@@ -66,5 +69,6 @@ class MTBench(evaluate.Metric):
             reference_urls=["https://github.com/lm-sys/FastChat/tree/main/fastchat/llm_judge"],
         )
 
-    def _compute(self, predictions, references, turns=None):
+    def _compute(self, predictions: Sequence[Any], references: Sequence[str],
+                 turns: Sequence[int] | None = None) -> dict[str, Any]:
         return mt_bench_scores(list(predictions), list(references), None if turns is None else list(turns))

@@ -13,6 +13,9 @@ The numbers are those of :func:`deita_hf.evaluation.stats.win_rate_stats` (and o
 :mod:`deita_hf.evaluation.stats`.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 import datasets
 import evaluate
 
@@ -61,7 +64,7 @@ Examples:
 class WinRate(evaluate.Metric):
     """Pairwise win rate from judge preferences."""
 
-    def _info(self):
+    def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
             citation=_CITATION,
@@ -70,6 +73,8 @@ class WinRate(evaluate.Metric):
             reference_urls=["https://github.com/tatsu-lab/alpaca_eval"],
         )
 
-    def _compute(self, predictions, predictions_swapped=None, output_lengths=None, reference_lengths=None):
+    def _compute(self, predictions: Sequence[Any], predictions_swapped: Sequence[Any] | None = None,
+                 output_lengths: Sequence[float] | None = None,
+                 reference_lengths: Sequence[float] | None = None) -> dict[str, Any]:
         return win_rate_stats(list(predictions), swapped=predictions_swapped,
                               output_lengths=output_lengths, reference_lengths=reference_lengths)
