@@ -31,11 +31,14 @@ _DTYPE_ALIASES = {
 
 
 def resolve_device(device: Any) -> str:
-    """``None``/``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; anything else as given."""
+    """``None``/``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; anything else is
+    validated (:func:`torch_device`: a device this machine lacks is a ConfigError) and returned
+    as given."""
     if device is None or str(device) == "auto":
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
+    torch_device(device)
     return str(device)
 
 

@@ -162,6 +162,10 @@ def _normalise(messages: Any, index: int | None, field: str, role_key: str, cont
                 f"'{role_key}' and '{content_key}', got {msg!r}."
             )
         role = msg[role_key]
+        if not isinstance(role, str):
+            raise FormatError(
+                f"{_where(index)}: message {pos} of '{field}' has {role_key}={role!r}; a role "
+                f"must be a string.")
         if role_map is not None:
             if role not in role_map:
                 raise FormatError(
@@ -254,7 +258,11 @@ def _alpaca_messages(row: Mapping[str, Any], index: int | None, context_key: str
     system = row.get("system")
     if system:
         messages.append({"role": "system", "content": _text(system, index, "system")})
-    for pos, pair in enumerate(row.get("history") or []):
+    history = row.get("history") or []
+    if not isinstance(history, Sequence) or isinstance(history, str):
+        raise FormatError(f"{_where(index)}: 'history' must be a list of [user, assistant] "
+                          f"pairs, got {history!r}.")
+    for pos, pair in enumerate(history):
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
             raise FormatError(
                 f"{_where(index)}: history entry {pos} must be a [user, assistant] pair, got "

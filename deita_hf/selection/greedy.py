@@ -75,11 +75,19 @@ def float32_margin(dim: int) -> float:
     return (2 * dim + 8) * 2.0**-24 * 1.01 + 1e-12
 
 
+#: float64 similarities this close to +-1 are what identical (or opposite) vectors give up to
+#: the rounding of normalising them: they are taken as exactly +-1
+_UNIT_SNAP = 8 * np.finfo(np.float64).eps
+
+
 def _exact(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise float64 dot products of unit rows (the reference similarity), clipped to
-    [-1, 1] as cosine similarity is: a row's similarity to an identical copy is exactly 1.0
-    (unclipped, rounding can give 1.0000000000000002, so ``threshold=1.0`` would drop it)."""
-    return np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
+    """Row-wise float64 dot products of unit rows (the reference similarity), in [-1, 1] as
+    cosine similarity is, and exactly +-1 within :data:`_UNIT_SNAP` of it: a row's similarity
+    to an identical copy is 1.0 and to its negation -1.0 (unrounded, normalising can give
+    1.0000000000000002 or -0.9999999999999998, so ``threshold=1.0`` would drop a copy and
+    ``threshold=-1.0`` an opposite row)."""
+    sims = np.clip(np.einsum("ij,ij->i", a, b), -1.0, 1.0)
+    return np.where(np.abs(sims) >= 1.0 - _UNIT_SNAP, np.sign(sims), sims)
 
 
 class _Blocks:

@@ -251,25 +251,12 @@ def _outcome(fn) -> Any:
             return err
 
 
-# generated rows the parser crashes on with another exception (issue 13 findings in
-# deita_hf/data/formats.py, which is not this helper's file): see the xfail test below
-def _known_crash(fmt: str, row: dict) -> bool:
-    if fmt == "sharegpt" and isinstance(row["conversations"], list):
-        return any(isinstance(m, dict) and "from" in m and isinstance(m["from"], (list, dict))
-                   for m in row["conversations"])
-    if fmt in ("alpaca", "dolly"):
-        return isinstance(row.get("history"), (int, float)) and bool(row["history"])
-    return False
-
-
 @pytest.mark.parametrize("chunk", range(6))
 def test_parsers_match_the_reference_or_name_the_row(chunk):
     rng = random.Random(1000 + chunk)
     seen = {"ok": 0, "error": 0}
     for k in range(N_ROWS // 6):
         fmt, row = generate(rng)
-        if _known_crash(fmt, row):
-            continue
         index = rng.randrange(10_000)
         try:
             expected = reference(row, fmt)
@@ -311,16 +298,12 @@ def test_missing_format_columns_are_a_format_error():
             to_turns(row, index=3)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="issue 13 finding in "
-                   "deita_hf/data/formats.py (not this helper's file): an unhashable ShareGPT "
-                   "role (a list or dict under 'from') and a non-iterable alpaca 'history' raise "
-                   "TypeError instead of a FormatError naming the row")
 @pytest.mark.parametrize("row", [
     {"conversations": [{"from": ["human"], "value": "q"}]},
     {"conversations": [{"from": {"r": 1}, "value": "q"}]},
     {"instruction": "q", "output": "a", "history": 5},
     {"instruction": "q", "response": "a", "history": 2.5},
 ])
-def test_known_crashes_become_format_errors(row):
+def test_odd_roles_and_history_are_format_errors(row):  # were TypeErrors
     with pytest.raises(FormatError, match="row 4"):
         to_turns(row, index=4)

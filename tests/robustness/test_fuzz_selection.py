@@ -120,10 +120,6 @@ def test_identical_rows_keep_their_order(threshold):
         assert expected[0] == 0 and 1 not in expected and 3 not in expected
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 finding (selection/greedy.py, not this helper's "
-                   "files): v and -v have cosine exactly -1, but the float64 unit-vector product "
-                   "can round to -0.9999999999999998, so threshold=-1 drops about a third of "
-                   "exactly opposite rows (clip only fixes the +1 side for copies)")
 def test_opposite_rows_are_kept_at_threshold_minus_one():
     dropped = []
     for seed in range(60):

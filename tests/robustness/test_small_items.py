@@ -73,10 +73,6 @@ def test_cuda_device_this_machine_lacks_is_a_config_error():
         torch_device("cuda:7")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 finding in deita_hf/scoring/scorers.py (only "
-                   "the unbatched-map item is this helper's): a model scorer resolves its device "
-                   "with resolve_device, not runtime.torch_device, so device='cuda:7' loads the "
-                   "model and fails with torch's AssertionError/RuntimeError, not a ConfigError")
 def test_model_scorer_with_a_missing_cuda_device_is_a_config_error():
     import torch
 
