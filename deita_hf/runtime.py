@@ -146,10 +146,16 @@ def load_error(what: str, name: str, err: BaseException, hint: str) -> ModelLoad
              "a local path that does not exist" if looks_like_path else "a Hub id")
     reason = (" The Hub is unreachable here (HF_HUB_OFFLINE is set)." if offline and where == "a Hub id"
               else "")
+    if where == "a Hub id":
+        todo = (f"Download it where there is network (`hf download {name} --local-dir DIR`) and "
+                f"pass the local DIR instead{hint}.")
+    elif where == "a local path":
+        todo = f"Check that the folder holds a complete model (config, weights, tokenizer){hint}."
+    else:
+        todo = f"Check the path (a typo?), or pass a Hub id or an existing folder{hint}."
     return ModelLoadError(
         f"Could not load the {what} {name!r} ({where}): {type(err).__name__}: {err}.{reason} "
-        f"Download it where there is network (`hf download {name} --local-dir DIR`) and pass the "
-        f"local DIR instead{hint}."
+        f"{todo}"
     )
 
 
