@@ -120,7 +120,11 @@ def run(args: argparse.Namespace) -> int:
         # offline and a scorer without a local copy: one message, before the pool loads
         defaults = {"complexity": COMPLEXITY_SCORER, "quality": QUALITY_SCORER}
         check_models_available({role: getattr(args, f"{role}_scorer") or defaults[role]
-                                for role in defaults}, command="deita-hf preference")
+                                for role in defaults}, command="deita-hf preference",
+                               alternatives="local scorer models (`--complexity-scorer DIR "
+                               "--quality-scorer DIR`), the length baselines "
+                               "(`--complexity-scorer length --quality-scorer length`; not the "
+                               "paper's set-up), or `--strategy random`")
     out = check_output(args.output, "preference", overwrite=args.overwrite)
     pool = load_pool(args.input, split=args.split)
     complexity = quality = None

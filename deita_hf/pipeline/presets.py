@@ -217,7 +217,7 @@ _ROLE_NAMES = {"complexity": "complexity scorer", "quality": "quality scorer",
 
 
 def check_models_available(specs: Mapping[str, str | None], *, command: str = "deita-hf select",
-                           preset: str | None = None) -> None:
+                           preset: str | None = None, alternatives: str | None = None) -> None:
     """Offline, fail at once when a Hub model the run needs has no local copy.
 
     Does nothing when ``HF_HUB_OFFLINE`` is not set (the models then download on first use).
@@ -227,6 +227,8 @@ def check_models_available(specs: Mapping[str, str | None], *, command: str = "d
         specs: role -> spec of every component that will run.
         command: the command named in the message.
         preset: the preset in use, named in the message.
+        alternatives: the offline alternatives to suggest (default: a local-scorer ``fast``
+            preset or the length baselines with MiniLM, for commands with those flags).
 
     Raises:
         ModelLoadError: one message naming every missing model, how to get them, and the
@@ -241,14 +243,17 @@ def check_models_available(specs: Mapping[str, str | None], *, command: str = "d
     listed = "; ".join(f"{model} ({_ROLE_NAMES[role]})" for role, model in missing.items())
     local = " ".join(f"{FLAGS[role]} {_local_spec(role, specs[role])}" for role in missing)
     what = f"{command} --preset {preset}" if preset else command
+    if alternatives is None:
+        alternatives = (
+            f"`--preset fast` with local scorer models (`--complexity-scorer DIR "
+            f"--quality-scorer DIR`; it embeds with the packaged MiniLM), or "
+            f"`{OFFLINE_ALTERNATIVE}` (the paper's length baselines and MiniLM; not the paper's "
+            f"set-up)")
     raise ModelLoadError(
         f"{what} needs {len(missing)} model(s) that are not available offline (HF_HUB_OFFLINE is "
         f"set and the Hub cache has no copy): {listed}. Download them where there is network "
         f"(`hf download MODEL --local-dir DIR`) and pass the folders ({local}), or unset "
-        f"HF_HUB_OFFLINE. To run offline instead: `--preset fast` with local scorer models "
-        f"(`--complexity-scorer DIR --quality-scorer DIR`; it embeds with the packaged MiniLM), "
-        f"or `{OFFLINE_ALTERNATIVE}` (the paper's length baselines and MiniLM; not the paper's "
-        f"set-up)."
+        f"HF_HUB_OFFLINE. To run offline instead: {alternatives}."
     )
 
 
