@@ -39,12 +39,11 @@ from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError, InputError
 from deita_hf.hub.folder import (
     SCORE_FILE,
-    _kill_point,
-    _Lock,
     check_output,
     clean_leftovers,
     write_folder,
 )
+from deita_hf.hub.guard import FolderLock, kill_point
 from deita_hf.runtime import dist_state
 
 __all__ = ["MANIFEST", "check_score_output", "input_fingerprint", "partial_dir", "score_in_shards"]
@@ -134,7 +133,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     state = state or dist_state()
     with contextlib.ExitStack() as stack:
         if state.is_main_process:  # one run at a time in this partial folder
-            stack.enter_context(_Lock(out, name=f"{out.name}.score"))
+            stack.enter_context(FolderLock(out, name=f"{out.name}.score"))
         _score(ds, out, components, shard_size=shard_size, map_batch_size=map_batch_size,
                overwrite=overwrite, state=state, progress=progress, source=source)
     return out
@@ -177,7 +176,7 @@ def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_s
         tmp = shard_dir / f".tmp-{state.process_index}-{names[i]}"
         shard.to_parquet(str(tmp))
         os.replace(tmp, shard_dir / names[i])
-        _kill_point("score.shard")
+        kill_point("score.shard")
     state.wait_for_everyone()
     if state.is_main_process:
         missing = [i for i in range(n_shards) if not (shard_dir / names[i]).is_file()]
@@ -188,7 +187,7 @@ def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_s
         write_folder(out, "scores", {"default": [shard_dir / n for n in names]},
                      {**manifest, "complete": True}, body=README, overwrite=True,
                      tags=["deita", "deita-hf"])
-        _kill_point("score.assembled")
+        kill_point("score.assembled")
         shutil.rmtree(work, ignore_errors=True)
     state.wait_for_everyone()
 

@@ -18,7 +18,9 @@ from deita_hf.cli.main import main
 from deita_hf.data.loading import load_pool
 from deita_hf.errors import ConfigError, FolderInUseError, IncompleteFolderError
 from deita_hf.hub import folder as folder_mod
-from deita_hf.hub.folder import _Lock, write_folder
+from deita_hf.hub import guard as guard_mod
+from deita_hf.hub.folder import write_folder
+from deita_hf.hub.guard import FolderLock
 from deita_hf.pipeline import sharded
 
 
@@ -90,8 +92,8 @@ def _interrupt_after(monkeypatch, point: str, nth: int) -> None:
             if seen["n"] == nth:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(sharded, "_kill_point", hook)
-    monkeypatch.setattr(folder_mod, "_kill_point", hook)
+    monkeypatch.setattr(sharded, "kill_point", hook)
+    monkeypatch.setattr(folder_mod, "kill_point", hook)
 
 
 @pytest.mark.parametrize("precreated", [False, True])
@@ -200,7 +202,7 @@ def test_interrupt_at_every_point_of_a_write(point, exchange, tmp_path, monkeypa
     if not exchange:
         monkeypatch.setattr(folder_mod, "_exchange", lambda a, b: False)
     monkeypatch.setenv(folder_mod.KILL_ENV, f"{point}:INT")
-    monkeypatch.setattr(folder_mod, "_kill_counts", {})
+    monkeypatch.setattr(guard_mod, "_kill_counts", {})
     try:
         _write(root, [3, 4, 5], overwrite=True)
         interrupted = False
@@ -225,7 +227,7 @@ def test_killed_between_the_renames_is_recovered(tmp_path):
     os.replace(root, tmp_path / f".out.old-{dead}")
     (tmp_path / f".out.tmp-{dead}").mkdir()
     (tmp_path / ".out.lock").write_text(dead)
-    assert _Lock(root)._stale()
+    assert FolderLock(root)._stale()
     with pytest.raises(IncompleteFolderError, match=r"interrupted while replacing it.*\.out\.old-"):
         load_pool(root)
     with pytest.raises(FileExistsError, match="is not empty"):  # put back, so not replaced
@@ -240,13 +242,13 @@ def test_stale_lock_does_not_block_and_live_lock_does(tmp_path, pool, capsys):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     (tmp_path / ".out.lock").write_text(dead)
-    assert _Lock(root)._stale()
+    assert FolderLock(root)._stale()
     _write(root, [1])
     assert not (tmp_path / ".out.lock").exists()
     # a lock held (here, by this process) makes a second writer fail at once
-    with _Lock(root):
+    with FolderLock(root):
         assert (tmp_path / ".out.lock").read_text() == str(os.getpid())
-        assert not _Lock(root)._stale()
+        assert not FolderLock(root)._stale()
         with pytest.raises(FolderInUseError, match=f"in use by another deita-hf process \\(pid "
                                                    f"{os.getpid()}\\)"):
             _write(root, [2], overwrite=True)
@@ -261,7 +263,7 @@ def test_stale_lock_does_not_block_and_live_lock_does(tmp_path, pool, capsys):
 
 def test_two_score_runs_into_one_output(tmp_path, pool, capsys):
     out = tmp_path / "scored"
-    with _Lock(out, name=f"{out.name}.score"):
+    with FolderLock(out, name=f"{out.name}.score"):
         assert _score(pool, out) == 2
         assert "in use by another deita-hf process" in capsys.readouterr().err
     assert not out.exists()
