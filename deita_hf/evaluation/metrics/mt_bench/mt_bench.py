@@ -48,9 +48,10 @@ Returns:
     num_judgments, num_rated, num_missing (int): counts.
     per_turn (dict): {"turn_1": {"score", "num_rated", "num_missing"}, "turn_2": ...}.
     per_category (dict): {category: {"score", "num_rated", "num_missing"}}.
-Examples:
-    >>> mt_bench = evaluate.load(metric_path("mt_bench"))  # doctest: +SKIP
-    >>> mt_bench.compute(predictions=[8, 6], references=["writing", "math"])["score"]  # doctest: +SKIP
+Examples (``metric_path`` from ``deita_hf.evaluation``; tested in tests/evaluation):
+
+    mt_bench = evaluate.load(metric_path("mt_bench"))
+    mt_bench.compute(predictions=[8, 6], references=["writing", "math"])["score"]  # ->
     7.0
 """
 

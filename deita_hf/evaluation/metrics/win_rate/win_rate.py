@@ -53,9 +53,10 @@ Returns:
     num_pairs, num_missing_pairs, num_wins, num_ties, num_losses (int).
     num_flipped, num_disagreements, first_position_rate: with predictions_swapped.
     lc_win_rate, lc_standard_error, length_coefficient, intercept: with both length lists.
-Examples:
-    >>> win_rate = evaluate.load(metric_path("win_rate"))  # doctest: +SKIP
-    >>> win_rate.compute(predictions=[1, 0, 0.5, 1])["win_rate"]  # doctest: +SKIP
+Examples (``metric_path`` from ``deita_hf.evaluation``; tested in tests/evaluation):
+
+    win_rate = evaluate.load(metric_path("win_rate"))
+    win_rate.compute(predictions=[1, 0, 0.5, 1])["win_rate"]  # ->
     62.5
 """
 
