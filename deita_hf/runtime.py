@@ -159,6 +159,42 @@ def load_error(what: str, name: str, err: BaseException, hint: str) -> ModelLoad
     )
 
 
+def load_pretrained(auto_class: str, name: str, *, revision: str | None, device: Any,
+                    dtype: Any, trust_remote_code: bool, what: str, hint: str) -> tuple[Any, Any]:
+    """Load a tokenizer and a ``transformers`` model (``auto_class``, e.g.
+    ``"AutoModelForCausalLM"``) onto the resolved device and dtype, in eval mode.
+
+    Args:
+        auto_class: the name of a ``transformers`` Auto class.
+        name: a local folder or a Hub id.
+        revision, trust_remote_code: passed to ``from_pretrained``.
+        device, dtype: resolved with :func:`resolve_device` / :func:`resolve_dtype_name`.
+        what, hint: for the :func:`load_error` message (what is loaded; what else to do).
+
+    Returns:
+        ``(model, tokenizer)``.
+
+    Raises:
+        ModelLoadError: the model or tokenizer could not be loaded (the message says why).
+    """
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    limit_threads_in_worker()
+    device = resolve_device(device)
+    dtype_name = resolve_dtype_name(dtype, device)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, revision=revision,
+                                                  trust_remote_code=trust_remote_code)
+        model = getattr(transformers, auto_class).from_pretrained(
+            name, revision=revision, dtype=getattr(torch, dtype_name),
+            trust_remote_code=trust_remote_code)
+    except (OSError, ValueError, ImportError) as err:
+        raise load_error(what, name, err, hint) from err
+    return model.to(device).eval(), tokenizer
+
+
 class LazyRuntime:
     """Mixin: pickle (and ``datasets``-fingerprint) the settings only, never the loaded model.
 

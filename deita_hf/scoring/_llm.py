@@ -27,7 +27,7 @@ from deita_hf.errors import ConfigError, GenerationError
 if TYPE_CHECKING:
     from deita_hf.generation import Generator
 
-__all__ = ["ask_with_retries", "check_on_error", "report_missing", "resolve_generator"]
+__all__ = ["LLMSettings", "ask_with_retries", "check_on_error", "report_missing", "resolve_generator"]
 
 
 def check_on_error(on_error: str) -> str:
@@ -60,6 +60,30 @@ def resolve_generator(generator: Any, cache_dir: str | os.PathLike | None) -> Ge
         generator = copy.copy(generator)
         generator.cache = GenerationCache(Path(cache_dir) / CACHE_FILENAME)
     return generator
+
+
+class LLMSettings:
+    """Mixin of the LLM components (judge, tagger): the generator, retries and re-ask settings,
+    validated once; the weights stamp of a local generator model for the cache fingerprint."""
+
+    def _init_llm(self, generator: Any, cache_dir: str | os.PathLike | None, *, retries: int,
+                  max_new_tokens: int, reask_temperature: float, on_error: str,
+                  progress: bool) -> None:
+        from deita_hf.runtime import local_stamp
+
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(f"retries must be an integer >= 0, got {retries!r}.")
+        self.generator = resolve_generator(generator, cache_dir)
+        self.weights_stamp = (None if self.generator.backend == "openai"
+                              else local_stamp(self.generator.model))
+        self.retries, self.max_new_tokens = retries, int(max_new_tokens)
+        self.reask_temperature, self.progress = float(reask_temperature), progress
+        self.on_error = check_on_error(on_error)
+
+    @property
+    def raw_column(self) -> str:
+        """The column holding the raw LLM answers."""
+        return f"{self.column}_raw"
 
 
 def ask_with_retries(generator: Generator, chats: Sequence[list[dict[str, str]]],

@@ -37,12 +37,10 @@ from typing import Any
 
 from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import local_stamp
 from deita_hf.scoring._llm import (
+    LLMSettings,
     ask_with_retries,
-    check_on_error,
     report_missing,
-    resolve_generator,
 )
 from deita_hf.scoring.baselines import require_batch
 
@@ -99,7 +97,7 @@ def parse_tags(text: str | None) -> list[str] | None:
     return list(dict.fromkeys(tags))
 
 
-class InsTagTagger:
+class InsTagTagger(LLMSettings):
     """Tag each row's instructions with an LLM; adds ``tags``, ``instag_nodes`` and ``tags_raw``.
 
     ``describe()["column"]`` is the main column ``tags``; ``describe()["columns"]`` lists all
@@ -130,18 +128,9 @@ class InsTagTagger:
                  on_error: str = "nan", progress: bool = False) -> None:
         if "{instruction}" not in prompt:
             raise ConfigError("The InsTag prompt needs an {instruction} field.")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigError(f"retries must be an integer >= 0, got {retries!r}.")
         self.prompt, self.column, self.nodes_column = prompt, column, nodes_column
-        self.generator = resolve_generator(generator, cache_dir)
-        self.weights_stamp = None if self.generator.backend == "openai" else local_stamp(self.generator.model)
-        self.retries, self.max_new_tokens = retries, int(max_new_tokens)
-        self.reask_temperature, self.progress = float(reask_temperature), progress
-        self.on_error = check_on_error(on_error)
-
-    @property
-    def raw_column(self) -> str:
-        return f"{self.column}_raw"
+        self._init_llm(generator, cache_dir, retries=retries, max_new_tokens=max_new_tokens,
+                       reask_temperature=reask_temperature, on_error=on_error, progress=progress)
 
     def __repr__(self) -> str:
         return f"InsTagTagger({self.generator.spec!r})"

@@ -31,12 +31,10 @@ from typing import Any
 
 from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import local_stamp
 from deita_hf.scoring._llm import (
+    LLMSettings,
     ask_with_retries,
-    check_on_error,
     report_missing,
-    resolve_generator,
 )
 from deita_hf.scoring.baselines import require_batch
 
@@ -116,7 +114,7 @@ def parse_score(text: str | None, low: float, high: float, *, halves: bool = Fal
     return value if step_ok and low <= value <= high else None
 
 
-class JudgeScorer:
+class JudgeScorer(LLMSettings):
     """Score each turn with an LLM judge; adds ``column`` (floats) and ``<column>_raw`` (replies).
 
     Args:
@@ -157,19 +155,10 @@ class JudgeScorer:
             spec = JudgePrompt(spec.name, spec.template, (float(scale[0]), float(scale[1])), spec.halves, spec.system)
         if not spec.scale[0] < spec.scale[1]:
             raise ConfigError(f"scale must be (low, high) with low < high, got {spec.scale}.")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigError(f"retries must be an integer >= 0, got {retries!r}.")
         self.prompt = spec
         self.column = column or ("judge" if spec.name == "custom" else f"judge_{spec.name}")
-        self.generator = resolve_generator(generator, cache_dir)
-        self.weights_stamp = None if self.generator.backend == "openai" else local_stamp(self.generator.model)
-        self.retries, self.max_new_tokens = retries, int(max_new_tokens)
-        self.reask_temperature, self.progress = float(reask_temperature), progress
-        self.on_error = check_on_error(on_error)
-
-    @property
-    def raw_column(self) -> str:
-        return f"{self.column}_raw"
+        self._init_llm(generator, cache_dir, retries=retries, max_new_tokens=max_new_tokens,
+                       reask_temperature=reask_temperature, on_error=on_error, progress=progress)
 
     def __repr__(self) -> str:
         return f"JudgeScorer({self.generator.spec!r}, {self.prompt.name!r})"

@@ -38,11 +38,8 @@ from deita_hf.data.formats import turns_from_batch
 from deita_hf.errors import ConfigError
 from deita_hf.runtime import (
     LazyRuntime,
-    limit_threads_in_worker,
-    load_error,
+    load_pretrained,
     local_stamp,
-    resolve_device,
-    resolve_dtype_name,
 )
 from deita_hf.scoring import _core
 from deita_hf.scoring.baselines import require_batch
@@ -133,21 +130,11 @@ class ResponseLossScorer(LazyRuntime):
         """Load tokenizer and model now (otherwise done on the first call)."""
         if self.loaded:
             return
-        limit_threads_in_worker()
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        device = resolve_device(self.device)
-        dtype = resolve_dtype_name(self.dtype, device)
-        try:
-            tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision,
-                                                trust_remote_code=self.trust_remote_code)
-            model = AutoModelForCausalLM.from_pretrained(
-                self.model_name_or_path, revision=self.revision, dtype=getattr(torch, dtype),
-                trust_remote_code=self.trust_remote_code)
-        except (OSError, ValueError, ImportError) as err:
-            raise load_error(f"{self.kind} model", self.model_name_or_path, err, self.load_hint) from err
-        self.use_model(model.to(device), tok)
+        model, tok = load_pretrained(
+            "AutoModelForCausalLM", self.model_name_or_path, revision=self.revision,
+            device=self.device, dtype=self.dtype, trust_remote_code=self.trust_remote_code,
+            what=f"{self.kind} model", hint=self.load_hint)
+        self.use_model(model, tok)
 
     def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (they are never pickled)."""

@@ -29,11 +29,8 @@ from deita_hf.data.formats import messages_from_batch
 from deita_hf.errors import ConfigError
 from deita_hf.runtime import (
     LazyRuntime,
-    limit_threads_in_worker,
-    load_error,
+    load_pretrained,
     local_stamp,
-    resolve_device,
-    resolve_dtype_name,
 )
 from deita_hf.scoring.baselines import require_batch
 
@@ -101,22 +98,12 @@ class RewardModelScorer(LazyRuntime):
         """Load tokenizer and model now (otherwise done on the first call)."""
         if self.loaded:
             return
-        limit_threads_in_worker()
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        device = resolve_device(self.device)
-        dtype = resolve_dtype_name(self.dtype, device)
-        try:
-            tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision,
-                                                trust_remote_code=self.trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                self.model_name_or_path, revision=self.revision, dtype=getattr(torch, dtype),
-                trust_remote_code=self.trust_remote_code)
-        except (OSError, ValueError, ImportError) as err:
-            raise load_error("reward model", self.model_name_or_path, err,
-                             " (`--scorer reward:DIR`)") from err
-        self.use_model(model.to(device), tok)
+        model, tok = load_pretrained(
+            "AutoModelForSequenceClassification", self.model_name_or_path,
+            revision=self.revision, device=self.device, dtype=self.dtype,
+            trust_remote_code=self.trust_remote_code, what="reward model",
+            hint=" (`--scorer reward:DIR`)")
+        self.use_model(model, tok)
 
     def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (never pickled).

@@ -19,7 +19,7 @@ from deita_hf.errors import ConfigError
 from deita_hf.runtime import (
     LazyRuntime,
     limit_threads_in_worker,
-    load_error,
+    load_pretrained,
     local_stamp,
     resolve_device,
     resolve_dtype_name,
@@ -122,22 +122,13 @@ class _ModelScorer(LazyRuntime):
             self._rt["vllm"] = VLLMScorerBackend(self.model_name_or_path, revision=self.revision,
                                                  max_length=self.max_length)
             return
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        device = resolve_device(self.device)
-        dtype = resolve_dtype_name(self.dtype, device)
         hint = (f", or use the paper's length baseline (`--{self.column}-scorer length`, "
                 f"Python: deita_hf.build_scorer('{self.column}', 'length'))")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(
-                self.model_name_or_path, revision=self.revision, trust_remote_code=self.trust_remote_code)
-            model = AutoModelForCausalLM.from_pretrained(
-                self.model_name_or_path, revision=self.revision, dtype=getattr(torch, dtype),
-                trust_remote_code=self.trust_remote_code)
-        except (OSError, ValueError, ImportError) as err:
-            raise load_error(f"{self.column} scorer", self.model_name_or_path, err, hint) from err
-        self.use_model(model.to(device), tokenizer)
+        model, tokenizer = load_pretrained(
+            "AutoModelForCausalLM", self.model_name_or_path, revision=self.revision,
+            device=self.device, dtype=self.dtype, trust_remote_code=self.trust_remote_code,
+            what=f"{self.column} scorer", hint=hint)
+        self.use_model(model, tokenizer)
 
     def use_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """Score with an already loaded model and tokenizer (e.g. in a notebook or benchmark).
