@@ -228,8 +228,6 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
     from deita_hf.cli.select_strategies import apply_scorers, build_scorers
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub import save_selection
-    from deita_hf.hub.card import reproduce_command
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
     from deita_hf.pipeline.presets import check_models_available
@@ -280,6 +278,16 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
         "include_pool": bool(args.include_pool),
         "license": args.license,
     }
+    return write_selection(args, output, selected, stats, pool, settings)
+
+
+def write_selection(args: argparse.Namespace, output: Path, selected: Any, stats: Any, pool: Any,
+                    settings: dict[str, Any]) -> int:
+    """Record the reproduce command, write the selection folder, print the summary (every
+    strategy ends here)."""
+    from deita_hf.hub import save_selection
+    from deita_hf.hub.card import reproduce_command
+
     settings["command"] = reproduce_command({**stats.to_dict(), **settings}, str(args.output))
     save_selection(selected, output, stats=stats, settings=settings, pool=pool,
                    include_pool=args.include_pool, license=args.license,

@@ -20,7 +20,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
@@ -124,11 +123,9 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     """
     from deita_hf import __version__
     from deita_hf.cli.options import check_budget, component_options
-    from deita_hf.cli.select import _summary
+    from deita_hf.cli.select import write_selection
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub import save_selection
-    from deita_hf.hub.card import reproduce_command
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
     from deita_hf.pipeline.presets import check_models_available, get_preset
@@ -189,10 +186,4 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
         "license": args.license,
     }
     settings["paper_setup"] = False
-    settings["command"] = reproduce_command({**stats.to_dict(), **settings}, str(args.output))
-    save_selection(selected, output, stats=stats, settings=settings, pool=pool,
-                   include_pool=args.include_pool, license=args.license,
-                   source_datasets=args.source_datasets, pretty_name=args.pretty_name,
-                   overwrite=args.overwrite)
-    print(_summary({**stats.to_dict(), **settings}, Path(output)))
-    return 0
+    return write_selection(args, output, selected, stats, pool, settings)
