@@ -33,8 +33,16 @@ from typing import Any
 
 from deita_hf.errors import FormatError
 
+#: FastChat's ``vicuna_v1.1`` system prompt (``Conversation.system``): DEITA's embedding, its
+#: SFT chat template and its DPO strings all use it
+VICUNA_V1_1_SYSTEM = (
+    "A chat between a curious user and an artificial intelligence assistant. The assistant gives "
+    "helpful, detailed, and polite answers to the user's questions."
+)
+
 __all__ = [
     "FORMATS",
+    "VICUNA_V1_1_SYSTEM",
     "FormatError",
     "FormatWarning",
     "detect_format",

@@ -27,7 +27,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from deita_hf.data.formats import FormatError, to_messages
+from deita_hf.data.formats import VICUNA_V1_1_SYSTEM, FormatError, to_messages
 
 __all__ = [
     "PREFERENCE_FORMATS",
@@ -334,8 +334,6 @@ def deita_dpo_strings(pair: Mapping[str, Any], *, system: str | None = None,
         >>> out["prompt"][-29:], out["chosen"]
         ("user's questions. user: 2+2? ", 'assistant: 4</s>')
     """
-    from deita_hf.embedding.deita import VICUNA_V1_1_SYSTEM
-
     messages = list(pair["prompt"])
     pos = 0
     while pos < len(messages) and messages[pos]["role"] == "system":

@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from deita_hf.data.formats import VICUNA_V1_1_SYSTEM
 from deita_hf.embedding.base import ConversationEmbedder, embed_batches
 from deita_hf.errors import ConfigError, FormatError
 from deita_hf.runtime import load_error, local_stamp, resolve_device, resolve_dtype_name
@@ -43,11 +44,6 @@ __all__ = ["DEITA_EMBEDDER_MODEL", "VICUNA_V1_1_SYSTEM", "DeitaEmbedder", "rende
 #: the model the paper's Repr filter embeds with
 DEITA_EMBEDDER_MODEL = "mistralai/Mistral-7B-v0.1"
 
-#: FastChat's ``vicuna_v1.1`` system prompt (``Conversation.system``)
-VICUNA_V1_1_SYSTEM = (
-    "A chat between a curious user and an artificial intelligence assistant. The assistant gives "
-    "helpful, detailed, and polite answers to the user's questions."
-)
 
 _ROLES = ("USER", "ASSISTANT")
 _SEPS = (" ", "</s>")  # FastChat vicuna_v1.1: sep=" ", sep2="</s>", SeparatorStyle.ADD_COLON_TWO

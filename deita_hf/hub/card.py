@@ -315,7 +315,7 @@ def setup_context(settings: Mapping[str, Any]) -> dict[str, Any]:
         >>> ctx["paper_setup"], "not the paper's set-up" in ctx["sentence"]
         (False, True)
     """
-    from deita_hf.pipeline.presets import run_setup
+    from deita_hf.hub.run_setup import run_setup
 
     scorers = settings.get("scorers") or {}
     derived = run_setup(scorers, preset=settings.get("preset"))

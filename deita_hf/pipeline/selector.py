@@ -163,7 +163,7 @@ class DatasetSelector:
         Args:
             scorers: the card's scorer table (default: :meth:`card_scorers`).
         """
-        from deita_hf.pipeline.presets import run_setup
+        from deita_hf.hub.run_setup import run_setup
 
         return run_setup(self.card_scorers() if scorers is None else scorers, preset=self.preset)
 

@@ -149,16 +149,11 @@ def _finish(trainer: Any, train_result: Any, rows: Any, held_out: Any, script_ar
     """Save model, tokenizer, metrics; measure held-out agreement; write the card; push."""
     from deita_hf.scorer_training.card import render_scorer_card
     from deita_hf.training.model_card import hyperparameters, read_data_provenance
+    from deita_hf.training.recipe import save_trained
 
     args = trainer.args
     out = Path(args.output_dir)
-    metrics = dict(train_result.metrics)
-    metrics["train_samples"] = len(trainer.train_dataset)
-    trainer.log_metrics("train", metrics)
-    trainer.save_metrics("train", metrics)
-    trainer.save_state()
-    trainer.save_model(args.output_dir)
-    logger.info("Scorer saved to %s", out)
+    metrics = save_trained(trainer, train_result, "Scorer")
     if trainer.accelerator.is_main_process:
         trainer.model.config.use_cache = True
         trainer.model.config.save_pretrained(out)

@@ -12,7 +12,11 @@ Example:
 """
 
 from deita_hf.testing.openai_server import Fault, ScriptedOpenAIServer, scripted
-from deita_hf.testing.tiny_models import VICUNA_STYLE_TEMPLATE, build_tiny_llama, build_tokenizer
+from deita_hf.testing.tiny_models import (
+           VICUNA_STYLE_TEMPLATE,
+           build_tiny_llama,
+           build_tokenizer,
+)
 
 __all__ = ["VICUNA_STYLE_TEMPLATE", "Fault", "ScriptedOpenAIServer", "build_tiny_llama",
            "build_tokenizer", "scripted"]

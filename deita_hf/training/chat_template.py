@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from deita_hf.data.formats import VICUNA_V1_1_SYSTEM
 from deita_hf.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,10 +41,7 @@ __all__ = ["CHAT_TEMPLATE_MODES", "VICUNA_SYSTEM_PROMPT", "VICUNA_V1_1_TEMPLATE"
 logger = logging.getLogger(__name__)
 
 #: FastChat's vicuna_v1.1 system prompt
-VICUNA_SYSTEM_PROMPT = (
-    "A chat between a curious user and an artificial intelligence assistant. The assistant gives "
-    "helpful, detailed, and polite answers to the user's questions."
-)
+VICUNA_SYSTEM_PROMPT = VICUNA_V1_1_SYSTEM
 
 VICUNA_V1_1_TEMPLATE = (
     "{{ bos_token }}"

@@ -228,6 +228,22 @@ def check_trainable(trainer: Any) -> None:
         )
 
 
+def save_trained(trainer: Any, train_result: Any, what: str = "Model") -> dict[str, Any]:
+    """Log and save the training metrics and state, and save the model (every recipe does this).
+
+    Returns:
+        The train metrics (with ``train_samples``).
+    """
+    metrics = dict(train_result.metrics)
+    metrics["train_samples"] = len(trainer.train_dataset)
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics)
+    trainer.save_state()
+    trainer.save_model(trainer.args.output_dir)
+    logger.info("%s saved to %s", what, trainer.args.output_dir)
+    return metrics
+
+
 def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args: Any,
                     model_args: Any, recipe_args: RecipeArguments) -> Path:
     """Save the model, tokenizer, metrics and model card; push them when asked.
@@ -240,13 +256,7 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
         The output folder.
     """
     args = trainer.args
-    metrics = dict(train_result.metrics)
-    metrics["train_samples"] = len(trainer.train_dataset)
-    trainer.log_metrics("train", metrics)
-    trainer.save_metrics("train", metrics)
-    trainer.save_state()
-    trainer.save_model(args.output_dir)
-    logger.info("Model saved to %s", args.output_dir)
+    metrics = save_trained(trainer, train_result, "Model")
     out = Path(args.output_dir)
     if trainer.accelerator.is_main_process:
         trainer.model.config.use_cache = True
