@@ -160,7 +160,7 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
         return _load_file(path)
     _check_unfinished(path, text)
     if path.is_dir():
-        from deita_hf.hub.folder import folder_kind, read_folder
+        from deita_hf.hub.layout import folder_kind, read_folder
 
         if folder_kind(path) is not None:  # a folder deita_hf wrote: the one reader
             return read_folder(path)

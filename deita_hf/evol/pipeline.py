@@ -145,7 +145,7 @@ def read_evol(folder: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     Raises:
         FolderKindError: the folder was not written by ``deita-hf evol``.
     """
-    from deita_hf.hub.folder import read_folder, read_settings
+    from deita_hf.hub.layout import read_folder, read_settings
 
     found, settings = read_settings(folder)
     if found != "evol":

@@ -21,7 +21,7 @@ from datasets import Dataset
 from huggingface_hub import DatasetCard
 
 from deita_hf.data.formats import detect_format, to_messages
-from deita_hf.hub.folder import layout_card_data
+from deita_hf.hub.layout import layout_card_data
 
 __all__ = [
     "DEFAULT_TAGS",

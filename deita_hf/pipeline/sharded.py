@@ -95,7 +95,7 @@ def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool,
     ``allow_scores`` (a re-run of the same command is a no-op; :func:`score_in_shards` refuses
     one of another input or settings).
     """
-    from deita_hf.hub.folder import folder_kind
+    from deita_hf.hub.layout import folder_kind
 
     if allow_scores and folder_kind(output_dir) == "scores":
         return Path(output_dir)
@@ -194,7 +194,7 @@ def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_s
 
 def _already_complete(out: Path, settings: dict) -> bool:
     """True when ``out`` is a complete scores folder of this very input and settings."""
-    from deita_hf.hub.folder import read_settings
+    from deita_hf.hub.layout import read_settings
 
     kind, old = read_settings(out)
     if kind != "scores" or not old.get("complete"):
