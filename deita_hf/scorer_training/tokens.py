@@ -1,7 +1,7 @@
 """Scorer rows as token ids for TRL: the prompt (masked) followed by one score token.
 
 The scorers read the next-token probabilities of the vocabulary entries "1".."6" right after the
-prompt (:mod:`deita_hf.scoring._core`). Training therefore appends exactly that entry's id to
+prompt (:mod:`deita_hf.scoring.core`). Training therefore appends exactly that entry's id to
 the prompt's ids, tokenized as the scorers tokenize it (with BOS; over-long prompts fitted by
 cutting field text, never the template tail), and marks only it as the completion. This is the
 target of DEITA's ``train_scorers.py`` (``conv_template "scorer"``: prompt and score joined
@@ -27,7 +27,7 @@ from datasets import Dataset
 
 from deita_hf.errors import ConfigError
 from deita_hf.scorer_training.data import TEMPLATES, check_kind
-from deita_hf.scoring import _core
+from deita_hf.scoring import core
 
 __all__ = ["check_score_tokens", "tokenize_scorer_rows"]
 
@@ -41,7 +41,7 @@ def check_score_tokens(tokenizer: Any, model_name: str) -> list[int]:
         ConfigError: a digit is not a single vocabulary entry; the message says what to do.
     """
     try:
-        return _core.resolve_score_ids(tokenizer, repr(model_name))
+        return core.resolve_score_ids(tokenizer, repr(model_name))
     except ConfigError as err:
         raise ConfigError(
             f"Cannot train a DEITA scorer from {model_name!r}: {err} The scorer predicts the score "
@@ -59,7 +59,7 @@ def _encode(batch: dict[str, list], tokenizer: Any, kind: str, score_ids: list[i
     for i, prompt in enumerate(batch["prompt"]):
         if batch["instruction"][i] is not None:
             values = {f: batch[f][i] for f in fields}
-            ids, truncated = _core.fit_prompt(tokenizer, template, values, max_length - 1)
+            ids, truncated = core.fit_prompt(tokenizer, template, values, max_length - 1)
         else:  # a prompt in no known form: kept whole, or dropped when too long
             ids, truncated = tokenizer(prompt)["input_ids"], False
             if len(ids) > max_length - 1:

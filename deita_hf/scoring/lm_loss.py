@@ -41,7 +41,7 @@ from deita_hf.runtime import (
     load_pretrained,
     local_stamp,
 )
-from deita_hf.scoring import _core
+from deita_hf.scoring import core
 from deita_hf.scoring.baselines import require_batch
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class ResponseLossScorer(LazyRuntime):
         self._rt.update(model=model.eval(), tokenizer=tokenizer, start=start, pad=pad,
                         device=str(next(model.parameters()).device),
                         max_length=min(self.max_length, int(limit)) if limit else self.max_length,
-                        keep_arg=_core.supports_logits_to_keep(model))
+                        keep_arg=core.supports_logits_to_keep(model))
 
     # -- computing ---------------------------------------------------------------------------
     def _context(self, instruction: str) -> str:

@@ -24,7 +24,7 @@ from deita_hf.runtime import (
     resolve_device,
     resolve_dtype_name,
 )
-from deita_hf.scoring import _core
+from deita_hf.scoring import core
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
 
 if TYPE_CHECKING:
@@ -139,15 +139,15 @@ class _ModelScorer(LazyRuntime):
         device = str(next(model.parameters()).device)
         self._rt.update(
             model=model.eval(), tokenizer=tokenizer, device=device,
-            score_ids=_core.resolve_score_ids(tokenizer, repr(self.model_name_or_path)),
+            score_ids=core.resolve_score_ids(tokenizer, repr(self.model_name_or_path)),
             pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
                 tokenizer.eos_token_id or 0),
-            keep_arg=_core.supports_logits_to_keep(model), prefix=None,
+            keep_arg=core.supports_logits_to_keep(model), prefix=None,
         )
         if self.prefix_cache:
-            ids = _core.template_prefix_ids(tokenizer, self.template)
+            ids = core.template_prefix_ids(tokenizer, self.template)
             if len(ids) >= 2:
-                self._rt["prefix"] = (ids, _core.prefix_cache(model, ids, device))
+                self._rt["prefix"] = (ids, core.prefix_cache(model, ids, device))
 
     # -- scoring ---------------------------------------------------------------------------
     def _fields(self, instruction: str, response: str) -> dict[str, str]:
@@ -172,7 +172,7 @@ class _ModelScorer(LazyRuntime):
             return self._rt["vllm"].score_prompts(prompts)
         rt = self._rt
         where = where or [f"item {i}" for i in range(len(items))]
-        fitted = [_core.fit_prompt(rt["tokenizer"], self.template, f, self.max_length) for f in items]
+        fitted = [core.fit_prompt(rt["tokenizer"], self.template, f, self.max_length) for f in items]
         n_trunc = sum(t for _, t in fitted)
         if n_trunc:
             warnings.warn(f"{self.column} scorer: {n_trunc} of {len(items)} inputs were longer than "
@@ -207,7 +207,7 @@ class _ModelScorer(LazyRuntime):
                        prefix: tuple[int, Any] | None = None) -> list[float]:
         rt = self._rt
         try:
-            return _core.forward_scores(rt["model"], ids, rt["score_ids"], rt["pad_id"], rt["device"],
+            return core.forward_scores(rt["model"], ids, rt["score_ids"], rt["pad_id"], rt["device"],
                                         rt["keep_arg"], prefix)
         except Exception as err:  # noqa: BLE001 - reported below, never replaced by a made-up score
             if self.on_error == "raise":

@@ -15,7 +15,7 @@ from deita_hf.scoring import (
     ComplexityScorer,
     QualityScorer,
 )
-from deita_hf.scoring._core import fit_prompt, resolve_score_ids
+from deita_hf.scoring.core import fit_prompt, resolve_score_ids
 
 
 def _expected(path, prompts):

@@ -5,7 +5,7 @@ Score = sum_k k * softmax(l)_k over the next-token logits ``l`` of the vocabular
 
 Example:
     >>> import torch
-    >>> from deita_hf.scoring._core import expected_score
+    >>> from deita_hf.scoring.core import expected_score
     >>> round(float(expected_score(torch.zeros(1, 6))[0]), 4)  # uniform over 1..6
     3.5
 """
