@@ -13,7 +13,7 @@ def register(subparsers, parents=()) -> None:
     """Add the ``publish`` sub-command to the ``deita-hf`` parser."""
     p = subparsers.add_parser(
         "publish", parents=list(parents),
-        help="Push a selection folder (deita-hf select --output DIR) to a Hub dataset repo.",
+        help="push a selection folder (deita-hf select --output DIR) to a Hub dataset repo",
         description=(
             "Push a selection folder to a Hugging Face Hub dataset repository: parquet data, "
             "the dataset card with statistics and figures, and deita_selection.json. A folder "

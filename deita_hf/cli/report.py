@@ -13,7 +13,7 @@ def register(subparsers, parents=()) -> None:
     """Add the ``report`` sub-command to the ``deita-hf`` parser."""
     p = subparsers.add_parser(
         "report", parents=list(parents),
-        help="Write the statistics and figures of a selection folder as Markdown or HTML.",
+        help="write the statistics and figures of a selection folder as Markdown or HTML",
         description=(
             "Render the selection's settings, pool-vs-selection statistics, figures and example "
             "rows (the same as the dataset card) for a selection that is not published."

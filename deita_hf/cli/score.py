@@ -36,7 +36,7 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the ``score`` sub-command to ``deita-hf``."""
     p = subparsers.add_parser(
         "score", parents=list(parents),
-        help="Score (complexity, quality) and embed a pool; resumable, multi-process.",
+        help="score (complexity, quality) and embed a pool; resumable, multi-process",
         description="Adds `complexity`/`quality` (one float per turn) and `embedding` columns. "
                     "Writes parquet shards into OUTPUT (Hub layout; load with deita_hf.load_pool) "
                     "and resumes an interrupted run. Under `accelerate launch --num_processes N` "
