@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
     from deita_hf.selection import SelectionStats, deita_score, select_deita
     from deita_hf.selection.dispatch import STRATEGIES, parse_strategy, select
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it (imported on first use, so `import deita_hf` stays fast)
 _EXPORTS = {
