@@ -123,3 +123,21 @@ def run_client(hub, tmp_path_factory):
         return proc.returncode, result, proc.stderr
 
     return run
+
+
+@pytest.fixture
+def openai_server():
+    """``openai_server(responder) -> ScriptedOpenAIServer`` on 127.0.0.1; every server started
+    through it stops at teardown."""
+    from deita_hf.testing import ScriptedOpenAIServer
+
+    servers = []
+
+    def start(responder):
+        server = ScriptedOpenAIServer(responder)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

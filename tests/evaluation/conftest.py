@@ -14,27 +14,10 @@ from pathlib import Path
 import pytest
 from sample_data import DOLLY, read_jsonl
 
-from deita_hf.testing.openai_server import ScriptedOpenAIServer
-
 
 @pytest.fixture(autouse=True)
 def _offline():
     assert os.environ.get("HF_HUB_OFFLINE") == "1", "the evaluation tests run with HF_HUB_OFFLINE=1"
-
-
-@pytest.fixture
-def serve():
-    """``serve(responder) -> ScriptedOpenAIServer``; every server stops at teardown."""
-    servers = []
-
-    def start(responder):
-        server = ScriptedOpenAIServer(responder)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

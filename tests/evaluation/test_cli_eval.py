@@ -34,10 +34,10 @@ def card_dir(tmp_path_factory):
     return folder
 
 
-def test_tiny_llama_mt_bench_and_model_card(serve, tmp_path, tiny_chat_llama, card_dir, capsys):
+def test_tiny_llama_mt_bench_and_model_card(openai_server, tmp_path, tiny_chat_llama, card_dir, capsys):
     from huggingface_hub import ModelCard
 
-    judge = serve(rating_judge)
+    judge = openai_server(rating_judge)
     assert _mt(tiny_chat_llama, judge.url, tmp_path / "run", "--update-card", str(card_dir)) == 0
     printed = capsys.readouterr().out
     assert "MT-Bench of hf:" in printed and "0 of 8 ratings missing" in printed
@@ -66,15 +66,15 @@ def test_tiny_llama_mt_bench_and_model_card(serve, tmp_path, tiny_chat_llama, ca
     assert again.text.count("| MT-Bench (4 of 80 questions) |") == 3
 
 
-def test_a_model_without_chat_template_is_an_error(serve, tmp_path, tiny_base_llama, capsys):
-    judge = serve(rating_judge)
+def test_a_model_without_chat_template_is_an_error(openai_server, tmp_path, tiny_base_llama, capsys):
+    judge = openai_server(rating_judge)
     assert _mt(tiny_base_llama, judge.url, tmp_path / "run") == 2
     assert "no chat template" in capsys.readouterr().err
     assert judge.requests == []
 
 
-def test_a_judge_that_never_rates(serve, tmp_path, capsys):
-    model, judge = serve(model_reply), serve(scripted("A fine answer, I'd give it a seven."))
+def test_a_judge_that_never_rates(openai_server, tmp_path, capsys):
+    model, judge = openai_server(model_reply), openai_server(scripted("A fine answer, I'd give it a seven."))
     assert _mt(f"openai:{model.url}#tiny", judge.url, tmp_path / "run", "--judge-retries", "1") == 0
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["metrics"]["score"] is None and results["metrics"]["num_missing"] == 8
@@ -85,21 +85,21 @@ def test_a_judge_that_never_rates(serve, tmp_path, capsys):
     assert "8 of 8 ratings missing" in capsys.readouterr().out
 
 
-def test_resume_after_the_judge_fails_for_good(serve, tmp_path):
-    model = serve(model_reply)
+def test_resume_after_the_judge_fails_for_good(openai_server, tmp_path):
+    model = openai_server(model_reply)
     calls = {"n": 0}
 
     def failing(body, path):
         calls["n"] += 1
         return rating_judge(body, path) if calls["n"] <= 3 else Fault(status=400, message="quota exceeded")
 
-    first = serve(failing)
+    first = openai_server(failing)
     args = ["--concurrency", "1"]
     assert _mt(f"openai:{model.url}#tiny", first.url, tmp_path / "run", *args) == 2
     assert not (tmp_path / "run" / "results.json").exists()
     asked_before = {b["messages"][1]["content"] for b in chat_requests(first)[:3]}
     model_calls = len(model.requests)
-    healthy = serve(rating_judge)     # a new server (another port), the same served judge name
+    healthy = openai_server(rating_judge)     # a new server (another port), the same served judge name
     assert _mt(f"openai:{model.url}#tiny", healthy.url, tmp_path / "run", *args) == 0
     asked_now = [b["messages"][1]["content"] for b in chat_requests(healthy)]
     assert len(asked_now) == 8 - 3 and not asked_before & set(asked_now)
@@ -108,8 +108,8 @@ def test_resume_after_the_judge_fails_for_good(serve, tmp_path):
     assert results["judge_report"]["num_missing"] == 0 and results["metrics"]["num_rated"] == 8
 
 
-def test_resume_after_keyboard_interrupt(serve, tmp_path, monkeypatch, capsys):
-    model, judge = serve(model_reply), serve(rating_judge)
+def test_resume_after_keyboard_interrupt(openai_server, tmp_path, monkeypatch, capsys):
+    model, judge = openai_server(model_reply), openai_server(rating_judge)
     original, calls = OpenAIGenerator.request, {"judge": 0}
 
     def interrupted(self, index, item, params, *args, **kwargs):
@@ -128,11 +128,11 @@ def test_resume_after_keyboard_interrupt(serve, tmp_path, monkeypatch, capsys):
     assert len(chat_requests(judge)) == 8       # only the 3 unanswered prompts were asked
 
 
-def test_win_rate_cli_update_card_and_compare(serve, tmp_path, reference_file, card_dir, capsys):
+def test_win_rate_cli_update_card_and_compare(openai_server, tmp_path, reference_file, card_dir, capsys):
     from huggingface_hub import ModelCard
 
-    model, judge = serve(model_reply), serve(lambda body, path: "[[A]]")   # position-biased
-    mt_judge = serve(rating_judge)
+    model, judge = openai_server(model_reply), openai_server(lambda body, path: "[[A]]")   # position-biased
+    mt_judge = openai_server(rating_judge)
     spec = f"openai:{model.url}#tiny"
     assert main(["eval", spec, "--benchmark", "win_rate", "--reference", str(reference_file), "--judge",
                  f"openai:{judge.url}#judge", "--output", str(tmp_path / "wr"), "--questions", "5",
@@ -164,10 +164,10 @@ def test_argument_errors(tmp_path, capsys):
     assert "needs --reference" in err and "Bad generator spec 'gpt-4'" in err
 
 
-def test_update_card_alone_from_a_finished_run(serve, tmp_path):
+def test_update_card_alone_from_a_finished_run(openai_server, tmp_path):
     from huggingface_hub import ModelCard
 
-    model, judge = serve(model_reply), serve(rating_judge)
+    model, judge = openai_server(model_reply), openai_server(rating_judge)
     assert _mt(f"openai:{model.url}#tiny", judge.url, tmp_path / "run") == 0
     bare = tmp_path / "bare-model"      # a model folder without a card yet
     bare.mkdir()

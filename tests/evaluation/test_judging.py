@@ -29,11 +29,11 @@ def test_parse_verdict():
     assert parse_verdict("Assistant A") is None and parse_verdict(None) is None
 
 
-def test_reask_with_new_seed_and_temperature(serve):
+def test_reask_with_new_seed_and_temperature(openai_server):
     def responder(body, path):  # no rating when greedy; a rating when sampled
         return "I cannot decide." if body["temperature"] == 0 else f"Rating: [[{body['seed'] + 4}]]"
 
-    server = serve(responder)
+    server = openai_server(responder)
     judge = build_generator(f"openai:{server.url}#judge")
     prompts = [[{"role": "user", "content": f"judge {i}"}] for i in range(3)]
     out = ask_judge(judge, prompts, parse_rating, retries=2, reask_temperature=0.9, progress=False)
@@ -44,8 +44,8 @@ def test_reask_with_new_seed_and_temperature(serve):
     assert sorted((b["temperature"], b["seed"]) for b in bodies) == [(0.0, 0)] * 3 + [(0.9, 1)] * 3
 
 
-def test_a_judge_that_never_rates_gives_missing_not_invented(serve):
-    server = serve(scripted("This answer is good, I would say 8 out of 10."))
+def test_a_judge_that_never_rates_gives_missing_not_invented(openai_server):
+    server = openai_server(scripted("This answer is good, I would say 8 out of 10."))
     judge = build_generator(f"openai:{server.url}#judge")
     out = ask_judge(judge, [[{"role": "user", "content": "x"}]] * 1 + [[{"role": "user", "content": "y"}]],
                     parse_rating, retries=3, progress=False)

@@ -3,8 +3,16 @@ scripted OpenAI-compatible server, then ``deita-hf rank`` with a scripted judge.
 
 import json
 
-from conftest import MARK, N_SEEDS, chains, judge, prompt_of, rewriter, shown_variants
 from datasets import load_dataset
+from evol_helpers import (
+    MARK,
+    N_SEEDS,
+    chains,
+    judge,
+    prompt_of,
+    rewriter,
+    shown_variants,
+)
 
 from deita_hf.cli.main import main
 from deita_hf.evol import OPERATIONS
@@ -32,10 +40,10 @@ def _check_chains(rows, rounds, text_col):
     return built
 
 
-def test_evol_complexity_with_a_tiny_local_llama(seeds_file, tiny_llama, tmp_path, capsys):
+def test_evol_complexity_with_a_tiny_local_llama(seeds_file, evol_llama, tmp_path, capsys):
     out = tmp_path / "evol-c"
     args = ["evol", seeds_file, "--kind", "complexity", "--rounds", "5", "--generator",
-            f"hf:{tiny_llama}", "--output", str(out), "--max-new-tokens", "4", "--temperature", "0",
+            f"hf:{evol_llama}", "--output", str(out), "--max-new-tokens", "4", "--temperature", "0",
             "--batch-size", "64", "--no-progress"]
     assert main(args) == 0
     rows = read_folder(out).to_list()
@@ -57,8 +65,8 @@ def test_evol_complexity_with_a_tiny_local_llama(seeds_file, tiny_llama, tmp_pat
     assert "variants of 50 seeds" in capsys.readouterr().out
 
 
-def test_evol_quality_then_rank_with_scripted_servers(seeds_file, tmp_path, server_factory):
-    gen = server_factory(rewriter(fail=FAIL, empty=EMPTY, fail_round=3))
+def test_evol_quality_then_rank_with_scripted_servers(seeds_file, tmp_path, openai_server):
+    gen = openai_server(rewriter(fail=FAIL, empty=EMPTY, fail_round=3))
     evol = tmp_path / "evol-q"
     assert main(["evol", seeds_file, "--kind", "quality", "--rounds", "5", "--generator",
                  f"openai:{gen.url}#writer", "--output", str(evol), "--concurrency", "4",
@@ -79,7 +87,7 @@ def test_evol_quality_then_rank_with_scripted_servers(seeds_file, tmp_path, serv
     assert len(gen.requests) == asked  # one request per variant (a 400 is not retried)
     assert all(b["body"]["seed"] == 0 and b["body"]["temperature"] == 0.7 for b in gen.requests)
 
-    judge_server = server_factory(judge())
+    judge_server = openai_server(judge())
     rank = tmp_path / "rank-q"
     assert main(["rank", str(evol), "--judge", f"openai:{judge_server.url}#judge", "--output",
                  str(rank), "--no-progress"]) == 0
@@ -128,13 +136,13 @@ def test_evol_quality_then_rank_with_scripted_servers(seeds_file, tmp_path, serv
     assert json.loads((rank / "deita_rank.json").read_text())["scorer_rows"] == len(scorer)
 
 
-def test_rank_retries_malformed_answers_then_marks_the_seed_unusable(seeds_file, tmp_path, server_factory):
-    gen = server_factory(rewriter())
+def test_rank_retries_malformed_answers_then_marks_the_seed_unusable(seeds_file, tmp_path, openai_server):
+    gen = openai_server(rewriter())
     evol = tmp_path / "evol-c"
     assert main(["evol", seeds_file, "--kind", "complexity", "--rounds", "2", "--limit", "6",
                  "--generator", f"openai:{gen.url}#w", "--output", str(evol), "--no-progress"]) == 0
     garbage = "[[1]] score: 9\n[[2]] score: 2\n[[3]] score: 2"
-    judge_server = server_factory(judge(bad=("How do I start running?",),
+    judge_server = openai_server(judge(bad=("How do I start running?",),
                                         bad_first=("Which episodes of season four",),
                                         fail=("unique curtain tie backs",), garbage=garbage))
     rank = tmp_path / "rank-c"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MARK, chains, judge, rewriter
+from evol_helpers import MARK, chains, judge, rewriter
 
 from deita_hf.cli.main import main
 from deita_hf.errors import GenerationError
@@ -26,7 +26,7 @@ def _evol_args(seeds_file, url, out, *extra):
             "--generator", f"openai:{url}#w", "--output", str(out), "--no-progress", *extra]
 
 
-def test_a_killed_evol_run_resumes_from_the_cache(seeds_file, tmp_path, server_factory):
+def test_a_killed_evol_run_resumes_from_the_cache(seeds_file, tmp_path, openai_server):
     k, proc = 25, {}
     base = rewriter()
 
@@ -36,7 +36,7 @@ def test_a_killed_evol_run_resumes_from_the_cache(seeds_file, tmp_path, server_f
             return Fault(delay=0.5, text="too late")
         return base(body, path)
 
-    killer = server_factory(respond)
+    killer = openai_server(respond)
     out = tmp_path / "evol"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     proc["p"] = subprocess.Popen([sys.executable, "-m", "deita_hf.cli.main",
@@ -48,7 +48,7 @@ def test_a_killed_evol_run_resumes_from_the_cache(seeds_file, tmp_path, server_f
     assert k - 2 <= cached <= k - 1
     answered = {json.dumps(q["body"]["messages"]) for q in killer.requests[:cached]}
 
-    healthy = server_factory(rewriter())
+    healthy = openai_server(rewriter())
     assert main(_evol_args(seeds_file, healthy.url, out)) == 0
     assert len(healthy.requests) == 20 * 3 - cached  # answered requests are not repeated
     assert not answered & {json.dumps(q["body"]["messages"]) for q in healthy.requests}
@@ -58,10 +58,10 @@ def test_a_killed_evol_run_resumes_from_the_cache(seeds_file, tmp_path, server_f
     assert all(len(c) == 4 for c in chains(rows).values())
 
 
-def test_a_server_that_goes_away_stops_the_run_and_a_rerun_resumes(seeds_file, tmp_path, server_factory):
+def test_a_server_that_goes_away_stops_the_run_and_a_rerun_resumes(seeds_file, tmp_path, openai_server):
     k = 30
     base = rewriter()
-    going = server_factory(lambda body, path: base(body, path) if len(going.requests) <= k
+    going = openai_server(lambda body, path: base(body, path) if len(going.requests) <= k
                            else Fault(status=503, message="shutting down"))
     out, cache = tmp_path / "evol", tmp_path / "cache"
     gen = build_generator(f"openai:{going.url}#w", cache_dir=cache, max_retries=0, max_concurrency=1)
@@ -69,19 +69,19 @@ def test_a_server_that_goes_away_stops_the_run_and_a_rerun_resumes(seeds_file, t
         run_evol(seeds_file, out, kind="complexity", generator=gen, rounds=3, limit=20, progress=False)
     assert not out.exists() and len(GenerationCache(cache / "generations.sqlite")) == k
 
-    back = server_factory(rewriter())
+    back = openai_server(rewriter())
     _, settings = run_evol(seeds_file, out, kind="complexity", rounds=3, limit=20, cache_dir=cache,
                            generator=f"openai:{back.url}#w", progress=False)
     assert len(back.requests) == 20 * 3 - k
     assert [r["failed"] for r in settings["per_round"]] == [0, 0, 0, 0]
 
 
-def test_an_interrupted_rank_resumes_without_asking_again(seeds_file, tmp_path, server_factory,
+def test_an_interrupted_rank_resumes_without_asking_again(seeds_file, tmp_path, openai_server,
                                                          monkeypatch):
-    gen = server_factory(rewriter())
+    gen = openai_server(rewriter())
     evol = tmp_path / "evol"
     assert main(_evol_args(seeds_file, gen.url, evol)) == 0
-    judge_server = server_factory(judge())
+    judge_server = openai_server(judge())
     args = ["rank", str(evol), "--judge", f"openai:{judge_server.url}#j", "--output",
             str(tmp_path / "rank"), "--concurrency", "1", "--no-progress"]
     put, count = GenerationCache.put, {"n": 0}
@@ -102,7 +102,7 @@ def test_an_interrupted_rank_resumes_without_asking_again(seeds_file, tmp_path, 
     assert all(r["usable"] and r["score"] == r["round"] + 1 for r in ranked)
 
 
-def test_expected_errors_give_one_message(seeds_file, tmp_path, capsys, server_factory, seed_rows_50):
+def test_expected_errors_give_one_message(seeds_file, tmp_path, capsys, openai_server, seed_rows_50):
     out = str(tmp_path / "o")
     cases = [
         (["evol", seeds_file, "--kind", "complexity", "--rounds", "0", "--generator", "hf:x",
@@ -127,15 +127,15 @@ def test_expected_errors_give_one_message(seeds_file, tmp_path, capsys, server_f
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
     assert not Path(out).exists()
-    down = server_factory(lambda body, path: Fault(status=400, message="no"))
+    down = openai_server(lambda body, path: Fault(status=400, message="no"))
     assert main(["evol", seeds_file, "--kind", "complexity", "--limit", "3", "--generator",
                  f"openai:{down.url}#m", "--output", out, "--no-progress"]) == 2
     assert "All 3 generations of round 1 failed" in capsys.readouterr().err
 
 
 def test_rank_stops_when_nothing_can_be_ranked_or_the_judge_never_answers(seeds_file, tmp_path,
-                                                                           capsys, server_factory):
-    empty = server_factory(rewriter(empty=("",)))  # every round-1 generation comes back empty
+                                                                           capsys, openai_server):
+    empty = openai_server(rewriter(empty=("",)))  # every round-1 generation comes back empty
     evol = tmp_path / "evol-empty"
     assert main(_evol_args(seeds_file, empty.url, evol, "--limit", "3")) == 0
     assert "3 empty generations" in capsys.readouterr().out
@@ -144,10 +144,10 @@ def test_rank_stops_when_nothing_can_be_ranked_or_the_judge_never_answers(seeds_
     assert main(rank) == 2
     assert "None of the 3 seeds has 2 usable variants" in capsys.readouterr().err
 
-    good = server_factory(rewriter())
+    good = openai_server(rewriter())
     evol = tmp_path / "evol"
     assert main(_evol_args(seeds_file, good.url, evol, "--limit", "3")) == 0
-    chatty = server_factory(judge(bad=("",), garbage="They are all great!"))
+    chatty = openai_server(judge(bad=("",), garbage="They are all great!"))
     rank[1], rank[3] = str(evol), f"openai:{chatty.url}#j"
     assert main(rank + ["--retries", "1"]) == 2
     err = capsys.readouterr().err

@@ -10,37 +10,37 @@ from deita_hf.testing import VICUNA_STYLE_TEMPLATE, build_tiny_llama
 
 
 @pytest.fixture(scope="session")
-def alpaca_rows():
+def dolly_prompt_rows():
     """200 real Dolly rows (Alpaca-style instruction/input/output) from ``tests/data``."""
     return read_jsonl(DOLLY, 200)
 
 
 @pytest.fixture(scope="session")
-def prompts(alpaca_rows):
+def prompts(dolly_prompt_rows):
     """12 real instructions of varied lengths (unsorted; long inputs clipped to 600 chars)."""
-    return [(r["instruction"] + (" " + r["input"] if r["input"] else ""))[:600] for r in alpaca_rows[:12]]
+    return [(r["instruction"] + (" " + r["input"] if r["input"] else ""))[:600] for r in dolly_prompt_rows[:12]]
 
 
 @pytest.fixture(scope="session")
-def tiny_llama(alpaca_rows, tmp_path_factory):
-    texts = [r["instruction"] + " " + r["output"] for r in alpaca_rows]
+def gen_chat_llama(dolly_prompt_rows, tmp_path_factory):
+    texts = [r["instruction"] + " " + r["output"] for r in dolly_prompt_rows]
     return str(build_tiny_llama(tmp_path_factory.mktemp("tiny_chat"), texts=texts,
                                 chat_template=VICUNA_STYLE_TEMPLATE))
 
 
 @pytest.fixture(scope="session")
-def tiny_llama_no_template(alpaca_rows, tmp_path_factory):
-    texts = [r["instruction"] for r in alpaca_rows]
+def gen_base_llama(dolly_prompt_rows, tmp_path_factory):
+    texts = [r["instruction"] for r in dolly_prompt_rows]
     return str(build_tiny_llama(tmp_path_factory.mktemp("tiny_plain"), texts=texts))
 
 
 @pytest.fixture(scope="session")
-def model_and_tokenizer(tiny_llama):
+def model_and_tokenizer(gen_chat_llama):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(1)
-    return AutoModelForCausalLM.from_pretrained(tiny_llama).eval(), AutoTokenizer.from_pretrained(tiny_llama)
+    return AutoModelForCausalLM.from_pretrained(gen_chat_llama).eval(), AutoTokenizer.from_pretrained(gen_chat_llama)
 
 
 class GenerateSpy:

@@ -95,9 +95,9 @@ def test_chat_inputs_use_the_chat_template(model_and_tokenizer, spy):
     assert out == [tok.decode(expected[len(ids):], skip_special_tokens=True)]
 
 
-def test_chat_without_template_is_a_config_error(tiny_llama_no_template):
-    gen = build_generator(tiny_llama_no_template, batch_size=2)
-    assert gen.spec == f"hf:{tiny_llama_no_template}"
+def test_chat_without_template_is_a_config_error(gen_base_llama):
+    gen = build_generator(gen_base_llama, batch_size=2)
+    assert gen.spec == f"hf:{gen_base_llama}"
     assert gen.generate(["Hello"], GenerationParams(max_new_tokens=2), progress=False)[0] is not None
     with pytest.raises(ConfigError, match="no chat template"):
         gen.generate(["Hello", [{"role": "user", "content": "Hi"}]], progress=False, on_error="none")
@@ -135,18 +135,18 @@ def test_sampling_is_seeded(model_and_tokenizer, prompts):
     assert gen.generate(prompts[:4], p, progress=False) == gen.generate(prompts[:4], p, progress=False)
 
 
-def test_load_errors_and_pickling(tiny_llama, tmp_path):
+def test_load_errors_and_pickling(gen_chat_llama, tmp_path):
     missing = str(tmp_path / "no-such-model")
     with pytest.raises(ModelLoadError, match="no-such-model"):
         TransformersGenerator(missing).generate(["x"], progress=False)
     with pytest.raises(ModelLoadError, match="HF_HUB_OFFLINE"):
         build_generator("hf:nobody/no-such-model").load()
-    gen = build_generator(f"hf:{tiny_llama}", batch_size=3, dtype="float32", device="cpu")
+    gen = build_generator(f"hf:{gen_chat_llama}", batch_size=3, dtype="float32", device="cpu")
     gen.load()
-    assert gen.describe() == {"backend": "transformers", "model": tiny_llama, "spec": f"hf:{tiny_llama}",
+    assert gen.describe() == {"backend": "transformers", "model": gen_chat_llama, "spec": f"hf:{gen_chat_llama}",
                               "cache": None, "batch_size": 3, "device": "cpu", "dtype": "float32",
                               "max_length": None}
     clone = pickle.loads(pickle.dumps(gen))
     assert not clone.loaded and clone.batch_size == 3
     with pytest.raises(ConfigError, match="batch_size"):
-        TransformersGenerator(tiny_llama, batch_size=0)
+        TransformersGenerator(gen_chat_llama, batch_size=0)

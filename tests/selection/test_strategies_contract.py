@@ -7,7 +7,12 @@ import pytest
 from datasets import Dataset
 
 from deita_hf.errors import ConfigError, SelectionError
-from deita_hf.selection.dispatch import STRATEGIES, accepted_arguments, parse_strategy, select
+from deita_hf.selection.dispatch import (
+    STRATEGIES,
+    accepted_arguments,
+    parse_strategy,
+    select,
+)
 from deita_hf.selection.kcenter import select_kcenter
 from deita_hf.selection.random_pick import select_random
 from deita_hf.selection.topk import select_topk
