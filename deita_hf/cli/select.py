@@ -224,7 +224,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
-    from deita_hf import __version__
     from deita_hf.cli.select_strategies import apply_scorers, build_scorers
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
@@ -267,10 +266,7 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
         scorers.pop("complexity"), scorers.pop("quality")
     scorers.update({m.column: m.describe() for m in measures})
     settings = {
-        "deita_hf_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": str(args.input),
-        "split": args.split,
+        **run_settings(args),
         "scorers": scorers,
         **selector.setup(scorers),
         "specs": {role: spec for role, spec in specs.items() if spec is not None},
@@ -279,6 +275,15 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
         "license": args.license,
     }
     return write_selection(args, output, selected, stats, pool, settings)
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What every selection records about the run itself: version, time, input and split."""
+    from deita_hf import __version__
+
+    return {"deita_hf_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "input": str(args.input), "split": args.split}
 
 
 def write_selection(args: argparse.Namespace, output: Path, selected: Any, stats: Any, pool: Any,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
@@ -121,9 +120,8 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     Raises:
         ConfigError: bad arguments, or columns the strategy reads that nothing provides.
     """
-    from deita_hf import __version__
     from deita_hf.cli.options import check_budget, component_options
-    from deita_hf.cli.select import write_selection
+    from deita_hf.cli.select import run_settings, write_selection
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.folder import check_output
@@ -170,10 +168,7 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     scorers = {card_roles[r]: described[card_roles[r]] for r in plan.roles}
     scorers.update({m.column: m.describe() for m in measures})
     settings = {
-        "deita_hf_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": str(args.input),
-        "split": args.split,
+        **run_settings(args),
         "strategy_spec": args.strategy.strip(),
         "scorers": scorers,
         **selector.setup(scorers),
