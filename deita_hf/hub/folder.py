@@ -4,14 +4,10 @@ that was killed half-way; :func:`check_output` refuses folders that must not be 
 
 The layout's pieces and the one reader live in :mod:`deita_hf.hub.layout` (re-exported here).
 
-Example:
+Example (see :func:`write_folder` for a whole write):
     >>> import tempfile
-    >>> from datasets import Dataset
-    >>> out = Path(tempfile.mkdtemp()) / "prefs"
-    >>> _ = write_folder(out, "preference", {"default": Dataset.from_dict({"a": [1]})},
-    ...                  {"size": 1}, body="# One pair\\n")
-    >>> read_folder(out)["a"][:]
-    [1]
+    >>> check_output(Path(tempfile.mkdtemp()) / "new", "selection", overwrite=False).name
+    'new'
 """
 
 from __future__ import annotations
