@@ -27,11 +27,16 @@ class FolderLock:
     lock when its process dies (a SIGKILL leaves the file, which the next run simply locks
     again); elsewhere the file is created exclusively and a file whose pid is gone
     (:meth:`_stale`) is taken over.
+
+    ``wait``: seconds to keep trying while another process holds the lock (default 0: fail at
+    once with :class:`~deita_hf.errors.FolderInUseError`); processes that each hold the lock
+    only briefly (the array tasks of one ``deita-hf score`` run) wait for each other.
     """
 
-    def __init__(self, root: Path, name: str | None = None):
+    def __init__(self, root: Path, name: str | None = None, *, wait: float = 0.0):
         self.path = Path(root).parent / f".{name or Path(root).name}.lock"
         self.target = Path(root)
+        self.wait = float(wait)
         self._fd: int | None = None
 
     def _in_use(self) -> Exception:
@@ -57,6 +62,19 @@ class FolderLock:
         return self
 
     def _acquire(self) -> int:
+        import time
+
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                return self._try_acquire()
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise self._in_use() from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _try_acquire(self) -> int:
+        """The locked file descriptor; BlockingIOError while another process holds the lock."""
         try:
             import fcntl
         except ImportError:  # no flock: an exclusive file, taken over when its pid is gone
@@ -67,7 +85,7 @@ class FolderLock:
                     return os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
                 except FileExistsError:
                     if not self._stale():
-                        raise self._in_use() from None
+                        raise BlockingIOError(self.path) from None
                     self.path.unlink(missing_ok=True)
                     continue
             fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
@@ -75,7 +93,7 @@ class FolderLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise self._in_use() from None
+                raise
             try:  # the holder may have released (unlinked) the file between open and flock
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:

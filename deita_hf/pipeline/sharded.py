@@ -1,110 +1,73 @@
-"""Score a pool shard by shard, resumably, over one or many processes (``accelerate launch``).
+"""Score a pool shard by shard, resumably: in one process, over the processes of
+``accelerate launch``, or as independent Slurm array tasks (the partial folder, settings and
+assembly are :mod:`deita_hf.pipeline.score_run`'s, shared with the Ray engine).
 
-While a run is unfinished, its work lives beside the output folder, in ``.NAME.partial/``:
-
-* ``shards/shard-00003-of-00010.parquet``: finished shards (each written to a temporary name and
-  renamed, so a killed process never leaves a half shard);
-* ``deita_score.json``: the run's settings, with a fingerprint of the input (row count and a
-  hash of the rows) and ``"complete": false``.
-
-Re-running the same command resumes: only missing shards are computed. One run at a time:
-a second run into the same output fails with an "in use" message (lock file ``.NAME.score.lock``,
-released by the kernel if the process is killed). A changed input or other
-settings are refused (``--overwrite`` starts over). When every shard is done, the main process
-assembles them in the pool's order and writes the output folder with the package's one writer
-(:func:`deita_hf.hub.folder.write_folder`: Hub layout, ``deita_score.json`` with
-``"complete": true``, renamed into place), then removes the partial folder. So the output folder
-is always complete, and a previous folder (``--overwrite``) is replaced only by a complete one.
+Re-running the same command resumes: only missing shards are computed. One run at a time: a
+second run into the same output fails with an "in use" message (lock file ``.NAME.score.lock``,
+released by the kernel if the process is killed). A changed input or other settings are
+refused (``--overwrite`` starts over). When every shard is done, the shards are assembled in the
+pool's order into the output folder by the package's one writer
+(:func:`deita_hf.hub.folder.write_folder`: Hub layout, ``deita_score.json`` with ``"complete":
+true``, renamed into place), and the partial folder is removed. So the output folder is always
+complete, and a previous folder (``--overwrite``) is replaced only by a complete one.
 
 Under ``accelerate launch --num_processes N`` shard ``i`` is scored by process ``i % N`` on its
 own device; the main process waits for all of them, then assembles.
+
+Slurm arrays (``num_shards=K, shard_index=I``, ``--num-shards K --shard-index I``): each task
+is a separate process, started whenever the scheduler likes. Task ``I`` scores array shard ``I``
+of ``K``: a contiguous range of the run's shard files (:func:`owned_shards`; each file holds
+``shard_size`` rows and is the unit of resumption, as in a one-process run). A task holds its own
+lock (``.NAME.score-I-of-K.lock``: two copies of one task refuse each other) and takes the run's
+lock only briefly, waiting for it, to check the settings and to assemble; the last task to
+finish (the one that finds every shard file there) assembles, or ``assemble=True``
+(``--assemble``) does it.
 
 Example:
     >>> from deita_hf.pipeline.sharded import score_in_shards
     >>> from deita_hf.scoring import InstructionLengthScorer
     >>> score_in_shards(ds, "out/scored", [InstructionLengthScorer()], shard_size=1000)  # doctest: +SKIP
+    >>> score_in_shards(ds, "out/scored", [InstructionLengthScorer()], num_shards=8,
+    ...                 shard_index=3)  # one Slurm array task  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from deita_hf.components import apply_components
-from deita_hf.errors import ConfigError, InputError
-from deita_hf.hub.folder import (
-    SCORE_FILE,
-    check_output,
-    clean_leftovers,
-    write_folder,
-)
+from deita_hf.errors import ConfigError
 from deita_hf.hub.guard import FolderLock, kill_point
+from deita_hf.pipeline.score_run import (
+    MANIFEST,
+    ScoreRun,
+    check_score_output,
+    input_fingerprint,
+    owned_shards,
+    partial_dir,
+    run_lock,
+    run_settings,
+)
 from deita_hf.runtime import dist_state
 
-__all__ = ["MANIFEST", "check_score_output", "input_fingerprint", "partial_dir", "score_in_shards"]
+__all__ = ["ARRAY_LOCK_WAIT", "MANIFEST", "check_score_output", "input_fingerprint",
+           "partial_dir", "score_in_shards"]
 
-MANIFEST = SCORE_FILE
-README = """# Scored pool (deita_hf)
+logger = logging.getLogger(__name__)
 
-Columns added by `deita-hf score`: see `deita_score.json` for the scorers and embedder used.
-"""
-_HASH_ROWS = 10_000
-
-
-def partial_dir(output_dir: str | os.PathLike) -> Path:
-    """Where an unfinished run of ``output_dir`` keeps its shards: ``.NAME.partial`` beside it."""
-    out = Path(output_dir)
-    return out.parent / f".{out.name}.partial"
-
-
-def input_fingerprint(ds: Any) -> dict[str, Any]:
-    """Row count and SHA-256 of the rows (Arrow IPC of each block, in order, indices applied).
-
-    Example:
-        >>> from datasets import Dataset
-        >>> a = input_fingerprint(Dataset.from_dict({"x": [1, 2]}))
-        >>> a == input_fingerprint(Dataset.from_dict({"x": [1, 2]})), a["num_rows"]
-        (True, 2)
-        >>> a == input_fingerprint(Dataset.from_dict({"x": [1, 3]}))
-        False
-    """
-    import pyarrow as pa
-
-    digest = hashlib.sha256()
-    view = ds.with_format("arrow")
-    for start in range(0, len(ds), _HASH_ROWS):
-        table = view[start:start + _HASH_ROWS]
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        digest.update(sink.getvalue())
-    return {"num_rows": len(ds), "sha256": digest.hexdigest()}
-
-
-def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool,
-                       allow_scores: bool = True) -> Path:
-    """Refuse an output folder ``deita-hf score`` must not replace (checked before anything loads).
-
-    Any non-empty folder other than a scores folder (a selection, preference pairs, files
-    deita_hf did not write) is replaced only with ``overwrite``. A scores folder passes when
-    ``allow_scores`` (a re-run of the same command is a no-op; :func:`score_in_shards` refuses
-    one of another input or settings).
-    """
-    from deita_hf.hub.layout import folder_kind
-
-    if allow_scores and folder_kind(output_dir) == "scores":
-        return Path(output_dir)
-    return check_output(output_dir, "scores", overwrite=overwrite)
+#: seconds an array task waits for the run's lock (held briefly by the other tasks)
+ARRAY_LOCK_WAIT = 600.0
 
 
 def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
                     shard_size: int = 1000, map_batch_size: int = 1000, overwrite: bool = False,
-                    state: Any = None, progress: bool = True, source: str | None = None) -> Path:
+                    state: Any = None, progress: bool = True, source: str | None = None,
+                    num_shards: int | None = None, shard_index: int | None = None,
+                    assemble: bool = False) -> Path:
     """Apply ``components`` (scorers/embedders) to ``ds`` shard by shard and assemble the result.
 
     Args:
@@ -118,89 +81,152 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
         state: an ``accelerate.PartialState`` (default: made here; one process without a launcher).
         progress: show progress bars.
         source: where the pool came from (recorded in the settings).
+        num_shards, shard_index: score only array shard ``shard_index`` (0-based) of
+            ``num_shards`` (a Slurm array task), then assemble if every shard file is there.
+        assemble: score nothing; write the output folder from the finished shards of an array
+            run (raises if any is missing).
 
     Returns:
-        ``Path(output_dir)``, loadable with ``deita_hf.data.loading.load_pool``.
+        ``Path(output_dir)``; loadable with ``deita_hf.data.loading.load_pool`` once complete
+        (an array task that is not the last returns before the folder exists).
 
     Raises:
-        InputError: an unfinished run of another input or other settings (without ``overwrite``).
+        InputError: an unfinished run of another input or other settings (without
+            ``overwrite``), or ``assemble`` with shards missing.
         OutputExistsError: the output folder exists and ``overwrite`` is False.
         FolderInUseError: another process is scoring into the same output.
+        ConfigError: bad ``shard_size``, ``num_shards`` or ``shard_index``.
     """
     if shard_size < 1:
         raise ConfigError(f"shard_size must be positive, got {shard_size}.")
     out = Path(output_dir)
+    settings = None
+    if num_shards is not None or shard_index is not None or assemble:
+        check_array_task(num_shards, shard_index, assemble)
+        settings = run_settings(ds, components, shard_size=shard_size, source=source)
+        if assemble:
+            return _assemble(out, settings)
+        return _array_task(ds, out, components, settings, num_shards, shard_index,
+                           overwrite=overwrite, progress=progress, map_batch_size=map_batch_size)
     state = state or dist_state()
     with contextlib.ExitStack() as stack:
         if state.is_main_process:  # one run at a time in this partial folder
-            stack.enter_context(FolderLock(out, name=f"{out.name}.score"))
-        _score(ds, out, components, shard_size=shard_size, map_batch_size=map_batch_size,
-               overwrite=overwrite, state=state, progress=progress, source=source)
+            stack.enter_context(run_lock(out))
+            settings = run_settings(ds, components, shard_size=shard_size, source=source)
+        _score(ds, out, components, settings, shard_size=shard_size, map_batch_size=map_batch_size,
+               overwrite=overwrite, state=state, progress=progress)
     return out
 
 
-def _score(ds: Any, out: Path, components: list, *, shard_size: int, map_batch_size: int,
-           overwrite: bool, state: Any, progress: bool, source: str | None) -> None:
-    work = partial_dir(out)
-    n_shards = max(1, -(-len(ds) // shard_size))
-    settings = {"num_rows": len(ds), "columns": ds.column_names, "shard_size": shard_size,
-                "num_shards": n_shards, "components": [c.describe() for c in components]}
+def check_array_task(num_shards: int | None, shard_index: int | None, assemble: bool) -> None:
+    """Check the array flags (before anything loads).
+
+    Example:
+        >>> check_array_task(4, 0, False)
+        >>> check_array_task(4, 4, False)
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.ConfigError: --shard-index must be in 0..3 (array shard of --num-shards 4), got 4.
+    """
+    if assemble:
+        if shard_index is not None:
+            raise ConfigError("--assemble writes the output from every finished shard; drop "
+                              "--shard-index (and --num-shards) for it.")
+        return
+    if num_shards is None or shard_index is None:
+        raise ConfigError("An array task needs both --num-shards K and --shard-index I (0-based; "
+                          "in Slurm: --array=0-(K-1) and --shard-index $SLURM_ARRAY_TASK_ID).")
+    if num_shards < 1:
+        raise ConfigError(f"--num-shards must be a positive number of array shards, got "
+                          f"{num_shards}.")
+    if not 0 <= shard_index < num_shards:
+        raise ConfigError(f"--shard-index must be in 0..{num_shards - 1} (array shard of "
+                          f"--num-shards {num_shards}), got {shard_index}.")
+
+
+def _score_shards(ds: Any, run: ScoreRun, components: list, shards: list[int], *, tag: str,
+                  label: str, progress: bool, map_batch_size: int) -> int:
+    """Score the missing shards of ``shards``; returns how many were computed."""
+    todo = run.missing(shards)
+    for i in todo:
+        rows = run.rows(i)
+        shard = apply_components(
+            ds.select(rows), components, progress=progress, offset=rows.start,
+            label=f"shard {i + 1}/{run.num_shards} [{label}]", batch_size=map_batch_size,
+            load_from_cache_file=False, keep_in_memory=True)
+        run.write_shard(i, shard, tag=tag)
+        kill_point("score.shard")
+    return len(todo)
+
+
+def _score(ds: Any, out: Path, components: list, settings: dict | None, *, shard_size: int,
+           map_batch_size: int, overwrite: bool, state: Any, progress: bool) -> None:
     done = False
+    run = None
     if state.is_main_process:
-        settings["input"] = {"source": source, **input_fingerprint(ds)}
-        done = _already_complete(out, settings)
-        if done:  # killed after the output was in place: only leftovers to remove
-            shutil.rmtree(work, ignore_errors=True)
-            clean_leftovers(out)
-        else:
-            check_score_output(out, overwrite=overwrite, allow_scores=False)
-            try:
-                _check_manifest(work, settings, overwrite)
-            except OSError as err:
-                raise ConfigError(f"--output {str(out)!r}: cannot write the partial run "
-                                  f"{str(work)!r} ({type(err).__name__}: {err.strerror or err}). "
-                                  f"Choose a folder you can write to.") from err
+        run = ScoreRun(out, settings, engine={"name": "local", "num_processes": state.num_processes})
+        done = run.prepare(overwrite=overwrite)
+        if not done:
+            for tag in range(state.num_processes):
+                run.clean_tmp(f"p{tag}")
     done = _broadcast(state, done)
     if done:
         return
-    shard_dir = work / "shards"
-    names = [f"shard-{i:05d}-of-{n_shards:05d}.parquet" for i in range(n_shards)]
-    for i in range(state.process_index, n_shards, state.num_processes):
-        if (shard_dir / names[i]).is_file():
-            continue
-        shard = ds.select(range(i * shard_size, min(len(ds), (i + 1) * shard_size)))
-        shard = apply_components(
-            shard, components, progress=progress, offset=i * shard_size,
-            label=f"shard {i + 1}/{n_shards} [rank {state.process_index}]",
-            batch_size=map_batch_size, load_from_cache_file=False, keep_in_memory=True)
-        tmp = shard_dir / f".tmp-{state.process_index}-{names[i]}"
-        shard.to_parquet(str(tmp))
-        os.replace(tmp, shard_dir / names[i])
-        kill_point("score.shard")
+    if run is None:  # the other processes: the same shards (the main process hashed the input)
+        run = ScoreRun(out, {"num_rows": len(ds), "shard_size": shard_size,
+                             "num_shards": max(1, -(-len(ds) // shard_size))})
+    _score_shards(ds, run, components,
+                  owned_shards(run.num_shards, state.process_index, state.num_processes),
+                  tag=f"p{state.process_index}", label=f"rank {state.process_index}",
+                  progress=progress, map_batch_size=map_batch_size)
     state.wait_for_everyone()
     if state.is_main_process:
-        missing = [i for i in range(n_shards) if not (shard_dir / names[i]).is_file()]
-        if missing:
-            raise RuntimeError(f"Shards {missing} of {out} are missing after scoring; re-run the "
-                               f"same command to resume.")
-        manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
-        write_folder(out, "scores", {"default": [shard_dir / n for n in names]},
-                     {**manifest, "complete": True}, body=README, overwrite=True,
-                     tags=["deita", "deita-hf"])
-        kill_point("score.assembled")
-        shutil.rmtree(work, ignore_errors=True)
+        run.assemble()
     state.wait_for_everyone()
 
 
-def _already_complete(out: Path, settings: dict) -> bool:
-    """True when ``out`` is a complete scores folder of this very input and settings."""
-    from deita_hf.hub.layout import read_settings
+def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards: int,
+                shard_index: int, *, overwrite: bool, progress: bool, map_batch_size: int) -> Path:
+    engine = {"name": "array", "array_shards": num_shards}
+    run = ScoreRun(out, settings, engine=engine)
+    tag = f"a{shard_index}of{num_shards}"
+    mine = owned_shards(run.num_shards, shard_index, num_shards, contiguous=True)
+    lock = FolderLock(out, name=f"{out.name}.score-{shard_index:05d}-of-{num_shards:05d}")
+    with lock:  # two copies of this array task refuse each other
+        with run_lock(out, wait=ARRAY_LOCK_WAIT):
+            if run.prepare(overwrite=overwrite):
+                logger.info("%s is already complete", out)
+                return out
+        run.clean_tmp(tag)
+        if not mine:
+            logger.warning("array shard %d of %d owns none of the run's %d shard files (use "
+                           "fewer array tasks or a smaller --shard-size)", shard_index,
+                           num_shards, run.num_shards)
+        _score_shards(ds, run, components, mine, tag=tag,
+                      label=f"array shard {shard_index}/{num_shards}", progress=progress,
+                      map_batch_size=map_batch_size)
+    with run_lock(out, wait=ARRAY_LOCK_WAIT):  # the last task to finish assembles
+        if run.complete():
+            return out
+        missing = run.missing()
+        if missing:
+            logger.warning("array shard %d of %d is done; %d of %d shard files are still missing "
+                           "(the last array task to finish assembles, or run with --assemble)",
+                           shard_index, num_shards, len(missing), run.num_shards)
+            return out
+        return run.assemble()
 
-    kind, old = read_settings(out)
-    if kind != "scores" or not old.get("complete"):
-        return False
-    old = {k: v for k, v in old.items() if k != "complete"}
-    return old == json.loads(json.dumps(settings))
+
+def _assemble(out: Path, settings: dict) -> Path:
+    run = ScoreRun(out, settings, engine={"name": "array"})
+    with run_lock(out, wait=ARRAY_LOCK_WAIT):
+        if run.complete():
+            return out
+        if not (run.work / MANIFEST).is_file():
+            raise ConfigError(f"--assemble: {str(out)!r} has no unfinished `deita-hf score` run "
+                              f"to assemble ({str(run.work)!r} is missing); score it first.")
+        run.prepare(overwrite=False)  # the same input and settings as the array tasks
+        return run.assemble()
 
 
 def _broadcast(state: Any, flag: bool) -> bool:
@@ -213,35 +239,3 @@ def _broadcast(state: Any, flag: bool) -> bool:
     box = [flag]
     broadcast_object_list(box, from_process=0)
     return bool(box[0])
-
-
-def _check_manifest(work: Path, settings: dict, overwrite: bool) -> None:
-    """Start a partial folder, or check that the one there belongs to this input and settings."""
-    path = work / MANIFEST
-    if path.is_file():
-        old = json.loads(path.read_text(encoding="utf-8"))
-        old.pop("complete", None)
-        new = json.loads(json.dumps(settings))
-        if old != new:
-            if not overwrite:
-                raise InputError(_difference(work, old, new))
-            shutil.rmtree(work)
-    (work / "shards").mkdir(parents=True, exist_ok=True)
-    for tmp in (work / "shards").glob(".tmp-*"):
-        tmp.unlink()
-    path.write_text(json.dumps({**settings, "complete": False}, indent=2), encoding="utf-8")
-
-
-def _difference(work: Path, old: dict, new: dict) -> str:
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    parts = []
-    if "input" in changed:
-        o, n = old.get("input") or {}, new.get("input") or {}
-        parts.append(f"the input changed (rows {o.get('num_rows')} -> {n.get('num_rows')}, "
-                     f"content hash {str(o.get('sha256'))[:12]} -> {str(n.get('sha256'))[:12]})")
-        changed.remove("input")
-    if changed:
-        parts.append(f"the settings changed ({', '.join(changed)})")
-    return (f"An unfinished `deita-hf score` run in {str(work)!r} was made with another input "
-            f"or other settings: {'; '.join(parts)}. Re-run with the original input and settings to "
-            f"finish it, or pass --overwrite (overwrite=True) to start over.")

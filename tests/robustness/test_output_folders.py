@@ -21,7 +21,7 @@ from deita_hf.hub import folder as folder_mod
 from deita_hf.hub import guard as guard_mod
 from deita_hf.hub.folder import write_folder
 from deita_hf.hub.guard import FolderLock
-from deita_hf.pipeline import sharded
+from deita_hf.pipeline import score_run, sharded
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -93,6 +93,7 @@ def _interrupt_after(monkeypatch, point: str, nth: int) -> None:
                 raise KeyboardInterrupt
 
     monkeypatch.setattr(sharded, "kill_point", hook)
+    monkeypatch.setattr(score_run, "kill_point", hook)
     monkeypatch.setattr(folder_mod, "kill_point", hook)
 
 
