@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
     from deita_hf.embedding import CausalLMEmbedder, DeitaEmbedder, SentenceEmbedder
     from deita_hf.hub import push_selection, render_report, save_selection
     from deita_hf.pipeline.preference import build_preference_dataset
+    from deita_hf.pipeline.ray_engine import score_on_ray
     from deita_hf.pipeline.selector import DatasetSelector
     from deita_hf.pipeline.sharded import score_in_shards
     from deita_hf.scoring import (
@@ -80,6 +81,7 @@ _EXPORTS = {
     "build_embedder": "deita_hf.components",
     "DatasetSelector": "deita_hf.pipeline.selector",
     "score_in_shards": "deita_hf.pipeline.sharded",
+    "score_on_ray": "deita_hf.pipeline.ray_engine",
     "save_selection": "deita_hf.hub",
     "push_selection": "deita_hf.hub",
     "render_report": "deita_hf.hub",
@@ -94,7 +96,7 @@ __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py chec
     "PerplexityScorer", "IFDScorer", "ifd_filter", "RewardModelScorer", "JudgeScorer",
     "InsTagTagger", "RandomScorer", "build_scorer", "build_component",
     "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "build_embedder",
-    "DatasetSelector", "score_in_shards",
+    "DatasetSelector", "score_in_shards", "score_on_ray",
     "save_selection", "push_selection", "render_report", "build_preference_dataset",
 ]
 

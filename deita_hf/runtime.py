@@ -195,6 +195,29 @@ def load_pretrained(auto_class: str, name: str, *, revision: str | None, device:
     return model.to(device).eval(), tokenizer
 
 
+#: engine arguments every vLLM engine of this process gets (set by the Ray engine's workers)
+_VLLM_DEFAULTS: dict[str, Any] = {}
+
+
+def set_vllm_defaults(**engine_args: Any) -> None:
+    """Engine arguments for every vLLM engine this process creates from now on (the scorers'
+    and the embedder's), e.g. ``tensor_parallel_size`` in a Ray worker that holds several GPUs.
+
+    Example:
+        >>> set_vllm_defaults(tensor_parallel_size=2); vllm_defaults()
+        {'tensor_parallel_size': 2}
+        >>> set_vllm_defaults(); vllm_defaults()
+        {}
+    """
+    _VLLM_DEFAULTS.clear()
+    _VLLM_DEFAULTS.update(engine_args)
+
+
+def vllm_defaults() -> dict[str, Any]:
+    """The engine arguments :func:`set_vllm_defaults` set (a copy)."""
+    return dict(_VLLM_DEFAULTS)
+
+
 class LazyRuntime:
     """Mixin: pickle (and ``datasets``-fingerprint) the settings only, never the loaded model.
 

@@ -49,7 +49,8 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
     if with_embedder:
         g.add_argument("--embedder", default=embedder,
                        help="'deita' (DeitaEmbedder on Mistral-7B-v0.1: the paper's Repr "
-                            "filter), 'deita:<model or folder>', 'minilm' (packaged "
+                            "filter), 'deita:<model or folder>', 'vllm[:<model>]' (the same "
+                            "on vLLM, GPU), 'minilm' (packaged "
                             "all-MiniLM-L6-v2), a sentence-transformers folder, "
                             f"'causal-lm:<chat model>' or 'none'{note}")
     g.add_argument("--batch-size", type=int, default=8,

@@ -25,6 +25,8 @@ spec                   component
                        paper's Repr-filter embeddings (embedding)
 ``deita:MODEL``        :class:`~deita_hf.embedding.DeitaEmbedder` on another model or a local
                        copy of Mistral-7B-v0.1 (embedding)
+``vllm[:MODEL]``       the same vectors from a vLLM pooling engine (embedding; GPU,
+                       :class:`~deita_hf.embedding.vllm_embedder.VLLMDeitaEmbedder`)
 ``sentence-transformers:MODEL``, ``causal-lm:MODEL``   explicit embedder kinds
 =====================  ===================================================================
 

@@ -26,7 +26,7 @@ ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embe
                          "scorer": ""}
 
 _SCORER_KINDS = ("none", "length", "vllm", "model")
-_EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm")
+_EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm", "vllm")
 
 #: the role of the generic measures (perplexity, IFD, reward, judges, InsTag, random)
 SCORER_ROLE = "scorer"
@@ -87,7 +87,11 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
             return ComponentSpec(role, "none")
         if low == "deita":
             return ComponentSpec(role, "deita")
-        for prefix in ("deita:", "sentence-transformers:", "causal-lm:"):
+        if low == "vllm":  # DeitaEmbedder's vectors from a vLLM engine, on the paper's model
+            from deita_hf.embedding.deita import DEITA_EMBEDDER_MODEL
+
+            return ComponentSpec(role, "vllm", DEITA_EMBEDDER_MODEL)
+        for prefix in ("deita:", "sentence-transformers:", "causal-lm:", "vllm:"):
             if low.startswith(prefix):
                 return ComponentSpec(role, prefix[:-1], _target(role, text, prefix))
         if low == "length":
@@ -227,6 +231,10 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
                     else DeitaEmbedder(**kwargs))
         if parsed.kind == "causal-lm":
             return CausalLMEmbedder(parsed.target, **_accepted(CausalLMEmbedder, kwargs))
+        if parsed.kind == "vllm":
+            from deita_hf.embedding.vllm_embedder import VLLMDeitaEmbedder
+
+            return VLLMDeitaEmbedder(parsed.target, **_accepted(VLLMDeitaEmbedder, kwargs))
         return SentenceEmbedder(parsed.target, **_accepted(SentenceEmbedder, kwargs))
     from deita_hf.scoring import (
         ComplexityScorer,

@@ -56,6 +56,9 @@ class VLLMScorerBackend:
         model: local path or Hub id.
         revision: Hub revision.
         max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning).
+
+    The engine also gets the process's :func:`deita_hf.runtime.vllm_defaults` (a Ray worker
+    sets ``tensor_parallel_size`` to its GPUs there).
     """
 
     def __init__(self, model: str, *, revision: str | None = None, max_length: int = 2048) -> None:
@@ -64,11 +67,14 @@ class VLLMScorerBackend:
         except ImportError as err:
             raise ConfigError("backend='vllm' needs vLLM: pip install 'deita_hf[vllm]' "
                               "(GPU only), or use backend='transformers'.") from err
+        from deita_hf.runtime import vllm_defaults
+
+        engine = {**vllm_defaults(), "model": model, "revision": revision,
+                  "max_model_len": max_length}
         try:  # logprobs after the allowed-token restriction (vLLM >= 0.10); older: the default
-            self.llm = LLM(model=model, revision=revision, max_model_len=max_length,
-                           logprobs_mode="processed_logprobs")
+            self.llm = LLM(**engine, logprobs_mode="processed_logprobs")
         except TypeError:
-            self.llm = LLM(model=model, revision=revision, max_model_len=max_length)
+            self.llm = LLM(**engine)
         tok = self.llm.get_tokenizer()
         vocab = tok.get_vocab()
         missing = [t for t in SCORE_TOKENS if t not in vocab]
