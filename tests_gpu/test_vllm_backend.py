@@ -9,30 +9,10 @@ that vLLM's restricted one-token logprobs give the same expected scores as the t
 forward pass.
 """
 
-import gzip
-import json
-from pathlib import Path
-
 import pytest
 import vllm  # noqa: F401  (an ImportError here means: install vllm to run this suite)
 
 from deita_hf.scoring import ComplexityScorer, QualityScorer
-from deita_hf.testing import build_tiny_llama
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="module")
-def rows():
-    with gzip.open(DATA / "alpaca" / "alpaca_random_9k.jsonl.gz", "rt") as f:
-        return [json.loads(next(f)) for _ in range(300)]
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(rows, tmp_path_factory):
-    texts = [r["instruction"] + " " + r["output"] for r in rows]
-    return str(build_tiny_llama(tmp_path_factory.mktemp("tiny"), texts=texts, hidden_size=128,
-                                num_attention_heads=4, intermediate_size=256))
 
 
 @pytest.mark.parametrize("cls", [ComplexityScorer, QualityScorer])

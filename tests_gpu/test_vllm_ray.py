@@ -8,9 +8,7 @@ It scores real Alpaca rows with a tiny LLaMA built offline, through ``score_on_r
 vLLM backends on one GPU worker, and compares with the transformers backends on the same GPU.
 """
 
-import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -27,22 +25,6 @@ from deita_hf.embedding import DeitaEmbedder  # noqa: E402
 from deita_hf.embedding.vllm_embedder import VLLMDeitaEmbedder  # noqa: E402
 from deita_hf.pipeline.ray_engine import score_on_ray  # noqa: E402
 from deita_hf.scoring import ComplexityScorer, QualityScorer  # noqa: E402
-from deita_hf.testing import build_tiny_llama  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="module")
-def rows():
-    with gzip.open(DATA / "alpaca" / "alpaca_random_9k.jsonl.gz", "rt") as f:
-        return [json.loads(next(f)) for _ in range(64)]
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(rows, tmp_path_factory):
-    texts = [r["instruction"] + " " + r["output"] for r in rows]
-    return str(build_tiny_llama(tmp_path_factory.mktemp("tiny"), texts=texts, hidden_size=128,
-                                num_attention_heads=4, intermediate_size=256))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +35,8 @@ def cluster():
 
 
 def test_vllm_backends_on_ray_match_transformers(cluster, rows, tiny_llama, tmp_path):
-    ds = Dataset.from_list([{k: r[k] for k in ("instruction", "input", "output")} for r in rows])
+    ds = Dataset.from_list([{k: r[k] for k in ("instruction", "input", "output")}
+                            for r in rows[:64]])
     comps = [ComplexityScorer(tiny_llama, backend="vllm"), QualityScorer(tiny_llama, backend="vllm"),
              VLLMDeitaEmbedder(tiny_llama, max_length=512)]
     out = score_on_ray(ds, comps, output_dir=tmp_path / "ray", shard_size=16, num_workers=1,
