@@ -107,6 +107,11 @@ def check_engine_arguments(args: argparse.Namespace) -> None:
         raise ConfigError(f"{', '.join(ray_only)} only appl{'ies' if len(ray_only) == 1 else 'y'} "
                           f"to --engine ray; add --engine ray or drop "
                           f"{'it' if len(ray_only) == 1 else 'them'}.")
+    if args.num_workers is not None and args.num_workers < 1:
+        raise ConfigError(f"--num-workers must be a positive number of workers, got "
+                          f"{args.num_workers}.")
+    if args.gpus_per_worker is not None and args.gpus_per_worker < 0:
+        raise ConfigError(f"--gpus-per-worker must be 0 or more, got {args.gpus_per_worker:g}.")
     if args.engine == "ray" and array:
         raise ConfigError("--num-shards/--shard-index/--assemble split a run into Slurm array "
                           "tasks; Ray schedules the shards itself. Drop them, or drop --engine ray.")

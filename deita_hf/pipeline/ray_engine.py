@@ -179,8 +179,9 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
         gpus_per_worker: GPUs per actor (default: 1 on a cluster with GPUs, else 0).
         cpus_per_worker: CPUs and torch threads per actor.
         address: the Ray cluster (``ray.init(address=...)``: ``auto``, ``HOST:PORT``,
-            ``ray://HOST:10001``); None: the Ray this process is connected to, else a local one
-            started (and stopped) here.
+            ``ray://HOST:10001``); None: a local Ray started (and stopped) here. A process
+            already connected to Ray (``ray.init`` called before) runs on that cluster and
+            stays connected.
         overwrite: start over instead of refusing a run with another input or settings, and
             replace an existing output folder.
         progress: show a progress bar over the shards.

@@ -105,7 +105,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
         check_array_task(num_shards, shard_index, assemble)
         settings = run_settings(ds, components, shard_size=shard_size, source=source)
         if assemble:
-            return _assemble(out, settings)
+            return _assemble(out, settings, num_shards)
         return _array_task(ds, out, components, settings, num_shards, shard_index,
                            overwrite=overwrite, progress=progress, map_batch_size=map_batch_size)
     state = state or dist_state()
@@ -217,8 +217,9 @@ def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards
         return run.assemble()
 
 
-def _assemble(out: Path, settings: dict) -> Path:
-    run = ScoreRun(out, settings, engine={"name": "array"})
+def _assemble(out: Path, settings: dict, num_shards: int | None) -> Path:
+    engine = {"name": "array", **({"array_shards": num_shards} if num_shards else {})}
+    run = ScoreRun(out, settings, engine=engine)
     with run_lock(out, wait=ARRAY_LOCK_WAIT):
         if run.complete():
             return out

@@ -42,6 +42,8 @@ def test_engine_ray_without_ray_says_how_to_install_it(no_ray, pool_file, tmp_pa
      "--num-workers, --gpus-per-worker only apply to --engine ray"),
     (["--engine", "ray", "--num-shards", "2", "--shard-index", "0"], "Ray schedules the shards"),
     (["--engine", "ray", "--assemble"], "Ray schedules the shards"),
+    (["--engine", "ray", "--num-workers", "0"], "--num-workers must be a positive number"),
+    (["--engine", "ray", "--gpus-per-worker", "-1"], "--gpus-per-worker must be 0 or more"),
 ])
 def test_scale_out_flags_that_do_not_fit_together(extra, message, pool_file, tmp_path, capsys):
     out = tmp_path / "scored"
