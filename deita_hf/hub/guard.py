@@ -165,7 +165,8 @@ def check_writable(root: Path) -> None:
 #: name passed to :func:`kill_point` (``write.config``: one config's parquet files are in the
 #: temporary sibling; ``write.tmp``: the new folder is complete in its temporary
 #: sibling; ``write.swap``: between the renames; ``write.done``: renamed into place, the old
-#: folder not yet deleted; ``score.shard``: a shard of ``deita-hf score`` is finished;
+#: folder not yet deleted; ``score.shard``: a shard of ``deita-hf score`` is finished (on
+#: ``--engine ray``: its result reached the driver);
 #: ``score.assembled``: the output is written, the partial folder not yet removed). Used by
 #: ``tests/robustness`` to interrupt a run at a chosen point; unset, it costs one dict lookup.
 KILL_ENV = "DEITA_HF_TEST_KILL_AT"
