@@ -303,7 +303,8 @@ def _run_workers(ray: Any, run: ScoreRun, components: list, todo: list[int], pla
         shards = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
         results = shards.map_batches(
             ShardWorker, batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(plan.num_workers, len(todo))),
+            compute=ray.data.ActorPoolStrategy(  # one shard at a time: a free actor takes the next
+                size=min(plan.num_workers, len(todo)), max_tasks_in_flight_per_actor=1),
             num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,
             runtime_env={"env_vars": env},
             fn_constructor_kwargs={"components": components, "run": run,
