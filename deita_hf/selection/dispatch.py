@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from deita_hf.selection.result import SelectionStats
 
-__all__ = ["STRATEGIES", "Strategy", "accepted_arguments", "parse_strategy", "select"]
+__all__ = ["STRATEGIES", "Strategy", "accepted_arguments", "parse_strategy", "select", "spec_value"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "k-means clusters, score-weighted sampling per cluster"),
     Strategy("instag", _S + "instag", "select_instag_diversity",
              "InsTag complexity-first tag coverage"),
+    Strategy("less", _S + "less", "select_less",
+             "highest mean gradient cosine to a target set (LESS)"),
 )}
 
 
@@ -87,7 +89,7 @@ def _check_arguments(name: str, kwargs: dict[str, Any], *, spec: bool) -> None:
         )
 
 
-def _value(text: str) -> Any:
+def spec_value(text: str) -> Any:
     """A spec value: quoted -> str; true/false -> bool; none/null -> None; int; float; str."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
@@ -139,7 +141,7 @@ def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
             raise ConfigError(f"Strategy spec {spec!r}: {item!r} is not key=value.")
         if key in kwargs:
             raise ConfigError(f"Strategy spec {spec!r}: {key!r} is given twice.")
-        kwargs[key] = _value(text)
+        kwargs[key] = spec_value(text)
     _check_arguments(name, kwargs, spec=True)
     return name, kwargs
 

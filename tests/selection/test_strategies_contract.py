@@ -26,6 +26,9 @@ ARGS = {
     "facility": {"progress": False},
     "kmeans": {"n_clusters": 2, "score_column": "score", "progress": False},
     "instag": {"progress": False},
+    # the pool's 4-d embeddings stand in for gradient features (no feature ids to check)
+    "less": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]}),
+             "features_column": "embedding", "id_column": None, "progress": False},
 }
 
 
