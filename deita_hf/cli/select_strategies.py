@@ -78,13 +78,19 @@ def measure_columns(measure: Any) -> list[str]:
     return component_columns(measure)
 
 
-def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = True) -> Dataset:
+def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = True,
+                  output: str | None = None) -> Dataset:
     """Add each measure's column to the pool (refusing to replace a column of the pool).
+
+    LESS scorers are prepared on the whole pool first (their warm-up runs, or is reused from
+    ``.NAME.less`` beside ``output``; see :mod:`deita_hf.pipeline.less_target`).
 
     Args:
         pool: the loaded pool.
         measures: :func:`build_scorers` output.
         progress: show progress bars.
+        output: the output folder (where LESS warm-ups are kept beside; None: the scorer's
+            default cache).
 
     Returns:
         The pool with the columns added.
@@ -103,6 +109,9 @@ def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = Tr
                               f"{describe_component(m)} would replace; drop the --scorer to use "
                               f"the column, or remove it from the pool.")
         print(f"deita-hf select: computing {describe_component(m)}", file=sys.stderr)
+    from deita_hf.pipeline.less_target import prepare_less
+
+    prepare_less(pool, measures, output, progress=progress)
     return apply_components(pool, measures, progress=progress, label="deita-hf select")
 
 
@@ -126,6 +135,7 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
+    from deita_hf.pipeline.less_target import resolve_target
     from deita_hf.pipeline.presets import check_models_available, get_preset
     from deita_hf.pipeline.strategy_plan import plan_strategy
     from deita_hf.selection import dispatch
@@ -152,7 +162,7 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
                          device=args.device,
                          progress=progress)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
-    pool = apply_scorers(pool, measures, progress=progress)
+    pool = apply_scorers(pool, measures, progress=progress, output=args.output)
     selector = DatasetSelector.from_preset(
         preset.name, complexity=plan.specs.get("complexity", "none"),
         quality=plan.specs.get("quality", "none"), embedder=plan.specs.get("embedding", "none"),
@@ -162,7 +172,11 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
             print(f"deita-hf select: computing {describe_component(component)}", file=sys.stderr)
     if plan.specs:
         pool = selector.score(pool, progress=progress, warn=False, roles=tuple(plan.specs))
-    selected, stats = dispatch.select(pool, budget, name, return_stats=True, **plan.kwargs)
+    kwargs, target = (resolve_target(plan.kwargs, measures, progress=progress)
+                      if name == "less" else (plan.kwargs, None))
+    selected, stats = dispatch.select(pool, budget, name, return_stats=True, **kwargs)
+    if target is not None:
+        stats.params["target"] = target
     card_roles = {"complexity": "complexity", "quality": "quality", "embedding": "embedder"}
     described = selector.card_scorers()
     scorers = {card_roles[r]: described[card_roles[r]] for r in plan.roles}

@@ -10,7 +10,9 @@ Score rules for strategies that take one (``kcenter``, ``kmeans``, ``instag``): 
 ``score_column`` / ``complexity_column`` / ``quality_column`` win (``score_column=none``: no
 score); else ``--score-column``; else the DEITA score Σ complexity × quality when both columns
 are in the pool or computed by an explicit ``--complexity-scorer``/``--quality-scorer``; else
-the strategy runs without a score. ``topk`` reads ``column=`` (or ``--score-column``).
+the strategy runs without a score. ``topk`` reads ``column=`` (or ``--score-column``). ``less`` reads the gradient features
+``less_grad`` (``features_column=``), which ``--scorer less:MODEL`` computes, and needs
+``target=PATH``.
 
 Example:
     >>> plan = plan_strategy("topk", {"column": "complexity"}, ["instruction", "output"],
@@ -38,6 +40,8 @@ ROLES = ("complexity", "quality", "embedding")
 SCORE_KEYS = ("score_column", "complexity_column", "quality_column")
 _FLAGS = {"complexity": "--complexity-scorer", "quality": "--quality-scorer",
           "embedding": "--embedder"}
+#: strategy -> how to compute what it reads, added to the missing-column error
+_HINTS = {"less": "; LESS gradient features: --scorer less:MODEL"}
 
 
 @dataclass
@@ -137,6 +141,11 @@ def plan_strategy(
                           f"drop the option.")
     if "tags_column" in accepted:
         needed.append(kwargs.setdefault("tags_column", "tags"))
+    if "features_column" in accepted:  # less: gradient features (--scorer less:MODEL)
+        from deita_hf.pipeline.less_target import check_target
+
+        check_target(kwargs)
+        needed.append(kwargs.setdefault("features_column", "less_grad"))
 
     specs: dict[str, str] = {}
     for role in ROLES:
@@ -160,6 +169,7 @@ def plan_strategy(
             f"Strategy {name!r} reads the column(s) {', '.join(map(repr, missing))}, which the "
             f"pool lacks (columns: {sorted(columns)}). Add them to the pool, compute them "
             f"(--complexity-scorer / --quality-scorer / --embedder for those roles, --scorer SPEC "
-            f"for other measures), or name other columns in the strategy spec.")
+            f"for other measures{_HINTS.get(name, '')}), or name other columns in the strategy "
+            f"spec.")
     roles = [r for r in ROLES if r in specs or role_columns[r] in needed]
     return StrategyPlan(name, kwargs, specs, list(dict.fromkeys(needed)), roles)
