@@ -192,3 +192,11 @@ def test_spec_options_are_parsed_and_checked():
     for bad in ("less:/m,colour=red", "less:/m,dim", "less:", "less:/m,dim=1,dim=2"):
         with pytest.raises(ConfigError, match="less:MODEL"):
             parse_spec("scorer", bad)
+
+
+def test_without_peft_the_error_says_how_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "peft", None)  # `import peft` raises ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'deita_hf\[less\]'"):
+        build_component("scorer", "less:/m/llama")
