@@ -17,12 +17,15 @@ loss ``ℓ(z; θ)`` = the mean token loss over its replies), at each warm-up che
   ``w_c`` the checkpoints' weights (mean learning rate of each epoch, normalised), so the dot
   product of a pool row and a target row is LESS's score ``Σ_c w_c cos(Γ_c(z), ∇ℓ(z'; θ_c))``.
 
-The per-example gradients come from one batched forward and backward pass
-(:mod:`deita_hf.scoring.per_example`), projected layer by layer (the full ``P``-vector of a
-row is never formed). ``less_grad_id`` holds ``"adam:<id>"`` or ``"sgd:<id>"``, ``<id>`` a hash
-of everything that makes two rows' features comparable (the checkpoints' adapter weights
-and weights, the projection's kind, seed and dimension): the ``less`` strategy refuses to
-compare features of different ids.
+The per-example gradients come from one batched forward and backward pass per mini-batch
+(:mod:`deita_hf.scoring.per_example`); the gradients of as many rows as fit in
+``max_buffer_bytes`` are projected together, one matrix product per LoRA parameter, so the
+projection matrix is read once per group of rows.
+
+``less_grad_id`` holds ``"adam:<id>"`` or ``"sgd:<id>"``, ``<id>`` a hash of everything that
+makes two rows' features comparable (the checkpoints' adapter weights and weights, the
+projection's kind, seed and dimension): the ``less`` strategy refuses to compare features of
+different ids.
 
 Example:
     >>> from deita_hf.scoring.less import LessGradientScorer
@@ -96,6 +99,8 @@ class LessGradientScorer(LazyRuntime):
         device: torch device (None: CUDA if available).
         dtype: the model's dtype for extraction (None: bf16 on CUDA, float32 on CPU).
         max_cache_bytes: keep the projection matrix in memory up to this size.
+        max_buffer_bytes: per-example gradients held at once before they are projected
+            together (at least one mini-batch).
     """
 
     column = FEATURES_COLUMN
@@ -109,7 +114,8 @@ class LessGradientScorer(LazyRuntime):
                  lora_alpha: float = 512.0, lora_dropout: float = 0.1,
                  lora_target_modules: Any = ("q_proj", "k_proj", "v_proj", "o_proj"),
                  batch_size: int = 8, max_length: int = 2048, device: str | None = None,
-                 dtype: Any = None, max_cache_bytes: int = 2 * 1024**3) -> None:
+                 dtype: Any = None, max_cache_bytes: int = 2 * 1024**3,
+                 max_buffer_bytes: int = 1024**3) -> None:
         if not model_name_or_path:
             raise ConfigError("LessGradientScorer needs a base causal LM (a folder or Hub id).")
         for name, value in (("dim", dim), ("batch_size", batch_size), ("max_length", max_length)):
@@ -133,6 +139,7 @@ class LessGradientScorer(LazyRuntime):
         self.device = None if device is None else str(device)
         self.dtype = None if dtype is None else str(dtype).replace("torch.", "")
         self.max_cache_bytes = int(max_cache_bytes)
+        self.max_buffer_bytes = int(max_buffer_bytes)
         self.weights_stamp = local_stamp(self.model_name_or_path)
         #: the finished warm-up (set by :meth:`prepare`) and the features' compatibility id
         self.warmup: dict[str, Any] | None = None
@@ -306,32 +313,46 @@ class LessGradientScorer(LazyRuntime):
                             max_cache_bytes=self.max_cache_bytes))
 
     # -- computing ---------------------------------------------------------------------------
-    def _batch_features(self, rows: list[Any], ckpt: dict[str, Any]) -> Any:
-        """Unit projected features of one mini-batch at one checkpoint: ``(b, dim)``."""
+    def _batch_grads(self, rows: list[Any], ckpt: dict[str, Any]) -> list[Any]:
+        """Per-example gradients (Adam-preconditioned for ``gradient="adam"``) of one
+        mini-batch at one checkpoint: one ``(b, numel)`` float32 tensor per LoRA parameter."""
         import torch
 
         from deita_hf.scoring.conversation_tokens import pad_right
         from deita_hf.scoring.per_example import LinearCapture, backward_to_embeddings
 
-        rt = self._rt
-        adam = rt["adam"]
+        rt, adam = self._rt, self.warmup["adam"]
         ids, mask, labels = pad_right(rows, rt["pad"], rt["device"])
-        with LinearCapture(rt["layers"]) as cap:
+        with torch.enable_grad(), LinearCapture(rt["layers"]) as cap:
             backward_to_embeddings(rt["model"], ids, mask, labels)
-        out = torch.zeros((len(rows), self.dim), device=rt["device"])
-        offset = 0
-        for name, p in rt["params"]:
+        grads = []
+        for name, _ in rt["params"]:
             g = cap.weight_grads(name.rsplit(".", 1)[0])[0].reshape(len(rows), -1)
             if self.gradient == "adam":
                 m = adam["beta1"] * ckpt["m"][name] + (1 - adam["beta1"]) * g
                 v = adam["beta2"] * ckpt["v"][name] + (1 - adam["beta2"]) * g * g
                 g = m / torch.sqrt(v + adam["eps"])
-            out += rt["projector"].project(g, offset)
-            offset += p.numel()
+            grads.append(g)
+        return grads
+
+    def _project(self, grads: list[Any]) -> Any:
+        """Unit projected features ``(rows, dim)`` of per-parameter gradient blocks: one
+        matrix product per parameter (its rows of the projection)."""
+        import torch
+
+        out, offset = None, 0
+        for g in grads:
+            part = self._rt["projector"].project(g, offset)
+            out = part if out is None else out + part
+            offset += g.shape[1]
         return torch.nn.functional.normalize(out, dim=1)
 
     def row_features(self, batch: dict[str, list], indices: list[int] | None = None) -> np.ndarray:
         """The ``less_grad`` values of a batch of rows: ``(rows, dim × checkpoints)`` float32.
+
+        Rows are length-sorted into mini-batches of ``batch_size`` for the forward and backward
+        passes; their gradients are projected together, as many rows at a time as fit in
+        ``max_buffer_bytes`` (so the projection matrix is read once per group, not per row).
 
         Raises:
             InputError: a row without response tokens (names the row).
@@ -344,19 +365,20 @@ class LessGradientScorer(LazyRuntime):
 
         self.load()
         rt = self._rt
-        rt["adam"] = self.warmup["adam"]
         rows = encode_batch(batch, indices, rt["tokenizer"], self.max_length, FEATURES_COLUMN)
         order = sorted(range(len(rows)), key=lambda i: -len(rows[i].input_ids))
-        ckpts = rt["ckpts"]
-        out = np.empty((len(rows), self.dim * len(ckpts)), dtype=np.float32)
-        for c, ckpt in enumerate(ckpts):
+        n_params = sum(p.numel() for _, p in rt["params"])
+        group = max(self.batch_size, self.max_buffer_bytes // (4 * n_params))
+        out = np.empty((len(rows), self.dim * len(rt["ckpts"])), dtype=np.float32)
+        for c, ckpt in enumerate(rt["ckpts"]):
             set_peft_model_state_dict(rt["model"], ckpt["adapter"])
-            for s in range(0, len(order), self.batch_size):
-                chunk = order[s:s + self.batch_size]
-                with torch.enable_grad():
-                    feats = self._batch_features([rows[i] for i in chunk], ckpt)
-                feats = (feats * ckpt["weight"] ** 0.5).cpu().numpy()
-                out[chunk, c * self.dim:(c + 1) * self.dim] = feats
+            for g0 in range(0, len(order), group):
+                members = order[g0:g0 + group]
+                parts = [self._batch_grads([rows[i] for i in members[s:s + self.batch_size]], ckpt)
+                         for s in range(0, len(members), self.batch_size)]
+                grads = [torch.cat(blocks) for blocks in zip(*parts)]
+                feats = self._project(grads) * ckpt["weight"] ** 0.5
+                out[members, c * self.dim:(c + 1) * self.dim] = feats.cpu().numpy()
         return out
 
     def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, Any]:
