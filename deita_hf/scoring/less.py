@@ -19,8 +19,8 @@ loss ``ℓ(z; θ)`` = the mean token loss over its replies), at each warm-up che
 
 The per-example gradients come from one batched forward and backward pass per mini-batch
 (:mod:`deita_hf.scoring.per_example`); the gradients of as many rows as fit in
-``max_buffer_bytes`` are projected together, one matrix product per LoRA parameter, so the
-projection matrix is read once per group of rows.
+``max_buffer_bytes`` are projected together, in one matrix product per group of rows (the
+projection matrix is read, or generated, once per group, not once per row).
 
 ``less_grad_id`` holds ``"adam:<id>"`` or ``"sgd:<id>"``, ``<id>`` a hash of everything that
 makes two rows' features comparable (the checkpoints' adapter weights and weights, the
@@ -161,13 +161,14 @@ class LessGradientScorer(LazyRuntime):
     def describe(self) -> dict[str, Any]:
         """What a card records: model, LoRA and warm-up settings, the warm-up itself (folder,
         key, rows, checkpoints and weights), the projection, the gradient kind and the id."""
-        from deita_hf.scoring.projection import BLOCK_ROWS, PROJECTION
+        from deita_hf.scoring.projection import BLOCK_ROWS, projection_name
 
         return {"name": self.model_name_or_path, "kind": self.kind, "column": self.column,
                 "columns": [FEATURES_COLUMN, ID_COLUMN], "gradient": self.gradient,
                 "checkpoints": self.checkpoints, "warmup_config": asdict(self.config),
                 "warmup": self.warmup, "features_id": self.features_id,
-                "projection": {"kind": PROJECTION, "seed": self.projection_seed,
+                "projection": {"kind": projection_name(resolve_device(self.device)),
+                               "seed": self.projection_seed,
                                "dim": self.dim, "block_rows": BLOCK_ROWS},
                 "feature_dim": self.dim * len(self._checkpoints()) if self.warmup else None,
                 "max_length": self.max_length, "batch_size": self.batch_size,
@@ -225,14 +226,15 @@ class LessGradientScorer(LazyRuntime):
         return self
 
     def _features_id(self) -> str:
-        from deita_hf.scoring.projection import PROJECTION
+        from deita_hf.scoring.projection import projection_name
 
         digest = hashlib.sha256()
         for ckpt in self._checkpoints():
             adapter = Path(self.warmup["dir"]) / ckpt["path"] / "adapter_model.safetensors"
             digest.update(hashlib.sha256(adapter.read_bytes()).digest())
             digest.update(repr(round(ckpt["weight"], 12)).encode())
-        digest.update(json.dumps([PROJECTION, self.projection_seed, self.dim]).encode())
+        digest.update(json.dumps([projection_name(resolve_device(self.device)),
+                                  self.projection_seed, self.dim]).encode())
         return digest.hexdigest()[:16]
 
     # -- loading -----------------------------------------------------------------------------
@@ -335,18 +337,6 @@ class LessGradientScorer(LazyRuntime):
             grads.append(g)
         return grads
 
-    def _project(self, grads: list[Any]) -> Any:
-        """Unit projected features ``(rows, dim)`` of per-parameter gradient blocks: one
-        matrix product per parameter (its rows of the projection)."""
-        import torch
-
-        out, offset = None, 0
-        for g in grads:
-            part = self._rt["projector"].project(g, offset)
-            out = part if out is None else out + part
-            offset += g.shape[1]
-        return torch.nn.functional.normalize(out, dim=1)
-
     def row_features(self, batch: dict[str, list], indices: list[int] | None = None) -> np.ndarray:
         """The ``less_grad`` values of a batch of rows: ``(rows, dim × checkpoints)`` float32.
 
@@ -376,8 +366,10 @@ class LessGradientScorer(LazyRuntime):
                 members = order[g0:g0 + group]
                 parts = [self._batch_grads([rows[i] for i in members[s:s + self.batch_size]], ckpt)
                          for s in range(0, len(members), self.batch_size)]
-                grads = [torch.cat(blocks) for blocks in zip(*parts)]
-                feats = self._project(grads) * ckpt["weight"] ** 0.5
+                flat = torch.cat([torch.cat(blocks) for blocks in zip(*parts)], dim=1)
+                del parts
+                feats = torch.nn.functional.normalize(rt["projector"].project(flat), dim=1)
+                feats = feats * ckpt["weight"] ** 0.5
                 out[members, c * self.dim:(c + 1) * self.dim] = feats.cpu().numpy()
         return out
 

@@ -199,9 +199,10 @@ def select_less(
     if pool_id != target_id:
         raise SelectionError(
             f"The pool's LESS features (id {pool_id}) and the target's (id {target_id}) come "
-            f"from different warm-ups, LoRA or projections, so their cosines mean nothing. "
-            f"Compute the target's with the same less scorer (same model, warm-up and "
-            f"projection settings) that made the pool's.")
+            f"from different warm-ups, LoRA or projections (a projection drawn on CUDA is not "
+            f"the CPU's), so their cosines mean nothing. Compute the target's with the same "
+            f"less scorer (same model, warm-up and projection settings, same device type) that "
+            f"made the pool's.")
     if (pool_kind, target_kind) != ("adam", "sgd"):
         warnings.warn(f"LESS compares Adam-preconditioned pool features with SGD target "
                       f"features; here the pool's are {pool_kind!r} and the target's "
