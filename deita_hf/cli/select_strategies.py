@@ -83,7 +83,9 @@ def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = Tr
     """Add each measure's column to the pool (refusing to replace a column of the pool).
 
     LESS scorers are prepared on the whole pool first (their warm-up runs, or is reused from
-    ``.NAME.less`` beside ``output``; see :mod:`deita_hf.pipeline.less_target`).
+    ``.NAME.less`` beside ``output``; see :mod:`deita_hf.pipeline.less_target`); one whose
+    columns the pool already has leaves them as they are and only computes the target's
+    features (the strategy checks that the ids match).
 
     Args:
         pool: the loaded pool.
@@ -101,18 +103,23 @@ def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = Tr
     if not measures:
         return pool
     from deita_hf.components import apply_components, describe_component
+    from deita_hf.pipeline.less_target import prepare_less, reuses_pool_features
 
+    todo = []
     for m in measures:
         clash = [c for c in measure_columns(m) if c in pool.column_names]
+        if reuses_pool_features(pool, m):
+            print(f"deita-hf select: using the pool's {m.column!r} column; {describe_component(m)} "
+                  f"computes the target's features", file=sys.stderr)
+            continue
         if clash:
             raise ConfigError(f"The pool already has a {clash[0]!r} column, which --scorer "
                               f"{describe_component(m)} would replace; drop the --scorer to use "
                               f"the column, or remove it from the pool.")
         print(f"deita-hf select: computing {describe_component(m)}", file=sys.stderr)
-    from deita_hf.pipeline.less_target import prepare_less
-
+        todo.append(m)
     prepare_less(pool, measures, output, progress=progress)
-    return apply_components(pool, measures, progress=progress, label="deita-hf select")
+    return apply_components(pool, todo, progress=progress, label="deita-hf select")
 
 
 def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any]) -> int:

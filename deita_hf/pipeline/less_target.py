@@ -4,7 +4,8 @@ and the target's features.
 - Every LESS scorer of ``--scorer less:MODEL`` is prepared on the whole pool first
   (:meth:`~deita_hf.scoring.less.LessGradientScorer.prepare`: its warm-up runs, or a finished
   one is reused) with its warm-ups kept in ``.NAME.less/`` beside the output folder
-  (:func:`less_cache_dir`), unless its spec names a ``cache_dir`` or ``warmup_dir``.
+  (:func:`less_cache_dir`), unless its spec names a ``cache_dir`` or ``warmup_dir``. A pool
+  that already has the features keeps them (:func:`reuses_pool_features`).
 - ``target=PATH`` names rows in any format :func:`~deita_hf.data.loading.load_pool` reads.
   When they already hold features (the ``less_grad`` column) they are used as they are (the
   strategy checks their id); otherwise their SGD features are computed with the pool's LESS
@@ -29,7 +30,8 @@ from deita_hf.errors import ConfigError
 if TYPE_CHECKING:
     from datasets import Dataset
 
-__all__ = ["check_target", "less_cache_dir", "prepare_less", "resolve_target"]
+__all__ = ["check_target", "less_cache_dir", "prepare_less", "resolve_target",
+           "reuses_pool_features"]
 
 
 def less_cache_dir(output: str | os.PathLike) -> Path:
@@ -61,6 +63,16 @@ def check_target(kwargs: dict[str, Any]) -> None:
 
 def _less_scorers(measures: Sequence[Any]) -> list[Any]:
     return [m for m in measures if getattr(m, "kind", None) == "less"]
+
+
+def reuses_pool_features(pool: Dataset, measure: Any) -> bool:
+    """True for a LESS scorer whose feature columns the pool already has: the pool's are used
+    (the strategy checks their id against the target's) and the scorer computes only the
+    target's."""
+    from deita_hf.components import component_columns
+
+    return getattr(measure, "kind", None) == "less" and all(
+        c in pool.column_names for c in component_columns(measure))
 
 
 def prepare_less(pool: Dataset, measures: Sequence[Any], output: str | os.PathLike | None, *,
@@ -103,8 +115,8 @@ def resolve_target(kwargs: dict[str, Any], measures: Sequence[Any], *,
             raise ConfigError(
                 f"--strategy less:target={source}: the target rows have no {column!r} features, "
                 f"and no --scorer less:MODEL is given to compute them. Pass the --scorer "
-                f"less:MODEL spec that made the pool's features (its finished warm-up is reused: "
-                f"add warmup_dir=DIR), or a target that holds features "
+                f"less:MODEL spec that made the pool's features (the pool's column is kept, the "
+                f"finished warm-up reused; or add warmup_dir=DIR), or a target that holds features "
                 f"(LessGradientScorer(...).target_features(rows)).")
         print(f"deita-hf select: computing LESS target features of {len(rows)} rows "
               f"({source})", file=sys.stderr)

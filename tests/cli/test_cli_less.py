@@ -29,9 +29,9 @@ def files(tmp_path_factory) -> tuple[Path, Path]:
     return pool, target
 
 
-def run(pool, target, model, out, *extra):
+def run(pool, target, model, out, *extra, spec=None):
     return main(["select", str(pool), "--budget", "5", "--strategy", f"less:target={target}",
-                 "--scorer", less_spec(model), "--max-length", "512", "--batch-size", "4",
+                 "--scorer", spec or less_spec(model), "--max-length", "512", "--batch-size", "4",
                  "--output", str(out), "--no-progress", "--include-pool", *extra])
 
 
@@ -71,6 +71,14 @@ def test_select_less_end_to_end(files, tiny_base_llama, tmp_path, capsys, monkey
     assert run(pool, target, str(tiny_base_llama), out, "--overwrite") == 0
     again = load_dataset(str(out), split="train")
     assert again["instruction"][:] == chosen["instruction"][:]
+    # a pool that already has the features keeps them; the scorer computes the target's only
+    ready = tmp_path / "scored.parquet"
+    scored.to_parquet(str(ready))
+    spec = less_spec(str(tiny_base_llama), cache_dir=tmp_path / ".less-5.less")
+    assert run(ready, target, str(tiny_base_llama), tmp_path / "from-ready", spec=spec) == 0
+    assert "using the pool's 'less_grad' column" in capsys.readouterr().err
+    assert load_dataset(str(tmp_path / "from-ready"), split="train")["instruction"][:] == \
+        chosen["instruction"][:]
 
 
 def test_errors_come_before_anything_loads(files, tmp_path, capsys):
