@@ -43,8 +43,11 @@ def load_checkpoint(model_path: str, folder: Path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    from deita_hf.scoring.less_warmup import quiet_peft
+
     base = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    return PeftModel.from_pretrained(base, str(folder), is_trainable=True).eval()
+    with quiet_peft():
+        return PeftModel.from_pretrained(base, str(folder), is_trainable=True).eval()
 
 
 def direct_gradient(model, ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
