@@ -213,7 +213,7 @@ class LessGradientScorer(LazyRuntime):
                                 tokenizer=self._rt["tokenizer"], max_length=self.max_length,
                                 device=resolve_device(self.device), stamp=self.weights_stamp,
                                 progress=progress, state=state)
-        theirs = {k: v for k, v in warmup.config.items()}
+        theirs = dict(warmup.config)
         ours = json.loads(json.dumps(asdict(self.config), default=list))
         if self.warmup_dir is not None and theirs != ours:
             changed = sorted(k for k in ours if ours[k] != theirs.get(k))
