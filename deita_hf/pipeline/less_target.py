@@ -35,7 +35,14 @@ __all__ = ["check_target", "less_cache_dir", "prepare_less", "resolve_target",
 
 
 def less_cache_dir(output: str | os.PathLike) -> Path:
-    """Where a selection into ``output`` keeps its LESS warm-ups: ``.NAME.less`` beside it."""
+    """Where a selection into ``output`` keeps its LESS warm-ups: ``.NAME.less`` beside it.
+
+    Args:
+        output: the output folder.
+
+    Returns:
+        The cache folder.
+    """
     out = Path(output)
     return out.parent / f".{out.name}.less"
 
@@ -43,6 +50,9 @@ def less_cache_dir(output: str | os.PathLike) -> Path:
 def check_target(kwargs: dict[str, Any]) -> None:
     """Refuse a ``less`` spec without ``target=``, or whose local target path does not exist
     (before anything loads).
+
+    Args:
+        kwargs: the strategy's arguments.
 
     Raises:
         ConfigError: naming ``--strategy less:target=PATH``.
@@ -66,9 +76,17 @@ def _less_scorers(measures: Sequence[Any]) -> list[Any]:
 
 
 def reuses_pool_features(pool: Dataset, measure: Any) -> bool:
-    """True for a LESS scorer whose feature columns the pool already has: the pool's are used
-    (the strategy checks their id against the target's) and the scorer computes only the
-    target's."""
+    """Whether ``measure`` is a LESS scorer whose feature columns the pool already has: the
+    pool's are used (the strategy checks their id against the target's) and the scorer
+    computes only the target's.
+
+    Args:
+        pool: the loaded pool.
+        measure: a ``--scorer`` component.
+
+    Returns:
+        True to leave the pool's columns as they are.
+    """
     from deita_hf.components import component_columns
 
     return getattr(measure, "kind", None) == "less" and all(
@@ -77,8 +95,15 @@ def reuses_pool_features(pool: Dataset, measure: Any) -> bool:
 
 def prepare_less(pool: Dataset, measures: Sequence[Any], output: str | os.PathLike | None, *,
                  progress: bool = True) -> None:
-    """Prepare every LESS scorer among ``measures`` on the whole pool (warm-up or reuse),
-    keeping warm-ups beside ``output`` (None: the scorer's own ``cache_dir`` or default)."""
+    """Prepare every LESS scorer among ``measures`` on the whole pool (warm-up or reuse).
+
+    Args:
+        pool: the whole pool.
+        measures: the ``--scorer`` components (others are left alone).
+        output: the output folder; warm-ups are kept beside it (None: the scorer's own
+            ``cache_dir`` or its default).
+        progress: show the trainer's progress.
+    """
     for scorer in _less_scorers(measures):
         if not scorer.prepared:
             cache = scorer.cache_dir or (less_cache_dir(output) if output else None)

@@ -50,10 +50,10 @@ from deita_hf.errors import ConfigError
 from deita_hf.runtime import LazyRuntime, load_error, local_stamp, resolve_device, resolve_dtype_name
 from deita_hf.scoring.baselines import require_batch
 from deita_hf.scoring.less_warmup import (
-    ADAM_FILE,
     WarmupConfig,
     load_warmup,
     quiet_peft,
+    read_checkpoint,
     run_warmup,
 )
 
@@ -183,6 +183,7 @@ class LessGradientScorer(LazyRuntime):
     # -- the warm-up -------------------------------------------------------------------------
     @property
     def prepared(self) -> bool:
+        """Whether :meth:`prepare` has run (a finished warm-up is known)."""
         return self.warmup is not None
 
     def prepare(self, pool: Dataset | None = None, *, cache_dir: str | os.PathLike | None = None,
@@ -239,6 +240,11 @@ class LessGradientScorer(LazyRuntime):
 
     # -- loading -----------------------------------------------------------------------------
     def load_tokenizer(self) -> None:
+        """Load the base model's tokenizer (the warm-up and the features encode with it).
+
+        Raises:
+            ModelLoadError: it cannot be loaded (the message says why and what to do).
+        """
         if "tokenizer" in self._rt:
             return
         from transformers import AutoTokenizer
@@ -262,7 +268,6 @@ class LessGradientScorer(LazyRuntime):
                               "warm-up.")
         import torch
         from peft import LoraConfig, get_peft_model
-        from safetensors.torch import load_file
         from transformers import AutoModelForCausalLM
 
         from deita_hf.scoring.projection import RademacherProjector
@@ -292,20 +297,9 @@ class LessGradientScorer(LazyRuntime):
                                   f"bias-free linear LoRA layer; only LoRA adapters are supported.")
             layers[name.rsplit(".", 1)[0]] = owner
             p.requires_grad_(False)  # per-example gradients come from the capture hooks
-        ckpts = []
-        for ckpt in self._checkpoints():
-            folder = Path(self.warmup["dir"]) / ckpt["path"]
-            adapter = load_file(str(folder / "adapter_model.safetensors"))
-            moments = load_file(str(folder / ADAM_FILE))
-            missing = [n for n, _ in params if n + ".exp_avg" not in moments]
-            if missing:
-                raise ConfigError(f"LESS: {folder / ADAM_FILE} has no Adam moments for "
-                                  f"{missing[0]!r}; the warm-up and this model differ.")
-            ckpts.append({"weight": float(ckpt["weight"]), "adapter": adapter,
-                          "m": {n: moments[n + ".exp_avg"].to(device).float().reshape(-1)
-                                for n, _ in params},
-                          "v": {n: moments[n + ".exp_avg_sq"].to(device).float().reshape(-1)
-                                for n, _ in params}})
+        ckpts = [read_checkpoint(Path(self.warmup["dir"]) / c["path"], [n for n, _ in params],
+                                 device) | {"weight": float(c["weight"])}
+                 for c in self._checkpoints()]
         n_params = sum(p.numel() for _, p in params)
         tok = self._rt["tokenizer"]
         pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -391,8 +385,13 @@ class LessGradientScorer(LazyRuntime):
     def target_features(self, ds: Dataset, *, progress: bool = True) -> Dataset:
         """``ds`` with SGD ``less_grad`` features (LESS's target side) and their id.
 
-        Example:
-            >>> target = scorer.target_features(load_pool("mt_bench.jsonl"))  # doctest: +SKIP
+        Args:
+            ds: the target rows (any supported conversation format).
+            progress: show a progress bar.
+
+        Returns:
+            ``ds`` with ``less_grad`` and ``less_grad_id`` (``"sgd:<id>"``) added, e.g.
+            ``scorer.target_features(load_pool("target.jsonl"))`` for a prepared scorer.
         """
         from deita_hf.scoring.less_extract import map_features
 

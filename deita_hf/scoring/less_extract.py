@@ -34,7 +34,15 @@ __all__ = ["extract_features", "map_features", "shares"]
 
 def shares(n: int, processes: int) -> list[tuple[int, int]]:
     """The contiguous ``[start, stop)`` row range of each process (the first ``n % processes``
-    get one row more), as ``split_between_processes`` divides a list."""
+    get one row more), as ``split_between_processes`` divides a list.
+
+    Args:
+        n: rows.
+        processes: the number of processes.
+
+    Returns:
+        One ``(start, stop)`` per process, in process order.
+    """
     base, extra = divmod(n, processes)
     out, start = [], 0
     for p in range(processes):
@@ -47,6 +55,15 @@ def shares(n: int, processes: int) -> list[tuple[int, int]]:
 def map_features(ds: Dataset, scorer: Any, *, progress: bool = True,
                  batch_size: int = 256) -> Dataset:
     """``ds`` with the scorer's ``less_grad`` and ``less_grad_id`` columns (one process).
+
+    Args:
+        ds: the rows.
+        scorer: a prepared :class:`~deita_hf.scoring.less.LessGradientScorer`.
+        progress: show a progress bar.
+        batch_size: rows per ``map`` batch.
+
+    Returns:
+        ``ds`` with the two columns.
 
     Raises:
         ConfigError: ``ds`` already has one of the columns.

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 __all__ = ["ADAM_FILE", "WARMUP_FILE", "Checkpoint", "Warmup", "WarmupConfig", "load_warmup",
-           "quiet_peft", "run_warmup", "sample_rows"]
+           "quiet_peft", "read_checkpoint", "run_warmup", "sample_rows"]
 
 #: the warm-up's record (written last: its presence with "complete" means finished)
 WARMUP_FILE = "warmup.json"
@@ -120,7 +120,19 @@ class Warmup:
 
 def sample_rows(n: int, fraction: float, seed: int) -> np.ndarray:
     """LESS's draw: ``int(n * fraction)`` rows of a seeded permutation (all rows, in order,
-    when that is every row)."""
+    when that is every row).
+
+    Args:
+        n: rows in the pool.
+        fraction: the share drawn.
+        seed: the numpy seed (``np.random.seed(seed); np.random.permutation(n)`` in LESS).
+
+    Returns:
+        The drawn row indices.
+
+    Raises:
+        ConfigError: the share is no row.
+    """
     import numpy as np
 
     size = int(n * fraction)
@@ -134,6 +146,12 @@ def sample_rows(n: int, fraction: float, seed: int) -> np.ndarray:
 
 def load_warmup(path: str | os.PathLike) -> Warmup:
     """Read a finished warm-up folder.
+
+    Args:
+        path: a ``warmup-<key>`` folder.
+
+    Returns:
+        The :class:`Warmup` its ``warmup.json`` records.
 
     Raises:
         InputError: the folder is not a finished warm-up.
@@ -151,6 +169,35 @@ def load_warmup(path: str | os.PathLike) -> Warmup:
     return Warmup(dir=str(Path(path)), key=data["key"], model=data["model"],
                   config=data["config"], rows=data["rows"], adam=data["adam"],
                   checkpoints=[Checkpoint(**c) for c in data["checkpoints"]])
+
+
+def read_checkpoint(folder: Path, names: list[str], device: Any) -> dict[str, Any]:
+    """A checkpoint's adapter weights and the Adam moments of the parameters ``names``.
+
+    Args:
+        folder: the ``checkpoint-N`` folder.
+        names: the LoRA parameter names (``named_parameters`` of the peft model).
+        device: where the moments go.
+
+    Returns:
+        ``{"adapter": state dict, "m": {name: flat exp_avg}, "v": {name: flat exp_avg_sq}}``.
+
+    Raises:
+        ConfigError: a parameter has no moments (the warm-up's model differs).
+    """
+    from safetensors.torch import load_file
+
+    moments = load_file(str(folder / ADAM_FILE))
+    missing = [n for n in names if n + ".exp_avg" not in moments]
+    if missing:
+        raise ConfigError(f"LESS: {folder / ADAM_FILE} has no Adam moments for {missing[0]!r}; "
+                          f"the warm-up and this model differ.")
+
+    def flat(key: str) -> dict[str, Any]:
+        return {n: moments[n + key].to(device).float().reshape(-1) for n in names}
+
+    return {"adapter": load_file(str(folder / "adapter_model.safetensors")),
+            "m": flat(".exp_avg"), "v": flat(".exp_avg_sq")}
 
 
 def _key(model: str, stamp: Any, config: WarmupConfig, rows: list[Any]) -> str:

@@ -65,6 +65,14 @@ TASK_COLUMN = "less_task"
 def feature_id(ds: Dataset, id_column: str, what: str) -> tuple[str, str]:
     """The ``(gradient kind, id)`` that every row of ``ds`` carries in ``id_column``.
 
+    Args:
+        ds: the pool or the target.
+        id_column: the column of ``"kind:id"`` strings.
+        what: ``"pool"`` or ``"target ..."``, for messages.
+
+    Returns:
+        ``(kind, id)``, e.g. ``("adam", "1f0c...")``.
+
     Raises:
         SelectionError: the column is missing, empty, malformed or holds several ids (names the
             first row that differs).
@@ -89,8 +97,17 @@ def feature_id(ds: Dataset, id_column: str, what: str) -> tuple[str, str]:
 
 
 def task_means(target: Dataset, column: str, task_column: str | None) -> tuple[np.ndarray, list]:
-    """The mean target feature of each task (float64 ``(tasks, dim)``) and the task names
-    (``[None]`` for one task)."""
+    """The mean target feature of each task and the task names.
+
+    Args:
+        target: the target rows.
+        column: their feature column.
+        task_column: the task column (None or absent: one task).
+
+    Returns:
+        ``(means, names)``: float64 ``(tasks, dim)`` means of the unit features, and the task
+        names in order of first appearance (``[None]`` for one task).
+    """
     reader = EmbeddingReader(target, column)
     feats = reader.unit_rows(np.arange(len(target)))
     if task_column is None or task_column not in target.column_names:
@@ -104,6 +121,16 @@ def task_means(target: Dataset, column: str, task_column: str | None) -> tuple[n
 def less_scores(ds: Dataset, column: str, means: np.ndarray, *, block_size: int = 8192,
                 progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Every pool row's score (max over tasks of the mean cosine) and best task index.
+
+    Args:
+        ds: the pool.
+        column: its feature column.
+        means: :func:`task_means` output.
+        block_size: rows read at a time.
+        progress: show a progress bar.
+
+    Returns:
+        ``(scores, best)``: float64 scores and the index of each row's best task.
 
     Raises:
         SelectionError: missing column, null/NaN/zero features, or a dimension other than the
