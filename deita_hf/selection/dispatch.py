@@ -58,6 +58,10 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "k-means clusters, score-weighted sampling per cluster"),
     Strategy("instag", _S + "instag", "select_instag_diversity",
              "InsTag complexity-first tag coverage"),
+    Strategy("mig", _S + "mig", "select_mig",
+             "MIG: greedy information gain over an InsTag label graph"),
+    Strategy("kmq", _S + "kmq", "select_kmq",
+             "kMQ: k-means, equal budget per cluster, quality-weighted sampling"),
 )}
 
 
@@ -145,7 +149,8 @@ def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def select(
-    ds: Dataset, budget: int, strategy: str = "deita", **kwargs: Any
+    ds: Dataset, budget: int, strategy: str = "deita", *, decontaminate: Any = None,
+    **kwargs: Any
 ) -> Dataset | tuple[Dataset, SelectionStats]:
     """Run selection ``strategy`` (a name or a spec string) on ``ds``.
 
@@ -153,6 +158,12 @@ def select(
         ds: the pool.
         budget: rows to select (an upper bound).
         strategy: a name of :data:`STRATEGIES`, or a spec ``"name:key=value,..."``.
+        decontaminate: drop the rows matching benchmark prompts first, for every strategy
+            (:mod:`deita_hf.selection.decontamination`): a spec such as
+            ``"mt_bench,alpaca_eval=PATH"`` (13-gram overlap) or a
+            :class:`~deita_hf.selection.decontamination.Decontaminator`; the strategy then
+            selects from the rows left (indices in the stats refer to them) and the stats carry
+            the report (``stats.decontamination``).
         **kwargs: the strategy's keyword arguments (they may not repeat ones in the spec).
 
     Returns:
@@ -173,4 +184,12 @@ def select(
                           f"keyword argument(s).")
     kwargs = {**spec_kwargs, **kwargs}
     _check_arguments(name, kwargs, spec=False)
-    return _strategy(name).load()(ds, budget, **kwargs)
+    report = None
+    if decontaminate is not None:
+        from deita_hf.selection.decontamination import decontaminate as drop_matches
+
+        ds, report = drop_matches(ds, decontaminate)
+    out = _strategy(name).load()(ds, budget, **kwargs)
+    if report is not None and isinstance(out, tuple):
+        out[1].decontamination = report.to_dict()
+    return out
