@@ -12,6 +12,11 @@ score); else ``--score-column``; else the DEITA score Σ complexity × quality w
 are in the pool or computed by an explicit ``--complexity-scorer``/``--quality-scorer``; else
 the strategy runs without a score. ``topk`` reads ``column=`` (or ``--score-column``).
 
+``mig`` reads the tags (``tags_column``, e.g. from ``--scorer instag@GENERATOR``) and a score as
+above, and embeds the tag labels: with the spec's ``label_embedder=SPEC``, else ``--embedder``,
+else the preset's embedder (:attr:`StrategyPlan.label_embedder`; built by the caller). ``kmq``
+reads embeddings and a score, as ``kmeans`` does.
+
 Example:
     >>> plan = plan_strategy("topk", {"column": "complexity"}, ["instruction", "output"],
     ...                      preset_specs={"complexity": "length", "quality": "length",
@@ -20,6 +25,10 @@ Example:
     ({'column': 'complexity', 'progress': True}, {'complexity': 'length'})
     >>> plan_strategy("random", {"seed": 1}, ["instruction"], preset_specs={}).specs
     {}
+    >>> plan = plan_strategy("mig", {}, ["instruction", "tags", "complexity", "quality"],
+    ...                      preset_specs={"embedding": "minilm"})
+    >>> plan.label_embedder, plan.reads
+    ('minilm', ['complexity', 'quality', 'tags'])
 """
 
 from __future__ import annotations
@@ -50,6 +59,8 @@ class StrategyPlan:
         specs: role -> the component spec to compute that role's column with.
         reads: the columns the strategy reads.
         roles: the roles the card lists (computed, or read from the pool).
+        label_embedder: the embedding spec of the labels a strategy embeds itself (``mig``);
+            None for the others.
     """
 
     name: str
@@ -57,6 +68,7 @@ class StrategyPlan:
     specs: dict[str, str] = field(default_factory=dict)
     reads: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    label_embedder: str | None = None
 
 
 def _explicit(spec: str | None) -> bool:
@@ -137,6 +149,14 @@ def plan_strategy(
                           f"drop the option.")
     if "tags_column" in accepted:
         needed.append(kwargs.setdefault("tags_column", "tags"))
+    label_spec = None
+    if "label_embedder" in accepted:  # mig: the labels' embedder, built by the caller
+        given = kwargs.pop("label_embedder", None)
+        if given is not None and not isinstance(given, str):
+            raise ConfigError(f"--strategy {name}:label_embedder=SPEC takes an embedder spec "
+                              f"(e.g. minilm), got {given!r}.")
+        label_spec = given or (flags["embedding"] if _explicit(flags["embedding"])
+                               else preset_specs.get("embedding"))
 
     specs: dict[str, str] = {}
     for role in ROLES:
@@ -162,4 +182,4 @@ def plan_strategy(
             f"(--complexity-scorer / --quality-scorer / --embedder for those roles, --scorer SPEC "
             f"for other measures), or name other columns in the strategy spec.")
     roles = [r for r in ROLES if r in specs or role_columns[r] in needed]
-    return StrategyPlan(name, kwargs, specs, list(dict.fromkeys(needed)), roles)
+    return StrategyPlan(name, kwargs, specs, list(dict.fromkeys(needed)), roles, label_spec)
