@@ -162,8 +162,9 @@ def select(
             (:mod:`deita_hf.selection.decontamination`): a spec such as
             ``"mt_bench,alpaca_eval=PATH"`` (13-gram overlap) or a
             :class:`~deita_hf.selection.decontamination.Decontaminator`; the strategy then
-            selects from the rows left (indices in the stats refer to them) and the stats carry
-            the report (``stats.decontamination``).
+            selects from the rows left (indices in the stats refer to them: pass those rows,
+            ``report.keep(ds)``, as the pool to ``save_selection``) and the stats carry the
+            report (``stats.decontamination``).
         **kwargs: the strategy's keyword arguments (they may not repeat ones in the spec).
 
     Returns:

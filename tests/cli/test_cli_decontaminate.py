@@ -55,6 +55,11 @@ def test_select_decontaminate_drops_every_planted_row(planted, tmp_path, capsys)
     assert "### Decontamination" in card
     assert "| `mt_bench` | 160 (8 too short for n-grams) | 12 |" in card
     assert f"pool row {planted_rows[0]}, turn 1 (13-gram: '" in card
+    assert "`deita_hf/evaluation/data/question.jsonl`" in card
+    for fmt in ("md", "html"):
+        report = tmp_path / f"report.{fmt}"
+        assert main(["report", str(out), "--format", fmt, "--output", str(report)]) == 0
+        assert "Decontamination (before selection)" in report.read_text(encoding="utf-8")
     again = tmp_path / "again"
     argv = shlex.split(s["command"])[1:]
     argv[argv.index("--output") + 1] = str(again)
