@@ -187,9 +187,11 @@ def select(
     _check_arguments(name, kwargs, spec=False)
     report = None
     if decontaminate is not None:
-        from deita_hf.selection.decontamination import decontaminate as drop_matches
+        from deita_hf.selection.decontamination import Decontaminator
 
-        ds, report = drop_matches(ds, decontaminate)
+        if not isinstance(decontaminate, Decontaminator):  # a spec: the strategy's progress
+            decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
+        ds, report = decontaminate.apply(ds)
     out = _strategy(name).load()(ds, budget, **kwargs)
     if report is not None and isinstance(out, tuple):
         out[1].decontamination = report.to_dict()
