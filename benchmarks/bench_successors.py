@@ -23,19 +23,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import string
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
 import numpy as np
 from datasets import Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the planted paraphrases of the tests
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' paraphrases and n-gram reference
 
-from contamination_helpers import paraphrase  # noqa: E402
+from contamination_helpers import brute_force_matches, paraphrase  # noqa: E402
 
 from deita_hf.data.benchmark_prompts import load_prompt_sets  # noqa: E402
 from deita_hf.selection.decontamination import find_contamination  # noqa: E402
@@ -82,23 +80,6 @@ def reference_mig(tags, scores, vectors, budget, tau=0.9, a=1e-6, b=0.8):
     return picks
 
 
-def norm_words(text: str) -> list[str]:
-    return "".join(c for c in text.lower() if c not in string.punctuation
-                   and not unicodedata.category(c).startswith("P")).split()
-
-
-def brute_force(texts: list[str], prompts: list[str], n: int = 13, min_words: int = 8):
-    grams = []
-    for prompt in prompts:
-        w = norm_words(prompt)
-        if len(w) >= n:
-            grams += [" ".join(w[i: i + n]) for i in range(len(w) - n + 1)]
-        elif len(w) >= min_words:
-            grams.append(" ".join(w))
-    padded = [f" {' '.join(norm_words(t))} " for t in texts]
-    return [i for i, t in enumerate(padded) if any(f" {g} " in t for g in grams)]
-
-
 def read_pool(path: Path) -> list[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:
@@ -143,7 +124,7 @@ def main() -> None:
     ours = time.perf_counter() - t
     prompts = load_prompt_sets("mt_bench")[0].prompts
     t = time.perf_counter()
-    ref = brute_force(texts, prompts)
+    ref = brute_force_matches([[t] for t in texts], prompts)
     theirs = time.perf_counter() - t
     print(f"Decontamination, {len(texts):,} rows of {args.pool.name} (+{len(questions)} planted) "
           f"vs mt_bench ({len(prompts)} prompts):")
