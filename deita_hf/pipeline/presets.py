@@ -14,6 +14,10 @@ Explicit specs, ``threshold`` and ``dtype`` override a preset's parts (``deita-h
 --preset deita --embedder minilm``); a spec given explicitly runs in the ``dtype`` option (auto
 by default) unless it equals the preset's own spec.
 
+The scorers of both presets score every prompt whole, as the original DEITA does (no cut;
+prompts over the model's position limit are counted in a warning); cutting is the explicit
+``max_length`` option (``--max-length N``).
+
 Offline (``HF_HUB_OFFLINE=1``), :func:`check_models_available` fails at once, in one message,
 when a Hub model the run needs has no local copy, before anything loads.
 
