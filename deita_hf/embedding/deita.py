@@ -173,7 +173,7 @@ class DeitaEmbedder(ConversationEmbedder):
             hf_logging.set_verbosity_error()
             model = AutoModel.from_pretrained(self.model_name_or_path, revision=self.revision,
                                               dtype=dtype)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, ImportError) as err:
             raise load_error("DEITA embedder", self.model_name_or_path, err,
                              " (`--embedder deita:DIR`), or use the packaged MiniLM "
                              "(`--embedder minilm`, not the paper's set-up)") from err
