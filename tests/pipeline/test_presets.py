@@ -166,6 +166,9 @@ def test_scorers_score_whole_prompts_unless_a_max_length_is_given():
     assert options["max_length"] is None
     sel = DatasetSelector.from_preset("deita", **options)
     assert sel.complexity_scorer.max_length is None
+    card = sel.card_scorers()  # what the card's scorer table and deita_selection.json record
+    assert card["complexity"]["truncation"] == card["quality"]["truncation"] == "none"
+    assert card["quality"]["max_length"] is None
     assert sel.embedder.max_length == 2048  # DeitaEmbedder cuts at 2,048 tokens, as the original
     cut = DatasetSelector.from_preset("deita", **component_options(
         parser.parse_args(["--max-length", "1024"])))
