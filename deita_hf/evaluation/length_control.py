@@ -233,6 +233,12 @@ def choose_length_control(choice: str, data: str | os.PathLike | None, datasets:
     choices = ("auto", *LENGTH_CONTROL_CHOICES, "none")
     if choice not in choices:
         raise ConfigError(f"--length-control must be one of {', '.join(choices)}, got {choice!r}.")
+    if choice != "none" and not _has_sklearn():
+        if choice != "auto":
+            raise ConfigError(_NO_SKLEARN)
+        logger.warning("length control: scikit-learn is not installed, so no length-controlled win rate is "
+                       "computed (pip install 'deita_hf[lc]').")
+        return None, None, "scikit-learn is not installed"
     if choice in ("minimal", "none"):
         if data is not None:
             raise ConfigError(f"--length-control-data is used by v1 and noreg, not by --length-control {choice}.")
@@ -253,6 +259,16 @@ def choose_length_control(choice: str, data: str | os.PathLike | None, datasets:
     return "length_controlled_minimal", None, "no instruction-difficulty table (--length-control-data)"
 
 
+_NO_SKLEARN = ("The length-controlled win rate needs scikit-learn: pip install 'deita_hf[lc]' "
+               "(or --length-control none).")
+
+
+def _has_sklearn() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("sklearn") is not None
+
+
 def _soft_log_loss(y_true: np.ndarray, y_pred: np.ndarray, *, true_prob: np.ndarray,
                    true_sample_weight: np.ndarray) -> float:
     """Weighted log loss against the soft label of each duplicated row (the CV score)."""
@@ -263,14 +279,13 @@ def _soft_log_loss(y_true: np.ndarray, y_pred: np.ndarray, *, true_prob: np.ndar
 
 def _fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Soft-label L1 logistic regression, C chosen by 5-fold GroupKFold; returns the weights."""
-    try:
-        import sklearn
-        from sklearn.linear_model import LogisticRegressionCV
-        from sklearn.metrics import make_scorer
-        from sklearn.model_selection import GroupKFold
-    except ImportError as err:
-        raise ConfigError("The length-controlled win rate needs scikit-learn: pip install 'deita_hf[lc]' "
-                          "(or --length-control none).") from err
+    if not _has_sklearn():
+        raise ConfigError(_NO_SKLEARN)
+    import sklearn
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.metrics import make_scorer
+    from sklearn.model_selection import GroupKFold
+
     n = len(y)
     rows = np.arange(n)
     prob, w = np.concatenate([y, 1 - y]), np.concatenate([weight, weight])

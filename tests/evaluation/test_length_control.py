@@ -187,3 +187,15 @@ def test_auto_choice(tmp_path, monkeypatch, caplog):
         choose_length_control("minimal", gamed, [None])
     with pytest.raises(ConfigError, match="must be one of"):
         choose_length_control("v2", None, [None])
+
+
+def test_without_scikit_learn(monkeypatch, caplog):
+    monkeypatch.setattr(length_control, "_has_sklearn", lambda: False)
+    with caplog.at_level("WARNING"):
+        assert choose_length_control("auto", None, [None]) == (None, None, "scikit-learn is not installed")
+    assert "pip install 'deita_hf[lc]'" in caplog.text
+    with pytest.raises(ConfigError, match=r"needs scikit-learn: pip install 'deita_hf\[lc\]'"):
+        choose_length_control("minimal", None, [None])
+    with pytest.raises(ConfigError, match="needs scikit-learn"):
+        length_controlled_win_rate([1, 0] * 5, list(range(10)), [4] * 10)
+    assert choose_length_control("none", None, [None])[0] is None
