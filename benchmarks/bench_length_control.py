@@ -82,8 +82,9 @@ def main() -> None:
     rows = [json.loads(line) for line in gzip.open(args.annotations, "rt", encoding="utf-8")]
     tmp = Path(tempfile.mkdtemp())
     table_path = Path(args.table) if args.table else stand_in_table(rows, tmp / "df_gamed.csv")
+    which = f"AlpacaEval's df_gamed.csv {table_path}" if args.table else "the stand-in built from the data (docstring)"
     print(f"{len(rows)} annotations ({rows[0]['generator_2']} vs {rows[0]['generator_1']}, "
-          f"judge {rows[0]['annotator']}); table: {'AlpacaEval df_gamed.csv ' + str(table_path) if args.table else 'the stand-in built from the data (see the docstring)'}")
+          f"judge {rows[0]['annotator']}); table: {which}")
     table = load_length_control_table(table_path)
     prefs = [None if r["preference"] is None else float({0: 1.5}.get(r["preference"], r["preference"])) - 1
              for r in rows]
@@ -91,7 +92,8 @@ def main() -> None:
         import alpaca_eval.metrics.glm_winrate as glm
     except ImportError:
         glm = None
-        print("alpaca_eval is not installed: only deita_hf's numbers are printed (pip install alpaca-eval 'setuptools<81')")
+        print("alpaca_eval is not installed: only deita_hf's numbers are printed "
+              "(pip install alpaca-eval 'setuptools<81')")
     if glm is not None:
         glm.hf_hub_download = lambda **kwargs: str(table_path)
     print(f"\n| estimator | deita_hf LC | alpaca_eval LC | difference | deita_hf SE | alpaca_eval SE | "

@@ -131,7 +131,8 @@ def judgment_results(rows: list[dict[str, Any]], *, source: str, model: str | No
             second.append(b)
         metrics = mt_bench_pair_scores(first, second, _categories(mine), [int(r.get("turn", 1)) for r in mine],
                                        pair_rule=pair_rule)
-        report = {"num_judgments": len(mine), "num_missing_pairs": metrics["num_missing"],
+        report = {"num_judgments": len(mine), "num_games": 2 * len(mine),
+                  "num_missing": sum(v is None for v in first + second), "num_missing_pairs": metrics["num_missing"],
                   "num_disagreements": metrics["num_disagreements"]}
         benchmark, extra = "mt_bench_pair", {"baseline": baseline, "baseline_model": baseline}
     return {"benchmark": benchmark, "model": model, "judge": _judge(mine), **extra, "metrics": metrics,

@@ -172,6 +172,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
         raise ConfigError(f"--output {str(out)!r} is a file; pass a folder.")
     if (model is None) == (answers_name is None):
         raise ConfigError("Give the model to evaluate or its answers (--answers FILE), not both or neither.")
+    if model is None and chat_template is not None:
+        raise ConfigError("chat_template renders the model's chats; with given answers nothing is generated.")
     out.mkdir(parents=True, exist_ok=True)
     kwargs = generator_kwargs or {}
     model_gen = None if model is None else _generator(model, out / "cache", kwargs.get("model"), chat_template)

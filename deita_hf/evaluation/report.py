@@ -31,6 +31,12 @@ def _f(value: Any, spec: str = ".2f") -> str:
     return format(value, spec) if isinstance(value, (int, float)) and math.isfinite(value) else "n/a"
 
 
+def _lc_label(estimator: str | None) -> str:
+    if estimator == "length_controlled_minimal":
+        return "length_controlled_minimal: length only, no instruction difficulty; SE 0 by construction"
+    return estimator or "not computed"
+
+
 def _pct(value: Any) -> Any:
     return 100 * value if isinstance(value, (int, float)) and math.isfinite(value) else value
 
@@ -75,7 +81,7 @@ def format_summary(results: dict[str, Any]) -> str:
         (f"  win rate      {_f(m['win_rate'], '.1f')}% ± {_f(m['standard_error'], '.1f')} (SE)   "
          f"wins {m['num_wins']}, ties {m['num_ties']}, losses {m['num_losses']}"),
         (f"  LC win rate   {_f(m.get('lc_win_rate'), '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
-         f"   ({m.get('lc_estimator') or 'not computed'})"),
+         f"   ({_lc_label(m.get('lc_estimator'))})"),
         (f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} verdicts missing, "
          f"{j.get('num_missing_pairs', 0)} pairs missing; {j.get('num_flipped', 0)} pairs flipped between "
          f"orders ({j.get('num_disagreements', 0)} disagree); {j.get('num_reasked', 0)} re-asked"),
@@ -115,7 +121,8 @@ def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
             m = r["metrics"]
             cells = [label, f"{_f(m.get('win_rate'), '.1f')} ± {_f(m.get('standard_error'), '.1f')}",
                      f"{_f(m.get('lc_win_rate'), '.1f')} ± {_f(m.get('lc_standard_error'), '.1f')}",
-                     str(m.get("lc_estimator") or "-"), f"{m.get('num_wins')}/{m.get('num_ties')}/{m.get('num_losses')}", str(m.get("num_pairs")),
+                     str(m.get("lc_estimator") or "-"),
+                     f"{m.get('num_wins')}/{m.get('num_ties')}/{m.get('num_losses')}", str(m.get("num_pairs")),
                      str(m.get("num_flipped", 0)), str(m.get("num_missing_pairs", 0)),
                      str(r.get("reference_model") or r.get("reference")), short_spec(r.get("judge", "?"))]
             lines.append("| " + " | ".join(cells) + " |")

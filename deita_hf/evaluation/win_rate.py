@@ -174,7 +174,8 @@ def run_win_rate(model: Generator | str | None, judge: Generator | str, referenc
                           reask_temperature=reask_temperature, progress=progress, pair_rule=pair_rule)
     run.write_jsonl("judgments.jsonl", records)
     metrics = win_rate_stats([r["preferences"][0] for r in records], swapped=[r["preferences"][1] for r in records],
-                             output_lengths=[len(o) for o in outputs], reference_lengths=[len(r["output"]) for r in rows],
+                             output_lengths=[len(o) for o in outputs],
+                             reference_lengths=[len(r["output"]) for r in rows],
                              pair_rule=pair_rule, length_control=estimator,
                              instruction_index=[r["index"] for r in rows], length_control_table=table)
     missing = [v is None for r in records for v in r["verdicts"]]

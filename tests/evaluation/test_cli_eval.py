@@ -241,5 +241,6 @@ def test_new_argument_errors(tmp_path, capsys, test_data, reference_file):
                  *judge, *out]) == 2
     err = capsys.readouterr().err
     assert "not both" in err and "with --answers nothing is generated" in err
-    assert "--chat-template applies to local models" in err and "--export alpaca_eval is for --benchmark win_rate" in err
+    assert "--chat-template applies to local models" in err
+    assert "--export alpaca_eval is for --benchmark win_rate" in err
     assert "in FastChat's model_answer layout; the win rate needs AlpacaEval's" in err

@@ -150,9 +150,22 @@ def test_baseline_as_a_model_and_cli_errors(openai_server, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "MT-Bench pairwise of openai:" in out and "mean pair rule" in out
     results = json.loads((tmp_path / "p" / "results.json").read_text())
-    assert results["baseline_model"].startswith("openai:http://127.0.0.1:") and results["baseline_model"].endswith("#base")
+    assert results["baseline_model"].startswith("openai:http://127.0.0.1:")
+    assert results["baseline_model"].endswith("#base")
     assert len(chat_requests(base)) == 4               # two questions, two turns
     assert results["metrics"]["pair_rule"] == "mean" and results["metrics"]["win"] == 2   # win + tie = 0.75
+    # the comparison table, figure and model card know the pairwise benchmark
+    assert main(["eval", "--compare", str(tmp_path / "p"), "--output", str(tmp_path / "cmp")]) == 0
+    table = capsys.readouterr().out
+    assert "### MT-Bench pairwise" in table and "| p | 87.5 | 100.0 | 75.0 | 2/0/0 | mean |" in table
+    assert (tmp_path / "cmp" / "comparison.png").is_file()
+    card = tmp_path / "model"
+    card.mkdir()
+    assert main(["eval", "--output", str(tmp_path / "p"), "--update-card", str(card)]) == 0
+    text = (card / "README.md").read_text()
+    assert "| MT-Bench pairwise vs base (2 of 80 questions) | win rate adjusted (%, ties 1/2, mean pair rule), " \
+           "judge judge | 87.5 |" in text
+    capsys.readouterr()
     assert main(args[:-2]) == 2 and "needs --baseline" in capsys.readouterr().err
     assert main(args + ["--baseline", "x.jsonl", "--length-control", "v1"]) == 2
     assert main(["eval", "hf:x", "--benchmark", "mt_bench", "--judge", "openai:http://h/v1#j", "--output",
