@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
         ifd_filter,
     )
     from deita_hf.selection import SelectionStats, deita_score, select_deita
+    from deita_hf.selection.decontamination import Decontaminator, decontaminate
     from deita_hf.selection.dispatch import STRATEGIES, parse_strategy, select
 
 __version__ = "0.2.0"
@@ -90,6 +91,8 @@ _EXPORTS = {
     "push_selection": "deita_hf.hub",
     "render_report": "deita_hf.hub",
     "build_preference_dataset": "deita_hf.pipeline.preference",
+    "decontaminate": "deita_hf.selection.decontamination",
+    "Decontaminator": "deita_hf.selection.decontamination",
 }
 
 __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py checks they agree)
@@ -103,6 +106,7 @@ __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py chec
     "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "build_embedder",
     "DatasetSelector", "score_in_shards",
     "save_selection", "push_selection", "render_report", "build_preference_dataset",
+    "decontaminate", "Decontaminator",
 ]
 
 

@@ -136,9 +136,10 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     Raises:
         ConfigError: bad arguments, or columns the strategy reads that nothing provides.
     """
+    from deita_hf.cli.decontaminate import decontaminator_from_args, drop_contaminated
     from deita_hf.cli.options import check_budget, component_options
     from deita_hf.cli.select import run_settings, write_selection
-    from deita_hf.components import describe_component, parse_spec
+    from deita_hf.components import build_component, describe_component, parse_spec
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
@@ -158,9 +159,10 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     for role, spec in flags.items():
         parse_spec(role, spec)  # a bad spec fails before anything loads
     measures = build_scorers(args.scorers, options)
+    dec = decontaminator_from_args(args, options, args.embedder or preset.specs["embedding"])
     output = check_output(args.output, "selection", overwrite=args.overwrite)
     progress = not args.no_progress
-    pool = load_pool(args.input, split=args.split)
+    pool, decontamination = drop_contaminated(dec, load_pool(args.input, split=args.split))
     columns = {"complexity": args.complexity_column, "quality": args.quality_column,
                "embedding": args.embedding_column}
     plan = plan_strategy(name, spec_kwargs, pool.column_names, preset_specs=preset.specs,
@@ -169,6 +171,12 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
                          device=args.device,
                          progress=progress)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
+    label_embedder = None
+    if plan.label_embedder is not None:  # mig: the tag labels' embedder
+        check_models_available({"embedding": plan.label_embedder}, command="deita-hf select",
+                               preset=preset.name)
+        label_embedder = build_component("embedding", plan.label_embedder, **options)
+        plan.kwargs["label_embedder"] = label_embedder
     pool = apply_scorers(pool, measures, progress=progress, output=args.output)
     selector = DatasetSelector.from_preset(
         preset.name, complexity=plan.specs.get("complexity", "none"),
@@ -188,6 +196,8 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     described = selector.card_scorers()
     scorers = {card_roles[r]: described[card_roles[r]] for r in plan.roles}
     scorers.update({m.column: m.describe() for m in measures})
+    if label_embedder is not None:
+        scorers["labels"] = label_embedder.describe()  # what embedded the tags
     settings = {
         **run_settings(args),
         "strategy_spec": args.strategy.strip(),
@@ -195,6 +205,7 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
         **selector.setup(scorers),
         "specs": dict(plan.specs),
         **({"scorer_specs": list(args.scorers)} if args.scorers else {}),
+        **({"decontamination": decontamination} if decontamination else {}),
         # the card's statistics read these (the strategy's own columns are in "columns")
         "complexity_column": args.complexity_column, "quality_column": args.quality_column,
         "embedding_column": args.embedding_column, "score_column": args.score_column,

@@ -13,11 +13,16 @@ Supported row schemas (detected from the column names, in this order):
 - ``dolly``: Databricks Dolly ``instruction`` / ``context`` / ``response``.
 
 A final user message with no answer gets an empty response. A conversation that starts (after
-its system messages) with an assistant message loses that message, as the original DEITA
-drops a leading non-human turn; :func:`to_messages` and the batch helpers count the drops in
-one :class:`FormatWarning` per call. A conversation with no user message is an error, and so
-is a message without its format's content key (``content`` for ``messages``, ``value`` for
-ShareGPT) or a text part whose ``text`` is null: nothing is read as ``""`` silently.
+its system messages) with an assistant message loses that message in :func:`to_messages`
+(TRL's conversational format starts with a user turn; DEITA's embedder drops a leading
+non-human message too). :func:`to_turns` and :func:`turns_from_batch` drop it by default and,
+with ``leading_assistant="keep"`` (what the DEITA scorers and the length baselines use), keep it
+as DEITA's score pipeline does: messages are paired in order, so the opening assistant message
+is the first turn's instruction and the user message after it that turn's response. Either
+way one :class:`FormatWarning` per call counts the rows and says what was done. A
+conversation with no user message is an error, and so is a message without its format's
+content key (``content`` for ``messages``, ``value`` for ShareGPT) or a text part whose
+``text`` is null: nothing is read as ``""`` silently.
 
 Example:
     >>> from deita_hf.data.formats import to_turns
@@ -42,6 +47,7 @@ VICUNA_V1_1_SYSTEM = (
 
 __all__ = [
     "FORMATS",
+    "LEADING_ASSISTANT",
     "VICUNA_V1_1_SYSTEM",
     "FormatError",
     "FormatWarning",
@@ -77,8 +83,14 @@ _SHAREGPT_ROLES = {
 _CONTENT_KEYS = ("content", "value", "text", "message")
 
 
+#: what :func:`to_turns` does with an assistant message that opens a conversation: ``drop`` it
+#: (the default; as DEITA's embedder) or ``keep`` it as a turn (as DEITA's score pipeline)
+LEADING_ASSISTANT = ("drop", "keep")
+
+
 class FormatWarning(UserWarning):
-    """Rows were converted with a change (a dropped leading assistant message), counted."""
+    """Rows were converted with a change (a leading assistant message dropped or paired in
+    order as a turn), counted."""
 
 
 def _describe_formats() -> str:
@@ -206,45 +218,59 @@ def _normalise(messages: Any, index: int | None, field: str, role_key: str, cont
     return out
 
 
-def _drop_leading_assistant(messages: list[dict[str, str]]) -> bool:
-    """Drop one assistant message that opens the conversation (after system messages)."""
+def _leading_assistant(messages: list[dict[str, str]]) -> int | None:
+    """The position of an assistant message that opens the conversation (after system
+    messages), or None."""
     pos = 0
     while pos < len(messages) and messages[pos]["role"] == "system":
         pos += 1
     if pos < len(messages) and messages[pos]["role"] == "assistant":
-        del messages[pos]
-        return True
-    return False
+        return pos
+    return None
 
 
-def _warn_dropped(dropped: Sequence[int | None], total: int) -> None:
-    """One warning for the leading assistant messages dropped in one call."""
-    if not dropped:
+def _check_leading(leading_assistant: str) -> None:
+    if leading_assistant not in LEADING_ASSISTANT:
+        raise FormatError(f"leading_assistant={leading_assistant!r}; expected one of "
+                          f"{LEADING_ASSISTANT}.")
+
+
+def _warn_leading(rows_led: Sequence[int | None], total: int, kept: bool = False,
+                  stacklevel: int = 3) -> None:
+    """One warning for the conversations of one call that open with an assistant message."""
+    if not rows_led:
         return
-    rows = [str(i) for i in dropped if i is not None]
+    rows = [str(i) for i in rows_led if i is not None]
     shown = ", ".join(rows[:10]) + (", ..." if len(rows) > 10 else "")
-    warnings.warn(
-        f"deita_hf: dropped the leading assistant message of {len(dropped)} of {total} "
-        f"conversation(s){f' (rows {shown})' if rows else ''}: a conversation starts with a user "
-        f"turn, and the original DEITA drops a leading non-human message too.",
-        FormatWarning, stacklevel=3)
+    where = f"{len(rows_led)} of {total} conversation(s){f' (rows {shown})' if rows else ''}"
+    if kept:
+        msg = (f"deita_hf: {where} open with an assistant message; it is kept and scored as a "
+               f"turn, as DEITA's score pipeline does (messages are paired in order: the "
+               f"assistant message is the first turn's instruction, the user message after it "
+               f"that turn's response).")
+    else:
+        msg = (f"deita_hf: dropped the leading assistant message of {where}: a conversation "
+               f"starts with a user turn here, as in DEITA's embedder (which drops a leading "
+               f"non-human message; DEITA's scorers keep it as a turn).")
+    warnings.warn(msg, FormatWarning, stacklevel=stacklevel)
 
 
 def _check_order(messages: list[dict[str, str]], index: int | None, field: str,
-                 dropped: bool = False) -> None:
-    """Optional system messages first, then user/assistant alternating from a user turn."""
-    if not messages and not dropped:
+                 led: bool = False, kept: bool = False) -> None:
+    """Optional system messages first, then user/assistant alternating from a user turn (from
+    the kept leading assistant message with ``kept``)."""
+    if not messages and not led:
         raise FormatError(f"{_where(index)}: '{field}' is an empty conversation; drop the row.")
     pos = 0
     while pos < len(messages) and messages[pos]["role"] == "system":
         pos += 1
-    if pos == len(messages):
+    if pos == len(messages) or (kept and pos == len(messages) - 1):
         what = ("only an assistant message, which is out of order at the start of a "
-                "conversation" if dropped else "only system messages")
+                "conversation" if led else "only system messages")
         raise FormatError(
             f"{_where(index)}: '{field}' has no user turn ({what}); drop the row."
         )
-    expected = "user"
+    expected = "assistant" if kept else "user"
     for i in range(pos, len(messages)):
         role = messages[i]["role"]
         if role != expected:
@@ -309,13 +335,14 @@ def to_messages(row: Mapping[str, Any], *, format: str | None = None,
     """
     messages, dropped = _convert(row, format or detect_format(row.keys()), index)
     if dropped:
-        _warn_dropped([index], 1)
+        _warn_leading([index], 1)
     return messages
 
 
-def _convert(row: Mapping[str, Any], fmt: str, index: int | None
+def _convert(row: Mapping[str, Any], fmt: str, index: int | None, keep_leading: bool = False
              ) -> tuple[list[dict[str, str]], bool]:
-    """:func:`to_messages` without the warning: ``(messages, dropped a leading assistant)``."""
+    """:func:`to_messages` without the warning: ``(messages, opened with an assistant
+    message)``; that message is dropped, or kept with ``keep_leading``."""
     if fmt == "messages":
         field = "messages"
         messages = _normalise(row["messages"], index, field, "role", "content")
@@ -341,13 +368,15 @@ def _convert(row: Mapping[str, Any], fmt: str, index: int | None
         messages = _alpaca_messages(row, index, "context", "response")
     else:
         raise FormatError(f"Unknown format name {fmt!r}; expected one of {sorted(FORMATS)}.")
-    dropped = _drop_leading_assistant(messages)
-    _check_order(messages, index, field, dropped)
-    return messages, dropped
+    lead = _leading_assistant(messages)
+    if lead is not None and not keep_leading:
+        del messages[lead]
+    _check_order(messages, index, field, lead is not None, lead is not None and keep_leading)
+    return messages, lead is not None
 
 
-def to_turns(row: Mapping[str, Any], *, format: str | None = None,
-             index: int | None = None) -> list[tuple[str, str]]:
+def to_turns(row: Mapping[str, Any], *, format: str | None = None, index: int | None = None,
+             leading_assistant: str = "drop") -> list[tuple[str, str]]:
     """Convert a row to its turns: a list of ``(instruction, response)`` pairs.
 
     System messages are dropped (DEITA scores user/assistant turns only). A final user message
@@ -357,6 +386,10 @@ def to_turns(row: Mapping[str, Any], *, format: str | None = None,
         row: one dataset row.
         format: the format name; detected from the row's keys if None.
         index: the row's index, used in error messages.
+        leading_assistant: an assistant message that opens the conversation is dropped
+            (``"drop"``), or kept (``"keep"``) as DEITA's score pipeline keeps it: messages are
+            paired in order, so it is the first turn's instruction and the user message after it
+            that turn's response. Either is counted in a :class:`FormatWarning`.
 
     Returns:
         One ``(instruction, response)`` tuple per turn, in conversation order.
@@ -369,9 +402,18 @@ def to_turns(row: Mapping[str, Any], *, format: str | None = None,
         ...                        {"role": "assistant", "content": "4"},
         ...                        {"role": "user", "content": "and 3+3?"}]})
         [('2+2?', '4'), ('and 3+3?', '')]
+        >>> row = {"conversations": [{"from": "gpt", "value": "Hi! Ask me."},
+        ...                          {"from": "human", "value": "2+2?"},
+        ...                          {"from": "gpt", "value": "4"}]}
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     to_turns(row), to_turns(row, leading_assistant="keep")
+        ([('2+2?', '4')], [('Hi! Ask me.', '2+2?'), ('4', '')])
     """
-    messages = [m for m in to_messages(row, format=format, index=index) if m["role"] != "system"]
-    return _pairs(messages)
+    return turns_from_batch({k: [v] for k, v in row.items()}, format=format,
+                            indices=None if index is None else [index],
+                            leading_assistant=leading_assistant)[0]
 
 
 def _pairs(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -391,13 +433,16 @@ def _rows(batch: Mapping[str, list]) -> Iterable[dict[str, Any]]:
 
 
 def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
-                     indices: Sequence[int] | None = None) -> list[list[tuple[str, str]]]:
+                     indices: Sequence[int] | None = None,
+                     leading_assistant: str = "drop") -> list[list[tuple[str, str]]]:
     """:func:`to_turns` for a batch as ``Dataset.map(batched=True)`` passes it.
 
     Args:
         batch: a mapping of column name to a list of values.
         format: the format name; detected from the batch's columns if None.
         indices: the rows' indices (from ``map(..., with_indices=True)``), for error messages.
+        leading_assistant: ``"drop"`` or ``"keep"`` (see :func:`to_turns`); the rows that open
+            with an assistant message are counted in one :class:`FormatWarning` per call.
 
     Returns:
         One list of turns per row.
@@ -406,7 +451,9 @@ def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> turns_from_batch({"instruction": ["a", "b"], "output": ["x", "y"]})
         [[('a', 'x')], [('b', 'y')]]
     """
-    return [_pairs(m) for m in messages_from_batch(batch, format=format, indices=indices)]
+    _check_leading(leading_assistant)
+    keep = leading_assistant == "keep"
+    return [_pairs(m) for m in _batch_messages(batch, format, indices, keep)]
 
 
 def messages_from_batch(batch: Mapping[str, list], *, format: str | None = None,
@@ -427,13 +474,19 @@ def messages_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> len(caught), "1 of 1 conversation(s) (rows 7)" in str(caught[0].message)
         (1, True)
     """
+    return _batch_messages(batch, format, indices)
+
+
+def _batch_messages(batch: Mapping[str, list], format: str | None,
+                    indices: Sequence[int] | None, keep_leading: bool = False
+                    ) -> list[list[dict[str, str]]]:
     fmt = format or detect_format(batch.keys())
-    out, dropped = [], []
+    out, led = [], []
     for i, row in enumerate(_rows(batch)):
         index = None if indices is None else indices[i]
-        messages, was_dropped = _convert(row, fmt, index)
+        messages, was_led = _convert(row, fmt, index, keep_leading)
         out.append(messages)
-        if was_dropped:
-            dropped.append(index)
-    _warn_dropped(dropped, len(out))
+        if was_led:
+            led.append(index)
+    _warn_leading(led, len(out), kept=keep_leading, stacklevel=4)
     return out

@@ -55,20 +55,23 @@ class VLLMScorerBackend:
     Args:
         model: local path or Hub id.
         revision: Hub revision.
-        max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning).
+        max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning);
+            None: the model's own limit, as the original DEITA's ``LLM(model)``.
     """
 
-    def __init__(self, model: str, *, revision: str | None = None, max_length: int = 2048) -> None:
+    def __init__(self, model: str, *, revision: str | None = None,
+                 max_length: int | None = None) -> None:
         try:
             from vllm import LLM
         except ImportError as err:
             raise ConfigError("backend='vllm' needs vLLM: pip install 'deita_hf[vllm]' "
                               "(GPU only), or use backend='transformers'.") from err
+        limit = {} if max_length is None else {"max_model_len": max_length}
         try:  # logprobs after the allowed-token restriction (vLLM >= 0.10); older: the default
-            self.llm = LLM(model=model, revision=revision, max_model_len=max_length,
-                           logprobs_mode="processed_logprobs")
+            self.llm = LLM(model=model, revision=revision, logprobs_mode="processed_logprobs",
+                           **limit)
         except TypeError:
-            self.llm = LLM(model=model, revision=revision, max_model_len=max_length)
+            self.llm = LLM(model=model, revision=revision, **limit)
         tok = self.llm.get_tokenizer()
         vocab = tok.get_vocab()
         missing = [t for t in SCORE_TOKENS if t not in vocab]
