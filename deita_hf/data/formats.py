@@ -32,10 +32,21 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from deita_hf.data.messages import (
+    LEADING_ASSISTANT,
+    SHAREGPT_ROLES,
+    FormatWarning,
+    check_leading,
+    check_order,
+    leading_assistant_position,
+    message_text,
+    normalise_messages,
+    row_label,
+    warn_leading,
+)
 from deita_hf.errors import FormatError
 
 #: FastChat's ``vicuna_v1.1`` system prompt (``Conversation.system``): DEITA's embedding, its
@@ -66,32 +77,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "alpaca": ("instruction", "output"),
     "dolly": ("instruction", "response"),
 }
-
-_SHAREGPT_ROLES = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "assistant": "assistant",
-    "chatgpt": "assistant",
-    "system": "system",
-}
-
-
-#: keys that hold a message's text in some format: a message whose own content key is null
-#: while one of these holds text was written in another format (``datasets`` fills the keys
-#: a row lacks with None when rows of several formats share a column)
-_CONTENT_KEYS = ("content", "value", "text", "message")
-
-
-#: what :func:`to_turns` does with an assistant message that opens a conversation: ``drop`` it
-#: (the default; as DEITA's embedder) or ``keep`` it as a turn (as DEITA's score pipeline)
-LEADING_ASSISTANT = ("drop", "keep")
-
-
-class FormatWarning(UserWarning):
-    """Rows were converted with a change (a leading assistant message dropped or paired in
-    order as a turn), counted."""
-
 
 def _describe_formats() -> str:
     return "; ".join(f"{name}: {', '.join(cols)}" for name, cols in FORMATS.items())
@@ -131,183 +116,32 @@ def detect_format(column_names: Iterable[str]) -> str:
     )
 
 
-def _where(index: int | None) -> str:
-    return f"row {index}" if index is not None else "row"
-
-
-def _text(content: Any, index: int | None, field: str, turn: int | None = None) -> str:
-    """Message content as a string: plain strings, None (empty) or lists of text parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, Mapping) and part.get("type", "text") == "text":
-                if not isinstance(part.get("text"), str):
-                    where = f"message {turn} of '{field}'" if turn is not None else f"'{field}'"
-                    found = ("no 'text' key" if "text" not in part
-                             else f"text={part['text']!r}")
-                    raise FormatError(
-                        f"{_where(index)}: {where} has a text part with {found} (keys found: "
-                        f"{sorted(part)}); a text part is {{'type': 'text', 'text': '...'}}."
-                    )
-                parts.append(part["text"])
-            else:
-                raise FormatError(
-                    f"{_where(index)}: {field} holds a non-text content part {part!r}; only "
-                    f"text content is supported."
-                )
-        return "".join(parts)
-    raise FormatError(
-        f"{_where(index)}: {field} must be a string, got {type(content).__name__} ({content!r})."
-    )
-
-
-def _normalise(messages: Any, index: int | None, field: str, role_key: str, content_key: str,
-               role_map: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    if not isinstance(messages, Sequence) or isinstance(messages, str):
-        raise FormatError(
-            f"{_where(index)}: column '{field}' must be a list of messages, got "
-            f"{type(messages).__name__}."
-        )
-    out = []
-    for pos, msg in enumerate(messages):
-        if not isinstance(msg, Mapping) or role_key not in msg:
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' must be a mapping with keys "
-                f"'{role_key}' and '{content_key}', got {msg!r}."
-            )
-        role = msg[role_key]
-        if not isinstance(role, str):
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has {role_key}={role!r}; a role "
-                f"must be a string.")
-        if role_map is not None:
-            if role not in role_map:
-                raise FormatError(
-                    f"{_where(index)}: message {pos} of '{field}' has {role_key}={role!r}; "
-                    f"expected one of {sorted(role_map)}."
-                )
-            role = role_map[role]
-        elif role not in ("system", "user", "assistant"):
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has role={role!r}; expected "
-                f"'system', 'user' or 'assistant'."
-            )
-        if content_key not in msg:
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has no '{content_key}' key (keys "
-                f"found: {sorted(msg)}); each message needs '{role_key}' and '{content_key}'."
-            )
-        content = msg[content_key]
-        if content is None:
-            other = [k for k in _CONTENT_KEYS if k not in (content_key, role_key)
-                     and isinstance(msg.get(k), (str, list)) and len(msg[k]) > 0]
-            if other:
-                raise FormatError(
-                    f"{_where(index)}: message {pos} of '{field}' has {content_key}=None and its "
-                    f"text under the key {other[0]!r} (keys found: "
-                    f"{sorted(k for k, v in msg.items() if v is not None)}); rename "
-                    f"{other[0]!r} to '{content_key}'."
-                )
-        out.append({"role": role, "content": _text(content, index, field, pos)})
-    return out
-
-
-def _leading_assistant(messages: list[dict[str, str]]) -> int | None:
-    """The position of an assistant message that opens the conversation (after system
-    messages), or None."""
-    pos = 0
-    while pos < len(messages) and messages[pos]["role"] == "system":
-        pos += 1
-    if pos < len(messages) and messages[pos]["role"] == "assistant":
-        return pos
-    return None
-
-
-def _check_leading(leading_assistant: str) -> None:
-    if leading_assistant not in LEADING_ASSISTANT:
-        raise FormatError(f"leading_assistant={leading_assistant!r}; expected one of "
-                          f"{LEADING_ASSISTANT}.")
-
-
-def _warn_leading(rows_led: Sequence[int | None], total: int, kept: bool = False,
-                  stacklevel: int = 3) -> None:
-    """One warning for the conversations of one call that open with an assistant message."""
-    if not rows_led:
-        return
-    rows = [str(i) for i in rows_led if i is not None]
-    shown = ", ".join(rows[:10]) + (", ..." if len(rows) > 10 else "")
-    where = f"{len(rows_led)} of {total} conversation(s){f' (rows {shown})' if rows else ''}"
-    if kept:
-        msg = (f"deita_hf: {where} open with an assistant message; it is kept and scored as a "
-               f"turn, as DEITA's score pipeline does (messages are paired in order: the "
-               f"assistant message is the first turn's instruction, the user message after it "
-               f"that turn's response).")
-    else:
-        msg = (f"deita_hf: dropped the leading assistant message of {where}: a conversation "
-               f"starts with a user turn here, as in DEITA's embedder (which drops a leading "
-               f"non-human message; DEITA's scorers keep it as a turn).")
-    warnings.warn(msg, FormatWarning, stacklevel=stacklevel)
-
-
-def _check_order(messages: list[dict[str, str]], index: int | None, field: str,
-                 led: bool = False, kept: bool = False) -> None:
-    """Optional system messages first, then user/assistant alternating from a user turn (from
-    the kept leading assistant message with ``kept``)."""
-    if not messages and not led:
-        raise FormatError(f"{_where(index)}: '{field}' is an empty conversation; drop the row.")
-    pos = 0
-    while pos < len(messages) and messages[pos]["role"] == "system":
-        pos += 1
-    if pos == len(messages) or (kept and pos == len(messages) - 1):
-        what = ("only an assistant message, which is out of order at the start of a "
-                "conversation" if led else "only system messages")
-        raise FormatError(
-            f"{_where(index)}: '{field}' has no user turn ({what}); drop the row."
-        )
-    expected = "assistant" if kept else "user"
-    for i in range(pos, len(messages)):
-        role = messages[i]["role"]
-        if role != expected:
-            raise FormatError(
-                f"{_where(index)}: roles out of order in '{field}': message {i} is {role!r} "
-                f"where {expected!r} was expected (after optional system messages, turns must "
-                f"alternate user, assistant, user, ...)."
-            )
-        expected = "assistant" if expected == "user" else "user"
-
-
 def _alpaca_messages(row: Mapping[str, Any], index: int | None, context_key: str,
                      output_key: str) -> list[dict[str, str]]:
-    instruction = _text(row.get("instruction"), index, "instruction")
-    extra = _text(row.get(context_key), index, context_key)
+    instruction = message_text(row.get("instruction"), index, "instruction")
+    extra = message_text(row.get(context_key), index, context_key)
     if extra.strip():
         instruction = f"{instruction}\n\n{extra}"
     messages: list[dict[str, str]] = []
     system = row.get("system")
     if system:
-        messages.append({"role": "system", "content": _text(system, index, "system")})
+        messages.append({"role": "system", "content": message_text(system, index, "system")})
     history = row.get("history") or []
     if not isinstance(history, Sequence) or isinstance(history, str):
-        raise FormatError(f"{_where(index)}: 'history' must be a list of [user, assistant] "
+        raise FormatError(f"{row_label(index)}: 'history' must be a list of [user, assistant] "
                           f"pairs, got {history!r}.")
     for pos, pair in enumerate(history):
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
             raise FormatError(
-                f"{_where(index)}: history entry {pos} must be a [user, assistant] pair, got "
+                f"{row_label(index)}: history entry {pos} must be a [user, assistant] pair, got "
                 f"{pair!r}."
             )
-        messages.append({"role": "user", "content": _text(pair[0], index, "history")})
-        messages.append({"role": "assistant", "content": _text(pair[1], index, "history")})
+        messages.append({"role": "user", "content": message_text(pair[0], index, "history")})
+        messages.append({"role": "assistant", "content": message_text(pair[1], index, "history")})
     messages.append({"role": "user", "content": instruction})
     output = row.get(output_key)
     if output is not None:
-        messages.append({"role": "assistant", "content": _text(output, index, output_key)})
+        messages.append({"role": "assistant", "content": message_text(output, index, output_key)})
     return messages
 
 
@@ -335,7 +169,7 @@ def to_messages(row: Mapping[str, Any], *, format: str | None = None,
     """
     messages, dropped = _convert(row, format or detect_format(row.keys()), index)
     if dropped:
-        _warn_leading([index], 1)
+        warn_leading([index], 1)
     return messages
 
 
@@ -345,21 +179,21 @@ def _convert(row: Mapping[str, Any], fmt: str, index: int | None, keep_leading: 
     message)``; that message is dropped, or kept with ``keep_leading``."""
     if fmt == "messages":
         field = "messages"
-        messages = _normalise(row["messages"], index, field, "role", "content")
+        messages = normalise_messages(row["messages"], index, field, "role", "content")
     elif fmt == "sharegpt":
         field = "conversations"
-        messages = _normalise(row["conversations"], index, field, "from", "value", _SHAREGPT_ROLES)
+        messages = normalise_messages(row["conversations"], index, field, "from", "value", SHAREGPT_ROLES)
     elif fmt == "prompt_completion":
         field = "prompt/completion"
         prompt, completion = row["prompt"], row["completion"]
         if isinstance(prompt, str):
             messages = [{"role": "user", "content": prompt}]
         else:
-            messages = _normalise(prompt, index, "prompt", "role", "content")
+            messages = normalise_messages(prompt, index, "prompt", "role", "content")
         if isinstance(completion, str):
             messages.append({"role": "assistant", "content": completion})
         elif completion is not None:
-            messages.extend(_normalise(completion, index, "completion", "role", "content"))
+            messages.extend(normalise_messages(completion, index, "completion", "role", "content"))
     elif fmt == "alpaca":
         field = "instruction/output"
         messages = _alpaca_messages(row, index, "input", "output")
@@ -368,10 +202,10 @@ def _convert(row: Mapping[str, Any], fmt: str, index: int | None, keep_leading: 
         messages = _alpaca_messages(row, index, "context", "response")
     else:
         raise FormatError(f"Unknown format name {fmt!r}; expected one of {sorted(FORMATS)}.")
-    lead = _leading_assistant(messages)
+    lead = leading_assistant_position(messages)
     if lead is not None and not keep_leading:
         del messages[lead]
-    _check_order(messages, index, field, lead is not None, lead is not None and keep_leading)
+    check_order(messages, index, field, lead is not None, lead is not None and keep_leading)
     return messages, lead is not None
 
 
@@ -451,7 +285,7 @@ def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> turns_from_batch({"instruction": ["a", "b"], "output": ["x", "y"]})
         [[('a', 'x')], [('b', 'y')]]
     """
-    _check_leading(leading_assistant)
+    check_leading(leading_assistant)
     keep = leading_assistant == "keep"
     return [_pairs(m) for m in _batch_messages(batch, format, indices, keep)]
 
@@ -488,5 +322,5 @@ def _batch_messages(batch: Mapping[str, list], format: str | None,
         out.append(messages)
         if was_led:
             led.append(index)
-    _warn_leading(led, len(out), kept=keep_leading, stacklevel=4)
+    warn_leading(led, len(out), kept=keep_leading, stacklevel=4)
     return out
