@@ -33,10 +33,13 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
     from deita_hf.pipeline.sharded import score_in_shards
     from deita_hf.scoring import (
         ComplexityScorer,
+        EL2NScorer,
+        GraNdScorer,
         IFDScorer,
         InsTagTagger,
         InstructionLengthScorer,
         JudgeScorer,
+        LessGradientScorer,
         PerplexityScorer,
         QualityScorer,
         RandomScorer,
@@ -45,6 +48,7 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
         ifd_filter,
     )
     from deita_hf.selection import SelectionStats, deita_score, select_deita
+    from deita_hf.selection.decontamination import Decontaminator, decontaminate
     from deita_hf.selection.dispatch import STRATEGIES, parse_strategy, select
 
 __version__ = "0.2.0"
@@ -73,6 +77,9 @@ _EXPORTS = {
     "JudgeScorer": "deita_hf.scoring",
     "InsTagTagger": "deita_hf.scoring",
     "RandomScorer": "deita_hf.scoring",
+    "LessGradientScorer": "deita_hf.scoring",
+    "GraNdScorer": "deita_hf.scoring",
+    "EL2NScorer": "deita_hf.scoring",
     "build_scorer": "deita_hf.components",
     "build_component": "deita_hf.components",
     "SentenceEmbedder": "deita_hf.embedding",
@@ -86,6 +93,8 @@ _EXPORTS = {
     "push_selection": "deita_hf.hub",
     "render_report": "deita_hf.hub",
     "build_preference_dataset": "deita_hf.pipeline.preference",
+    "decontaminate": "deita_hf.selection.decontamination",
+    "Decontaminator": "deita_hf.selection.decontamination",
 }
 
 __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py checks they agree)
@@ -94,10 +103,12 @@ __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py chec
     "deita_score", "select_deita", "select", "parse_strategy", "STRATEGIES", "SelectionStats",
     "ComplexityScorer", "QualityScorer", "InstructionLengthScorer", "ResponseLengthScorer",
     "PerplexityScorer", "IFDScorer", "ifd_filter", "RewardModelScorer", "JudgeScorer",
-    "InsTagTagger", "RandomScorer", "build_scorer", "build_component",
+    "InsTagTagger", "RandomScorer", "LessGradientScorer", "GraNdScorer", "EL2NScorer",
+    "build_scorer", "build_component",
     "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "build_embedder",
     "DatasetSelector", "score_in_shards", "score_on_ray",
     "save_selection", "push_selection", "render_report", "build_preference_dataset",
+    "decontaminate", "Decontaminator",
 ]
 
 

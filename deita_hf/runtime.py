@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,14 +139,78 @@ def local_stamp(path: str) -> tuple[tuple[str, int, int], ...] | None:
     return tuple((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files)
 
 
+#: the environment variables that switch the Hugging Face libraries offline
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def _env_true(value: str | None) -> bool:
+    """huggingface_hub's reading of a boolean variable (``1``, ``ON``, ``YES``, ``TRUE``)."""
+    return value is not None and value.strip().upper() in ("1", "ON", "YES", "TRUE")
+
+
+def offline_variables(library: str = "hub", env: Mapping[str, str] | None = None) -> list[str]:
+    """The variables that make ``library`` offline now, read as that library reads them.
+
+    ``"hub"`` (huggingface_hub, and transformers through it): ``HF_HUB_OFFLINE`` when it is set
+    to anything, else ``TRANSFORMERS_OFFLINE``; ``"datasets"``: ``HF_DATASETS_OFFLINE`` when set,
+    else the hub's. Every true-valued variable among those read is named (unsetting only one
+    of two leaves the library offline).
+
+    Args:
+        library: ``"hub"`` or ``"datasets"``.
+        env: the environment to read (default ``os.environ``).
+
+    Returns:
+        ``["NAME=value", ...]``; empty when the library is online.
+
+    Example:
+        >>> offline_variables(env={"TRANSFORMERS_OFFLINE": "1"})
+        ['TRANSFORMERS_OFFLINE=1']
+        >>> offline_variables(env={"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "1"})  # read first
+        []
+        >>> offline_variables("datasets", {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "0"})
+        []
+    """
+    if library not in ("hub", "datasets"):
+        raise ConfigError(f"library={library!r}; expected 'hub' or 'datasets'.")
+    env = os.environ if env is None else env
+    if library == "datasets" and env.get("HF_DATASETS_OFFLINE") is not None:
+        value = env["HF_DATASETS_OFFLINE"]
+        return [f"HF_DATASETS_OFFLINE={value}"] if _env_true(value) else []
+    if not _env_true(env.get("HF_HUB_OFFLINE") or env.get("TRANSFORMERS_OFFLINE")):
+        return []
+    return [f"{k}={env[k]}" for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+            if _env_true(env.get(k))]
+
+
+def offline_reason(library: str = "hub", env: Mapping[str, str] | None = None) -> str | None:
+    """Which variables make ``library`` offline, as a phrase for messages (None: online).
+
+    Example:
+        >>> offline_reason(env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+        'HF_HUB_OFFLINE=1 and TRANSFORMERS_OFFLINE=1 are set (huggingface_hub then makes no network request)'
+    """
+    names = offline_variables(library, env)
+    if not names:
+        return None
+    verb = "is" if len(names) == 1 else "are"
+    what = "huggingface_hub" if library == "hub" else "datasets"
+    return f"{' and '.join(names)} {verb} set ({what} then makes no network request)"
+
+
 def load_error(what: str, name: str, err: BaseException, hint: str) -> ModelLoadError:
     """An error that says why ``name`` did not load and what to do instead."""
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+    offline = offline_reason("hub")
     looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
     where = ("a local path" if is_local(name) else
              "a local path that does not exist" if looks_like_path else "a Hub id")
-    reason = (" The Hub is unreachable here (HF_HUB_OFFLINE is set)." if offline and where == "a Hub id"
+    reason = (f" The Hub is unreachable here ({offline})." if offline and where == "a Hub id"
               else "")
+    missing = missing_tokenizer_packages(name, err)
+    if missing:
+        reason += (f" Its tokenizer is a SentencePiece model (tokenizer.model), which needs the "
+                   f"{' and '.join(missing)} package(s), not installed here: `pip install "
+                   f"{' '.join(missing)}`.")
     if where == "a Hub id":
         todo = (f"Download it where there is network (`hf download {name} --local-dir DIR`) and "
                 f"pass the local DIR instead{hint}.")
@@ -157,6 +222,36 @@ def load_error(what: str, name: str, err: BaseException, hint: str) -> ModelLoad
         f"Could not load the {what} {name!r} ({where}): {type(err).__name__}: {err}.{reason} "
         f"{todo}"
     )
+
+
+#: the packages that read a SentencePiece ``tokenizer.model`` (LLaMA / Mistral folders without a
+#: ``tokenizer.json``), by import name -> pip name
+TOKENIZER_PACKAGES = {"sentencepiece": "sentencepiece", "google.protobuf": "protobuf"}
+
+
+def missing_tokenizer_packages(name: str, err: BaseException | None = None) -> list[str]:
+    """The pip names of :data:`TOKENIZER_PACKAGES` that are not installed, when ``name`` needs
+    them: a local folder with ``tokenizer.model`` and no ``tokenizer.json``, or an error that
+    mentions SentencePiece or tiktoken (transformers falls back to tiktoken and fails with a
+    misleading message when sentencepiece is missing). Empty otherwise.
+    """
+    import importlib.util
+
+    def installed(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            return False
+
+    missing = [pip for module, pip in TOKENIZER_PACKAGES.items() if not installed(module)]
+    if not missing:
+        return []
+    folder = Path(name).expanduser()
+    spm_folder = folder.is_dir() and (folder / "tokenizer.model").is_file() and not (
+        folder / "tokenizer.json").is_file()
+    text = f"{type(err).__name__} {err}".lower() if err is not None else ""
+    return missing if spm_folder or any(w in text for w in ("sentencepiece", "tiktoken",
+                                                             "tokenizer.model")) else []
 
 
 def load_pretrained(auto_class: str, name: str, *, revision: str | None, device: Any,

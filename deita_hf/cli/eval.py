@@ -1,4 +1,4 @@
-"""``deita-hf eval``: MT-Bench or a pairwise win rate for a model, judged by an LLM.
+"""``deita-hf eval``: MT-Bench (single or pairwise) or a pairwise win rate, judged by an LLM.
 
 MODEL and ``--judge`` are generator specs (``hf:DIR``, ``vllm:DIR``, ``openai:URL#MODEL``, or a
 local model folder). Answers and judgments are cached under ``--output``, so re-running the
@@ -9,12 +9,17 @@ Example:
         --judge openai:http://127.0.0.1:8000/v1#judge --output out/eval/deita-6k
     $ deita-hf eval out/deita-6k-sft --benchmark win_rate --reference alpaca_eval_gpt4.jsonl \\
         --judge openai:http://127.0.0.1:8000/v1#judge --output out/eval/deita-6k-wr \\
-        --update-card out/deita-6k-sft
+        --length-control-data df_gamed.csv --export alpaca_eval --update-card out/deita-6k-sft
+    $ deita-hf eval --answers model_answer/vicuna-13b.jsonl --benchmark mt_bench_pair \\
+        --baseline model_answer/gpt-3.5-turbo.jsonl --judge openai:http://127.0.0.1:8000/v1#judge \\
+        --output out/eval/vicuna-pair
+    $ deita-hf eval --judgments model_judgment/gpt-4_single.jsonl --model-name vicuna-13b-v1.3 \\
+        --output out/eval/vicuna-fastchat
     $ deita-hf eval --compare out/eval/deita-6k out/eval/random-6k out/eval/full --output out/eval/cmp
 
 ``--compare DIR ...`` writes ``comparison.md``, ``comparison.json`` and ``comparison.png`` to
-``--output`` and prints the table. ``--update-card MODEL_DIR`` without MODEL writes the
-results already in ``--output`` into the card.
+``--output`` and prints the table. Without MODEL (or ``--answers``), ``--update-card
+MODEL_DIR`` and ``--export alpaca_eval`` use the results already in ``--output``.
 """
 
 from __future__ import annotations
@@ -26,29 +31,60 @@ from deita_hf.errors import ConfigError, GenerationError
 
 __all__ = ["register", "run"]
 
+BENCHMARKS = ("mt_bench", "mt_bench_pair", "win_rate")
+
 
 def register(subparsers, parents=()) -> argparse.ArgumentParser:
     """Add the ``eval`` sub-command to ``deita-hf``."""
     p = subparsers.add_parser(
         "eval", parents=list(parents),
-        help="MT-Bench or pairwise win rate of a model, judged by an LLM; compare runs",
-        description="Generate answers with MODEL (its own chat template), have --judge grade them "
-        "(MT-Bench: FastChat's 1-10 single-answer grading; win_rate: pairwise vs --reference, both "
-        "orders, raw and length-controlled win rate), and write answers, raw judgments, "
+        help="MT-Bench (single or pairwise) or pairwise win rate of a model, judged by an LLM; compare runs",
+        description="Generate answers with MODEL (its own chat template, or --chat-template) or read them "
+        "(--answers), have --judge grade them (mt_bench: FastChat's 1-10 single-answer grading; "
+        "mt_bench_pair: FastChat's pairwise grading against --baseline; win_rate: pairwise vs --reference, "
+        "both orders, AlpacaEval's raw and length-controlled win rates), and write answers, raw judgments, "
         "results.json and a figure to --output. Resumable: re-run the same command.",
     )
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help="model under test: hf:DIR, vllm:DIR, openai:URL#MODEL, or a local model folder")
-    p.add_argument("--benchmark", choices=("mt_bench", "win_rate"), default=None, help="what to run")
+    p.add_argument("--benchmark", choices=BENCHMARKS, default=None, help="what to run")
     p.add_argument("--judge", default=None, metavar="SPEC", help="the judge's generator spec")
     p.add_argument("--reference", default=None, metavar="DATASET",
                    help="win_rate: the reference model's outputs (instruction, output columns): file, "
                         "folder or Hub id")
+    p.add_argument("--baseline", default=None, metavar="MODEL_OR_ANSWERS",
+                   help="mt_bench_pair: the baseline: a FastChat answers file (model_answer/*.jsonl) or a "
+                        "generator spec whose answers are generated")
+    p.add_argument("--answers", default=None, metavar="FILE",
+                   help="judge these existing answers instead of MODEL's: FastChat model_answer JSON Lines "
+                        "(mt_bench, mt_bench_pair) or AlpacaEval model_outputs.json (win_rate)")
+    p.add_argument("--judgments", default=None, metavar="FILE",
+                   help="aggregate FastChat judgments (model_judgment/*_single.jsonl or *_pair.jsonl) into "
+                        "--output's results.json, without judging")
+    p.add_argument("--model-name", default=None, metavar="NAME",
+                   help="--judgments: the model to report (a file may hold several); --export: its name")
     p.add_argument("--output", required=True, metavar="DIR",
                    help="run folder (holds the cache; re-run to resume), or the --compare folder")
     p.add_argument("--questions", type=int, default=None, metavar="N",
                    help="smoke run: N MT-Bench questions (round-robin over categories) or the first N "
                         "reference instructions")
+    p.add_argument("--pair-rule", choices=("fastchat", "mean"), default=None,
+                   help="how a pair's two orders combine: fastchat (any disagreement is a tie; default for "
+                        "mt_bench_pair) or mean (win + tie = 0.75; default for win_rate)")
+    p.add_argument("--length-control", choices=("auto", "v1", "noreg", "minimal", "none"), default="auto",
+                   help="win_rate: AlpacaEval's length-controlled estimator: v1 (length_controlled_v1, the "
+                        "leaderboard's: needs df_gamed.csv), noreg, minimal (length only, no table) or none; "
+                        "auto (default): v1 with --length-control-data, or with the Hub's table for "
+                        "AlpacaEval's own instructions when the Hub can be reached, else minimal")
+    p.add_argument("--length-control-data", default=None, metavar="PATH",
+                   help="win_rate: AlpacaEval's df_gamed.csv (hf://datasets/tatsu-lab/alpaca_eval) or "
+                        "instruction_difficulty.csv; pairs match it by their row in --reference")
+    p.add_argument("--export", choices=("alpaca_eval",), default=None,
+                   help="win_rate: also write DIR/alpaca_eval/ (model_outputs.json, annotations.json, "
+                        "leaderboard.csv in AlpacaEval's fields)")
+    p.add_argument("--chat-template", default=None, metavar="vicuna_v1.1|PATH",
+                   help="render MODEL's chats with this template instead of its tokenizer's (hf:, vllm:): "
+                        "vicuna_v1.1 (FastChat's, DEITA's SFT format) or a file holding a Jinja template")
     p.add_argument("--max-new-tokens", type=int, default=1024, help="tokens per answer (default 1024)")
     p.add_argument("--judge-max-tokens", type=int, default=2048, help="tokens per judge reply (2048)")
     p.add_argument("--judge-retries", type=int, default=2,
@@ -88,12 +124,75 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigError(f"--questions must be >= 1, got {args.questions}.")
     if args.reask_temperature < 0:
         raise ConfigError(f"--reask-temperature must be >= 0, got {args.reask_temperature}.")
+    if args.model and args.answers:
+        raise ConfigError("Give MODEL (answers are generated) or --answers FILE (existing answers), not both.")
     if not args.benchmark or not args.judge:
-        raise ConfigError("MODEL needs --benchmark mt_bench|win_rate and --judge SPEC.")
-    if args.benchmark == "win_rate" and not args.reference:
+        raise ConfigError(f"MODEL (or --answers) needs --benchmark {'|'.join(BENCHMARKS)} and --judge SPEC.")
+    if args.answers and args.chat_template:
+        raise ConfigError("--chat-template renders MODEL's chats; with --answers nothing is generated.")
+    bench = args.benchmark
+    if bench == "win_rate" and not args.reference:
         raise ConfigError("--benchmark win_rate needs --reference DATASET (instruction, output columns).")
-    if args.benchmark == "mt_bench" and args.reference:
-        raise ConfigError("--reference is for --benchmark win_rate; MT-Bench ships its own references.")
+    if bench != "win_rate" and args.reference:
+        raise ConfigError("--reference is for --benchmark win_rate; MT-Bench ships its own questions and references.")
+    if bench == "mt_bench_pair" and not args.baseline:
+        raise ConfigError("--benchmark mt_bench_pair needs --baseline MODEL_OR_ANSWERS (FastChat's default "
+                          "baseline is gpt-3.5-turbo's answers, model_answer/gpt-3.5-turbo.jsonl).")
+    if bench != "mt_bench_pair" and args.baseline:
+        raise ConfigError("--baseline is for --benchmark mt_bench_pair.")
+    if bench == "mt_bench" and args.pair_rule:
+        raise ConfigError("--pair-rule is for pairwise judging (mt_bench_pair, win_rate); mt_bench grades "
+                          "single answers.")
+    if bench != "win_rate" and (args.length_control != "auto" or args.length_control_data):
+        raise ConfigError("--length-control and --length-control-data are for --benchmark win_rate.")
+    if args.export and bench != "win_rate":
+        raise ConfigError("--export alpaca_eval is for --benchmark win_rate (MT-Bench files already follow "
+                          "FastChat's layout).")
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
+    from deita_hf import evaluation
+    from deita_hf.evaluation.outputs import resolve_chat_template
+
+    _check(args)
+    template = resolve_chat_template(args.chat_template)
+    kwargs = {"model": _generator_kwargs(args.model, args) if args.model else {},
+              "judge": _generator_kwargs(args.judge, args)}
+    if args.baseline:
+        kwargs["baseline"] = _generator_kwargs(args.baseline, args)
+    common = {"questions": args.questions, "max_new_tokens": args.max_new_tokens,
+              "judge_max_tokens": args.judge_max_tokens, "retries": args.judge_retries,
+              "reask_temperature": args.reask_temperature, "progress": not args.no_progress,
+              "overwrite": args.overwrite, "generator_kwargs": kwargs, "answers": args.answers,
+              "chat_template": template}
+    try:
+        if args.benchmark == "mt_bench":
+            return evaluation.run_mt_bench(args.model, args.judge, args.output, **common)
+        if args.benchmark == "mt_bench_pair":
+            return evaluation.run_mt_bench_pair(args.model, args.judge, args.output, baseline=args.baseline,
+                                                pair_rule=args.pair_rule or "fastchat", **common)
+        return evaluation.run_win_rate(args.model, args.judge, args.reference, args.output, split=args.split,
+                                       pair_rule=args.pair_rule or "mean", length_control=args.length_control,
+                                       length_control_data=args.length_control_data, **common)
+    except (KeyboardInterrupt, GenerationError):
+        print(f"deita-hf eval: stopped; finished answers and judgments are cached in "
+              f"{args.output}/cache: re-run the same command to resume.", file=sys.stderr)
+        raise
+
+
+def _from_judgments(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from deita_hf.evaluation.fastchat_judgments import judgment_results, read_fastchat_judgments
+    from deita_hf.evaluation.outputs import write_results
+
+    if args.model or args.answers or args.judge:
+        raise ConfigError("--judgments aggregates judgments that exist: drop MODEL, --answers and --judge.")
+    rows = read_fastchat_judgments(args.judgments)
+    results = judgment_results(rows, source=str(args.judgments), model=args.model_name, baseline=args.baseline,
+                               pair_rule=args.pair_rule or "fastchat")
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    return write_results(args.output, results)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,32 +206,29 @@ def run(args: argparse.Namespace) -> int:
         print(out["table"])
         print("Wrote " + ", ".join(out["files"]))
         return 0
-    if not args.model:
-        if not args.update_card:
-            raise ConfigError("Give MODEL to evaluate, --compare DIR ..., or --update-card MODEL_DIR "
-                              "(to write the results already in --output into a card).")
+    if args.judgments:
+        results = _from_judgments(args)
+        print(evaluation.format_summary(results))
+        print(f"Wrote {args.output}/results.json, {results['files']['figure']}")
+    elif not args.model and not args.answers:
+        if not args.update_card and not args.export:
+            raise ConfigError("Give MODEL to evaluate, --answers FILE, --judgments FILE, --compare DIR ..., or "
+                              "--update-card MODEL_DIR / --export alpaca_eval (for the results already in --output).")
         results = evaluation.read_results(args.output)
     else:
-        _check(args)
-        common = {"questions": args.questions, "max_new_tokens": args.max_new_tokens,
-                  "judge_max_tokens": args.judge_max_tokens, "retries": args.judge_retries,
-                  "reask_temperature": args.reask_temperature, "progress": not args.no_progress,
-                  "overwrite": args.overwrite,
-                  "generator_kwargs": {"model": _generator_kwargs(args.model, args),
-                                       "judge": _generator_kwargs(args.judge, args)}}
-        try:
-            if args.benchmark == "mt_bench":
-                results = evaluation.run_mt_bench(args.model, args.judge, args.output, **common)
-            else:
-                results = evaluation.run_win_rate(args.model, args.judge, args.reference, args.output,
-                                                  split=args.split, **common)
-        except (KeyboardInterrupt, GenerationError):
-            print(f"deita-hf eval: stopped; finished answers and judgments are cached in "
-                  f"{args.output}/cache: re-run the same command to resume.", file=sys.stderr)
-            raise
+        results = _evaluate(args)
         print(evaluation.format_summary(results))
         print(f"Wrote {args.output}/results.json, answers.jsonl, judgments.jsonl, "
               f"{results['files']['figure']}")
+    if args.export:
+        from deita_hf.evaluation.alpaca_export import export_alpaca_eval
+
+        out = export_alpaca_eval(args.output, name=args.model_name)
+        print("Wrote " + ", ".join(out["files"]))
+        if out["row"]["length_controlled_winrate"] is None:
+            print(f"deita-hf eval: the leaderboard row has no length_controlled_winrate: the run used "
+                  f"{out['row']['lc_estimator'] or 'no length control'}, not length_controlled_v1 (give "
+                  "--length-control-data df_gamed.csv).", file=sys.stderr)
     if args.update_card:
         path = evaluation.update_model_card(args.update_card, results)
         print(f"Updated the model card {path}")

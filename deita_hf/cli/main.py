@@ -29,7 +29,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: sub-command modules, in the order ``deita-hf --help`` lists them
 COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo", "eval", "evol", "rank",
-            "scorer-train", "scorer-eval", "study")
+            "scorer-train", "scorer-eval", "study", "decontaminate")
 
 logger = logging.getLogger("deita_hf")
 

@@ -55,7 +55,11 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
                             f"'causal-lm:<chat model>' or 'none'{note}")
     g.add_argument("--batch-size", type=int, default=8,
                    help="prompts (or conversations) per forward pass of a model (default 8)")
-    g.add_argument("--max-length", type=int, default=2048, help="token budget per prompt")
+    g.add_argument("--max-length", type=int, default=None,
+                   help="token budget per prompt/conversation; longer ones are cut (default: each "
+                        "model's own: the DEITA scorers score every prompt whole, as the original "
+                        "does, warning about prompts over the model's limit; embedders and the "
+                        "other measures cut at their max_length, 2048 for DeitaEmbedder)")
     g.add_argument("--dtype", default=None,
                    help="bfloat16 | float16 | float32 for every model (default: the preset's, "
                         "else auto: bf16/fp16 on CUDA, fp32 on CPU)")
@@ -68,7 +72,7 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
 
 def component_options(args: argparse.Namespace) -> dict[str, Any]:
     """The component options the flags of :func:`add_component_arguments` set."""
-    if args.batch_size < 1 or args.max_length < 1:
+    if args.batch_size < 1 or (args.max_length is not None and args.max_length < 1):
         raise ConfigError(f"--batch-size and --max-length must be positive (got {args.batch_size} "
                           f"and {args.max_length}).")
     if args.device is not None and str(args.device) != "auto":

@@ -84,7 +84,8 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--strategy", default="deita", metavar="NAME[:ARGS]",
                    help="selection strategy, e.g. 'deita' (default), 'random:seed=1', "
                         "'topk:column=complexity', 'kcenter', 'facility', 'kmeans:n_clusters=50', "
-                        "'instag' (see deita_hf.selection.dispatch); other strategies compute only "
+                        "'instag', 'mig', 'kmq:n_clusters=100' (see deita_hf.selection.dispatch); "
+                        "other strategies compute only "
                         "the columns they read")
     p.add_argument("--scorer", action="append", default=None, dest="scorers", metavar="SPEC",
                    help="a generic measure to compute first, e.g. 'ifd:MODEL' (repeatable; its "
@@ -95,6 +96,9 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
         p, complexity=None, quality=None, embedder=None, preset=DEFAULT_PRESET,
         note=" (used only when the pool lacks the column; default: the preset's)",
     )
+    from deita_hf.cli.decontaminate import add_decontamination_arguments
+
+    add_decontamination_arguments(p)
     g = p.add_argument_group("dataset card")
     g.add_argument("--include-pool", action="store_true",
                    help="also write the whole scored pool as the 'pool' config")
@@ -224,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
+    from deita_hf.cli.decontaminate import decontaminator_from_args, drop_contaminated
     from deita_hf.cli.select_strategies import apply_scorers, build_scorers
     from deita_hf.components import describe_component, parse_spec
     from deita_hf.data.loading import load_pool
@@ -240,9 +245,11 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
     check_local_models({role: getattr(args, spec_opt)
                         for role, (_, spec_opt, _) in _COMPONENTS.items()})
     measures = build_scorers(args.scorers, options)
+    dec = decontaminator_from_args(args, options, args.embedder or preset.specs["embedding"])
     output = check_output(args.output, "selection", overwrite=args.overwrite)
     progress = not args.no_progress
-    pool = apply_scorers(load_pool(args.input, split=args.split), measures, progress=progress)
+    pool, decontamination = drop_contaminated(dec, load_pool(args.input, split=args.split))
+    pool = apply_scorers(pool, measures, progress=progress)
     specs = resolve_specs(pool.column_names, args)
     # offline and a model without a local copy: one message, before any model loads
     check_models_available({role: spec for role, spec in specs.items() if spec is not None},
@@ -271,6 +278,7 @@ def _run_deita(args: argparse.Namespace, select_kwargs: dict[str, Any]) -> int:
         **selector.setup(scorers),
         "specs": {role: spec for role, spec in specs.items() if spec is not None},
         **({"scorer_specs": list(args.scorers)} if args.scorers else {}),
+        **({"decontamination": decontamination} if decontamination else {}),
         "include_pool": bool(args.include_pool),
         "license": args.license,
     }

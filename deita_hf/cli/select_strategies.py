@@ -78,13 +78,21 @@ def measure_columns(measure: Any) -> list[str]:
     return component_columns(measure)
 
 
-def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = True) -> Dataset:
+def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = True,
+                  output: str | None = None) -> Dataset:
     """Add each measure's column to the pool (refusing to replace a column of the pool).
+
+    LESS scorers are prepared on the whole pool first (their warm-up runs, or is reused from
+    ``.NAME.less`` beside ``output``; see :mod:`deita_hf.pipeline.less_target`); one whose
+    columns the pool already has leaves them as they are and only computes the target's
+    features (the strategy checks that the ids match).
 
     Args:
         pool: the loaded pool.
         measures: :func:`build_scorers` output.
         progress: show progress bars.
+        output: the output folder (where LESS warm-ups are kept beside; None: the scorer's
+            default cache).
 
     Returns:
         The pool with the columns added.
@@ -95,15 +103,23 @@ def apply_scorers(pool: Dataset, measures: Sequence[Any], *, progress: bool = Tr
     if not measures:
         return pool
     from deita_hf.components import apply_components, describe_component
+    from deita_hf.pipeline.less_target import prepare_less, reuses_pool_features
 
+    todo = []
     for m in measures:
         clash = [c for c in measure_columns(m) if c in pool.column_names]
+        if reuses_pool_features(pool, m):
+            print(f"deita-hf select: using the pool's {m.column!r} column; {describe_component(m)} "
+                  f"computes the target's features", file=sys.stderr)
+            continue
         if clash:
             raise ConfigError(f"The pool already has a {clash[0]!r} column, which --scorer "
                               f"{describe_component(m)} would replace; drop the --scorer to use "
                               f"the column, or remove it from the pool.")
         print(f"deita-hf select: computing {describe_component(m)}", file=sys.stderr)
-    return apply_components(pool, measures, progress=progress, label="deita-hf select")
+        todo.append(m)
+    prepare_less(pool, measures, output, progress=progress)
+    return apply_components(pool, todo, progress=progress, label="deita-hf select")
 
 
 def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any]) -> int:
@@ -120,12 +136,14 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     Raises:
         ConfigError: bad arguments, or columns the strategy reads that nothing provides.
     """
+    from deita_hf.cli.decontaminate import decontaminator_from_args, drop_contaminated
     from deita_hf.cli.options import check_budget, component_options
     from deita_hf.cli.select import run_settings, write_selection
-    from deita_hf.components import describe_component, parse_spec
+    from deita_hf.components import build_component, describe_component, parse_spec
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.folder import check_output
     from deita_hf.pipeline import DatasetSelector
+    from deita_hf.pipeline.less_target import resolve_target
     from deita_hf.pipeline.presets import check_models_available, get_preset
     from deita_hf.pipeline.strategy_plan import plan_strategy
     from deita_hf.selection import dispatch
@@ -141,9 +159,10 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
     for role, spec in flags.items():
         parse_spec(role, spec)  # a bad spec fails before anything loads
     measures = build_scorers(args.scorers, options)
+    dec = decontaminator_from_args(args, options, args.embedder or preset.specs["embedding"])
     output = check_output(args.output, "selection", overwrite=args.overwrite)
     progress = not args.no_progress
-    pool = load_pool(args.input, split=args.split)
+    pool, decontamination = drop_contaminated(dec, load_pool(args.input, split=args.split))
     columns = {"complexity": args.complexity_column, "quality": args.quality_column,
                "embedding": args.embedding_column}
     plan = plan_strategy(name, spec_kwargs, pool.column_names, preset_specs=preset.specs,
@@ -152,7 +171,13 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
                          device=args.device,
                          progress=progress)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
-    pool = apply_scorers(pool, measures, progress=progress)
+    label_embedder = None
+    if plan.label_embedder is not None:  # mig: the tag labels' embedder
+        check_models_available({"embedding": plan.label_embedder}, command="deita-hf select",
+                               preset=preset.name)
+        label_embedder = build_component("embedding", plan.label_embedder, **options)
+        plan.kwargs["label_embedder"] = label_embedder
+    pool = apply_scorers(pool, measures, progress=progress, output=args.output)
     selector = DatasetSelector.from_preset(
         preset.name, complexity=plan.specs.get("complexity", "none"),
         quality=plan.specs.get("quality", "none"), embedder=plan.specs.get("embedding", "none"),
@@ -162,11 +187,17 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
             print(f"deita-hf select: computing {describe_component(component)}", file=sys.stderr)
     if plan.specs:
         pool = selector.score(pool, progress=progress, warn=False, roles=tuple(plan.specs))
-    selected, stats = dispatch.select(pool, budget, name, return_stats=True, **plan.kwargs)
+    kwargs, target = (resolve_target(plan.kwargs, measures, progress=progress)
+                      if name == "less" else (plan.kwargs, None))
+    selected, stats = dispatch.select(pool, budget, name, return_stats=True, **kwargs)
+    if target is not None:
+        stats.params["target"] = target
     card_roles = {"complexity": "complexity", "quality": "quality", "embedding": "embedder"}
     described = selector.card_scorers()
     scorers = {card_roles[r]: described[card_roles[r]] for r in plan.roles}
     scorers.update({m.column: m.describe() for m in measures})
+    if label_embedder is not None:
+        scorers["labels"] = label_embedder.describe()  # what embedded the tags
     settings = {
         **run_settings(args),
         "strategy_spec": args.strategy.strip(),
@@ -174,6 +205,7 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
         **selector.setup(scorers),
         "specs": dict(plan.specs),
         **({"scorer_specs": list(args.scorers)} if args.scorers else {}),
+        **({"decontamination": decontamination} if decontamination else {}),
         # the card's statistics read these (the strategy's own columns are in "columns")
         "complexity_column": args.complexity_column, "quality_column": args.quality_column,
         "embedding_column": args.embedding_column, "score_column": args.score_column,

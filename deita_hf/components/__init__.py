@@ -45,6 +45,11 @@ spec                               component (column)
 ``instag@GENERATOR``               :class:`~deita_hf.scoring.InsTagTagger` (``tags``,
                                    ``instag_nodes``, ``tags_raw``)
 ``random[:SEED]``                  :class:`~deita_hf.scoring.RandomScorer` (``random``)
+``less:MODEL[,key=value...]``      :class:`~deita_hf.scoring.LessGradientScorer`: LESS
+                                   gradient features (``less_grad`` + ``less_grad_id``);
+                                   keys: its options (``dim=``, ``warmup_epochs=``, ...)
+``grand:MODEL[+MODEL...]``         :class:`~deita_hf.scoring.GraNdScorer` (``grand``)
+``el2n:MODEL[+MODEL...]``          :class:`~deita_hf.scoring.EL2NScorer` (``el2n``)
 ``none``                           no component
 =================================  =======================================================
 

@@ -34,7 +34,9 @@ SCORER_ROLE = "scorer"
 SCORER_FORMS = ("perplexity:MODEL", "ifd:MODEL", "superfilter[:MODEL] (IFD from gpt2 or MODEL)",
                 "reward:MODEL",
                 "judge:PROMPT@GENERATOR (PROMPT: complexity, quality, alpagasus or a template file)",
-                "instag@GENERATOR", "random[:SEED]", "none")
+                "instag@GENERATOR", "random[:SEED]",
+                "less:MODEL[,key=value...] (LESS gradient features; keys: the LessGradientScorer "
+                "options)", "grand:MODEL[+MODEL...]", "el2n:MODEL[+MODEL...]", "none")
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,13 @@ class ComponentSpec:
     target: str | None = None
     #: the judge prompt of ``judge:PROMPT@...`` (None otherwise)
     variant: str | None = None
+    #: ``(key, value)`` options of ``less:MODEL,key=value,...`` (empty otherwise)
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __repr__(self) -> str:
         parts = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
-                 if f.name != "variant" or self.variant is not None]
+                 if (f.name != "variant" or self.variant is not None)
+                 and (f.name != "options" or self.options)]
         return f"ComponentSpec({', '.join(parts)})"
 
 
@@ -159,11 +164,32 @@ def _parse_scorer(spec: str | None) -> ComponentSpec:
         except ValueError:
             raise _bad_scorer(spec, f"the seed {arg!r} is not an integer") from None
         return ComponentSpec(role, "random", arg)
-    if name in ("perplexity", "ifd", "superfilter", "reward"):
+    if name == "less":
+        return _parse_less(text, arg)
+    if name in ("perplexity", "ifd", "superfilter", "reward", "grand", "el2n"):
         if not arg:
             raise _bad_scorer(spec, f"'{name}:' needs a model folder or Hub id after it")
         return ComponentSpec(role, name, arg)
     raise _bad_scorer(spec, f"unknown measure {name!r}")
+
+
+def _parse_less(spec: str, arg: str) -> ComponentSpec:
+    """``less:MODEL[,key=value,...]``: the model, then options of ``LessGradientScorer``."""
+    from deita_hf.scoring.less import LessGradientScorer
+    from deita_hf.selection.dispatch import spec_value
+
+    model, *items = (part.strip() for part in arg.split(","))
+    if not model:
+        raise _bad_scorer(spec, "'less:' needs a model folder or Hub id after it")
+    accepted = LessGradientScorer.options()
+    options: dict[str, Any] = {}
+    for item in filter(None, items):
+        key, eq, value = (x.strip() for x in item.partition("="))
+        if not eq or key not in accepted or key in options:
+            raise _bad_scorer(spec, f"{item!r} is not a new key=value with a key of "
+                                    f"{', '.join(accepted)}")
+        options[key] = spec_value(value)
+    return ComponentSpec(SCORER_ROLE, "less", model, options=tuple(options.items()))
 
 
 def _build_scorer_component(parsed: ComponentSpec, kwargs: dict[str, Any]) -> Any:
@@ -183,6 +209,13 @@ def _build_scorer_component(parsed: ComponentSpec, kwargs: dict[str, Any]) -> An
         return scoring.RewardModelScorer(target, **_accepted(scoring.RewardModelScorer, kwargs))
     if kind == "perplexity":
         return scoring.PerplexityScorer(target, **_accepted(scoring.PerplexityScorer, kwargs))
+    if kind == "less":
+        scoring.less.require_peft()
+        options = {**_accepted(scoring.LessGradientScorer, kwargs), **dict(parsed.options)}
+        return scoring.LessGradientScorer(target, **options)
+    if kind in ("grand", "el2n"):
+        cls = scoring.GraNdScorer if kind == "grand" else scoring.EL2NScorer
+        return cls(target, **_accepted(cls, kwargs))
     if kind in ("ifd", "superfilter"):
         kwargs = {**_accepted(scoring.IFDScorer, kwargs), "superfilter": kind == "superfilter"}
         return scoring.IFDScorer(target, **kwargs)

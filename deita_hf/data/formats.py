@@ -13,11 +13,16 @@ Supported row schemas (detected from the column names, in this order):
 - ``dolly``: Databricks Dolly ``instruction`` / ``context`` / ``response``.
 
 A final user message with no answer gets an empty response. A conversation that starts (after
-its system messages) with an assistant message loses that message, as the original DEITA
-drops a leading non-human turn; :func:`to_messages` and the batch helpers count the drops in
-one :class:`FormatWarning` per call. A conversation with no user message is an error, and so
-is a message without its format's content key (``content`` for ``messages``, ``value`` for
-ShareGPT) or a text part whose ``text`` is null: nothing is read as ``""`` silently.
+its system messages) with an assistant message loses that message in :func:`to_messages`
+(TRL's conversational format starts with a user turn; DEITA's embedder drops a leading
+non-human message too). :func:`to_turns` and :func:`turns_from_batch` drop it by default and,
+with ``leading_assistant="keep"`` (what the DEITA scorers and the length baselines use), keep it
+as DEITA's score pipeline does: messages are paired in order, so the opening assistant message
+is the first turn's instruction and the user message after it that turn's response. Either
+way one :class:`FormatWarning` per call counts the rows and says what was done. A
+conversation with no user message is an error, and so is a message without its format's
+content key (``content`` for ``messages``, ``value`` for ShareGPT) or a text part whose
+``text`` is null: nothing is read as ``""`` silently.
 
 Example:
     >>> from deita_hf.data.formats import to_turns
@@ -27,10 +32,21 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from deita_hf.data.messages import (
+    LEADING_ASSISTANT,
+    SHAREGPT_ROLES,
+    FormatWarning,
+    check_leading,
+    check_order,
+    leading_assistant_position,
+    message_text,
+    normalise_messages,
+    row_label,
+    warn_leading,
+)
 from deita_hf.errors import FormatError
 
 #: FastChat's ``vicuna_v1.1`` system prompt (``Conversation.system``): DEITA's embedding, its
@@ -42,6 +58,7 @@ VICUNA_V1_1_SYSTEM = (
 
 __all__ = [
     "FORMATS",
+    "LEADING_ASSISTANT",
     "VICUNA_V1_1_SYSTEM",
     "FormatError",
     "FormatWarning",
@@ -60,26 +77,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "alpaca": ("instruction", "output"),
     "dolly": ("instruction", "response"),
 }
-
-_SHAREGPT_ROLES = {
-    "human": "user",
-    "user": "user",
-    "gpt": "assistant",
-    "assistant": "assistant",
-    "chatgpt": "assistant",
-    "system": "system",
-}
-
-
-#: keys that hold a message's text in some format: a message whose own content key is null
-#: while one of these holds text was written in another format (``datasets`` fills the keys
-#: a row lacks with None when rows of several formats share a column)
-_CONTENT_KEYS = ("content", "value", "text", "message")
-
-
-class FormatWarning(UserWarning):
-    """Rows were converted with a change (a dropped leading assistant message), counted."""
-
 
 def _describe_formats() -> str:
     return "; ".join(f"{name}: {', '.join(cols)}" for name, cols in FORMATS.items())
@@ -119,169 +116,32 @@ def detect_format(column_names: Iterable[str]) -> str:
     )
 
 
-def _where(index: int | None) -> str:
-    return f"row {index}" if index is not None else "row"
-
-
-def _text(content: Any, index: int | None, field: str, turn: int | None = None) -> str:
-    """Message content as a string: plain strings, None (empty) or lists of text parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, Sequence):
-        parts = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(part)
-            elif isinstance(part, Mapping) and part.get("type", "text") == "text":
-                if not isinstance(part.get("text"), str):
-                    where = f"message {turn} of '{field}'" if turn is not None else f"'{field}'"
-                    found = ("no 'text' key" if "text" not in part
-                             else f"text={part['text']!r}")
-                    raise FormatError(
-                        f"{_where(index)}: {where} has a text part with {found} (keys found: "
-                        f"{sorted(part)}); a text part is {{'type': 'text', 'text': '...'}}."
-                    )
-                parts.append(part["text"])
-            else:
-                raise FormatError(
-                    f"{_where(index)}: {field} holds a non-text content part {part!r}; only "
-                    f"text content is supported."
-                )
-        return "".join(parts)
-    raise FormatError(
-        f"{_where(index)}: {field} must be a string, got {type(content).__name__} ({content!r})."
-    )
-
-
-def _normalise(messages: Any, index: int | None, field: str, role_key: str, content_key: str,
-               role_map: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    if not isinstance(messages, Sequence) or isinstance(messages, str):
-        raise FormatError(
-            f"{_where(index)}: column '{field}' must be a list of messages, got "
-            f"{type(messages).__name__}."
-        )
-    out = []
-    for pos, msg in enumerate(messages):
-        if not isinstance(msg, Mapping) or role_key not in msg:
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' must be a mapping with keys "
-                f"'{role_key}' and '{content_key}', got {msg!r}."
-            )
-        role = msg[role_key]
-        if not isinstance(role, str):
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has {role_key}={role!r}; a role "
-                f"must be a string.")
-        if role_map is not None:
-            if role not in role_map:
-                raise FormatError(
-                    f"{_where(index)}: message {pos} of '{field}' has {role_key}={role!r}; "
-                    f"expected one of {sorted(role_map)}."
-                )
-            role = role_map[role]
-        elif role not in ("system", "user", "assistant"):
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has role={role!r}; expected "
-                f"'system', 'user' or 'assistant'."
-            )
-        if content_key not in msg:
-            raise FormatError(
-                f"{_where(index)}: message {pos} of '{field}' has no '{content_key}' key (keys "
-                f"found: {sorted(msg)}); each message needs '{role_key}' and '{content_key}'."
-            )
-        content = msg[content_key]
-        if content is None:
-            other = [k for k in _CONTENT_KEYS if k not in (content_key, role_key)
-                     and isinstance(msg.get(k), (str, list)) and len(msg[k]) > 0]
-            if other:
-                raise FormatError(
-                    f"{_where(index)}: message {pos} of '{field}' has {content_key}=None and its "
-                    f"text under the key {other[0]!r} (keys found: "
-                    f"{sorted(k for k, v in msg.items() if v is not None)}); rename "
-                    f"{other[0]!r} to '{content_key}'."
-                )
-        out.append({"role": role, "content": _text(content, index, field, pos)})
-    return out
-
-
-def _drop_leading_assistant(messages: list[dict[str, str]]) -> bool:
-    """Drop one assistant message that opens the conversation (after system messages)."""
-    pos = 0
-    while pos < len(messages) and messages[pos]["role"] == "system":
-        pos += 1
-    if pos < len(messages) and messages[pos]["role"] == "assistant":
-        del messages[pos]
-        return True
-    return False
-
-
-def _warn_dropped(dropped: Sequence[int | None], total: int) -> None:
-    """One warning for the leading assistant messages dropped in one call."""
-    if not dropped:
-        return
-    rows = [str(i) for i in dropped if i is not None]
-    shown = ", ".join(rows[:10]) + (", ..." if len(rows) > 10 else "")
-    warnings.warn(
-        f"deita_hf: dropped the leading assistant message of {len(dropped)} of {total} "
-        f"conversation(s){f' (rows {shown})' if rows else ''}: a conversation starts with a user "
-        f"turn, and the original DEITA drops a leading non-human message too.",
-        FormatWarning, stacklevel=3)
-
-
-def _check_order(messages: list[dict[str, str]], index: int | None, field: str,
-                 dropped: bool = False) -> None:
-    """Optional system messages first, then user/assistant alternating from a user turn."""
-    if not messages and not dropped:
-        raise FormatError(f"{_where(index)}: '{field}' is an empty conversation; drop the row.")
-    pos = 0
-    while pos < len(messages) and messages[pos]["role"] == "system":
-        pos += 1
-    if pos == len(messages):
-        what = ("only an assistant message, which is out of order at the start of a "
-                "conversation" if dropped else "only system messages")
-        raise FormatError(
-            f"{_where(index)}: '{field}' has no user turn ({what}); drop the row."
-        )
-    expected = "user"
-    for i in range(pos, len(messages)):
-        role = messages[i]["role"]
-        if role != expected:
-            raise FormatError(
-                f"{_where(index)}: roles out of order in '{field}': message {i} is {role!r} "
-                f"where {expected!r} was expected (after optional system messages, turns must "
-                f"alternate user, assistant, user, ...)."
-            )
-        expected = "assistant" if expected == "user" else "user"
-
-
 def _alpaca_messages(row: Mapping[str, Any], index: int | None, context_key: str,
                      output_key: str) -> list[dict[str, str]]:
-    instruction = _text(row.get("instruction"), index, "instruction")
-    extra = _text(row.get(context_key), index, context_key)
+    instruction = message_text(row.get("instruction"), index, "instruction")
+    extra = message_text(row.get(context_key), index, context_key)
     if extra.strip():
         instruction = f"{instruction}\n\n{extra}"
     messages: list[dict[str, str]] = []
     system = row.get("system")
     if system:
-        messages.append({"role": "system", "content": _text(system, index, "system")})
+        messages.append({"role": "system", "content": message_text(system, index, "system")})
     history = row.get("history") or []
     if not isinstance(history, Sequence) or isinstance(history, str):
-        raise FormatError(f"{_where(index)}: 'history' must be a list of [user, assistant] "
+        raise FormatError(f"{row_label(index)}: 'history' must be a list of [user, assistant] "
                           f"pairs, got {history!r}.")
     for pos, pair in enumerate(history):
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
             raise FormatError(
-                f"{_where(index)}: history entry {pos} must be a [user, assistant] pair, got "
+                f"{row_label(index)}: history entry {pos} must be a [user, assistant] pair, got "
                 f"{pair!r}."
             )
-        messages.append({"role": "user", "content": _text(pair[0], index, "history")})
-        messages.append({"role": "assistant", "content": _text(pair[1], index, "history")})
+        messages.append({"role": "user", "content": message_text(pair[0], index, "history")})
+        messages.append({"role": "assistant", "content": message_text(pair[1], index, "history")})
     messages.append({"role": "user", "content": instruction})
     output = row.get(output_key)
     if output is not None:
-        messages.append({"role": "assistant", "content": _text(output, index, output_key)})
+        messages.append({"role": "assistant", "content": message_text(output, index, output_key)})
     return messages
 
 
@@ -309,30 +169,31 @@ def to_messages(row: Mapping[str, Any], *, format: str | None = None,
     """
     messages, dropped = _convert(row, format or detect_format(row.keys()), index)
     if dropped:
-        _warn_dropped([index], 1)
+        warn_leading([index], 1)
     return messages
 
 
-def _convert(row: Mapping[str, Any], fmt: str, index: int | None
+def _convert(row: Mapping[str, Any], fmt: str, index: int | None, keep_leading: bool = False
              ) -> tuple[list[dict[str, str]], bool]:
-    """:func:`to_messages` without the warning: ``(messages, dropped a leading assistant)``."""
+    """:func:`to_messages` without the warning: ``(messages, opened with an assistant
+    message)``; that message is dropped, or kept with ``keep_leading``."""
     if fmt == "messages":
         field = "messages"
-        messages = _normalise(row["messages"], index, field, "role", "content")
+        messages = normalise_messages(row["messages"], index, field, "role", "content")
     elif fmt == "sharegpt":
         field = "conversations"
-        messages = _normalise(row["conversations"], index, field, "from", "value", _SHAREGPT_ROLES)
+        messages = normalise_messages(row["conversations"], index, field, "from", "value", SHAREGPT_ROLES)
     elif fmt == "prompt_completion":
         field = "prompt/completion"
         prompt, completion = row["prompt"], row["completion"]
         if isinstance(prompt, str):
             messages = [{"role": "user", "content": prompt}]
         else:
-            messages = _normalise(prompt, index, "prompt", "role", "content")
+            messages = normalise_messages(prompt, index, "prompt", "role", "content")
         if isinstance(completion, str):
             messages.append({"role": "assistant", "content": completion})
         elif completion is not None:
-            messages.extend(_normalise(completion, index, "completion", "role", "content"))
+            messages.extend(normalise_messages(completion, index, "completion", "role", "content"))
     elif fmt == "alpaca":
         field = "instruction/output"
         messages = _alpaca_messages(row, index, "input", "output")
@@ -341,13 +202,15 @@ def _convert(row: Mapping[str, Any], fmt: str, index: int | None
         messages = _alpaca_messages(row, index, "context", "response")
     else:
         raise FormatError(f"Unknown format name {fmt!r}; expected one of {sorted(FORMATS)}.")
-    dropped = _drop_leading_assistant(messages)
-    _check_order(messages, index, field, dropped)
-    return messages, dropped
+    lead = leading_assistant_position(messages)
+    if lead is not None and not keep_leading:
+        del messages[lead]
+    check_order(messages, index, field, lead is not None, lead is not None and keep_leading)
+    return messages, lead is not None
 
 
-def to_turns(row: Mapping[str, Any], *, format: str | None = None,
-             index: int | None = None) -> list[tuple[str, str]]:
+def to_turns(row: Mapping[str, Any], *, format: str | None = None, index: int | None = None,
+             leading_assistant: str = "drop") -> list[tuple[str, str]]:
     """Convert a row to its turns: a list of ``(instruction, response)`` pairs.
 
     System messages are dropped (DEITA scores user/assistant turns only). A final user message
@@ -357,6 +220,10 @@ def to_turns(row: Mapping[str, Any], *, format: str | None = None,
         row: one dataset row.
         format: the format name; detected from the row's keys if None.
         index: the row's index, used in error messages.
+        leading_assistant: an assistant message that opens the conversation is dropped
+            (``"drop"``), or kept (``"keep"``) as DEITA's score pipeline keeps it: messages are
+            paired in order, so it is the first turn's instruction and the user message after it
+            that turn's response. Either is counted in a :class:`FormatWarning`.
 
     Returns:
         One ``(instruction, response)`` tuple per turn, in conversation order.
@@ -369,9 +236,18 @@ def to_turns(row: Mapping[str, Any], *, format: str | None = None,
         ...                        {"role": "assistant", "content": "4"},
         ...                        {"role": "user", "content": "and 3+3?"}]})
         [('2+2?', '4'), ('and 3+3?', '')]
+        >>> row = {"conversations": [{"from": "gpt", "value": "Hi! Ask me."},
+        ...                          {"from": "human", "value": "2+2?"},
+        ...                          {"from": "gpt", "value": "4"}]}
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     to_turns(row), to_turns(row, leading_assistant="keep")
+        ([('2+2?', '4')], [('Hi! Ask me.', '2+2?'), ('4', '')])
     """
-    messages = [m for m in to_messages(row, format=format, index=index) if m["role"] != "system"]
-    return _pairs(messages)
+    return turns_from_batch({k: [v] for k, v in row.items()}, format=format,
+                            indices=None if index is None else [index],
+                            leading_assistant=leading_assistant)[0]
 
 
 def _pairs(messages: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -391,13 +267,16 @@ def _rows(batch: Mapping[str, list]) -> Iterable[dict[str, Any]]:
 
 
 def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
-                     indices: Sequence[int] | None = None) -> list[list[tuple[str, str]]]:
+                     indices: Sequence[int] | None = None,
+                     leading_assistant: str = "drop") -> list[list[tuple[str, str]]]:
     """:func:`to_turns` for a batch as ``Dataset.map(batched=True)`` passes it.
 
     Args:
         batch: a mapping of column name to a list of values.
         format: the format name; detected from the batch's columns if None.
         indices: the rows' indices (from ``map(..., with_indices=True)``), for error messages.
+        leading_assistant: ``"drop"`` or ``"keep"`` (see :func:`to_turns`); the rows that open
+            with an assistant message are counted in one :class:`FormatWarning` per call.
 
     Returns:
         One list of turns per row.
@@ -406,7 +285,9 @@ def turns_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> turns_from_batch({"instruction": ["a", "b"], "output": ["x", "y"]})
         [[('a', 'x')], [('b', 'y')]]
     """
-    return [_pairs(m) for m in messages_from_batch(batch, format=format, indices=indices)]
+    check_leading(leading_assistant)
+    keep = leading_assistant == "keep"
+    return [_pairs(m) for m in _batch_messages(batch, format, indices, keep)]
 
 
 def messages_from_batch(batch: Mapping[str, list], *, format: str | None = None,
@@ -427,13 +308,19 @@ def messages_from_batch(batch: Mapping[str, list], *, format: str | None = None,
         >>> len(caught), "1 of 1 conversation(s) (rows 7)" in str(caught[0].message)
         (1, True)
     """
+    return _batch_messages(batch, format, indices)
+
+
+def _batch_messages(batch: Mapping[str, list], format: str | None,
+                    indices: Sequence[int] | None, keep_leading: bool = False
+                    ) -> list[list[dict[str, str]]]:
     fmt = format or detect_format(batch.keys())
-    out, dropped = [], []
+    out, led = [], []
     for i, row in enumerate(_rows(batch)):
         index = None if indices is None else indices[i]
-        messages, was_dropped = _convert(row, fmt, index)
+        messages, was_led = _convert(row, fmt, index, keep_leading)
         out.append(messages)
-        if was_dropped:
-            dropped.append(index)
-    _warn_dropped(dropped, len(out))
+        if was_led:
+            led.append(index)
+    warn_leading(led, len(out), kept=keep_leading, stacklevel=4)
     return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from datasets import Dataset, DatasetDict, load_dataset, load_from_disk
 
 from deita_hf.errors import InputError, InputNotFoundError
+from deita_hf.runtime import offline_reason
 
 __all__ = ["FILE_BUILDERS", "load_pool"]
 
@@ -184,8 +185,10 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
     try:
         loaded = load_dataset(text)
     except Exception as err:  # network or auth errors from the Hub
+        offline = offline_reason("datasets")
         raise InputError(
             f"Could not load {text!r} as a Hub dataset id ({type(err).__name__}: {err}). "
+            f"{f'The Hub is unreachable here: {offline}. ' if offline else ''}"
             f"Check the id and your network/token, or pass a local file or folder."
         ) from err
     return _pick_split(loaded, split, text)

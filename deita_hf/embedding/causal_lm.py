@@ -71,7 +71,7 @@ class CausalLMEmbedder(ConversationEmbedder):
             tok = AutoTokenizer.from_pretrained(self.model_name_or_path, revision=self.revision)
             model = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, revision=self.revision,
                                                          dtype=dtype).base_model
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, ImportError) as err:
             raise load_error("causal-LM embedder", self.model_name_or_path, err,
                              ", or use the packaged MiniLM (`--embedder minilm`)") from err
         if self.chat_template is not None:

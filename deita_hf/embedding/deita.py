@@ -5,7 +5,8 @@ The original (hkust-nlp/deita ``src/deita/selection/embedder``: ``CLM_Embedder``
 
 1. renders each conversation with FastChat's ``vicuna_v1.1`` template (:func:`render_vicuna`):
    the system prompt, then per turn ``" USER: {human} ASSISTANT: {gpt}</s>"``; a leading
-   non-human message is dropped;
+   non-human message is dropped, and a conversation that ends with a user message ends with
+   ``"USER: {human} "`` (the original appends no ``"ASSISTANT:"`` for the unanswered turn);
 2. tokenizes the string with the tokenizer's BOS (``add_special_tokens=True``), cut on the right
    at ``max_length`` (2,048) tokens;
 3. takes the last layer's hidden state (after the final norm) at the last non-padding token.
@@ -55,9 +56,9 @@ def render_vicuna(messages: Sequence[Mapping[str, Any]], *, system: str | None =
     The string is ``system + " "``, then for message ``i`` (``USER`` for even ``i``,
     ``ASSISTANT`` for odd) ``ROLE + ": " + content + sep`` with ``sep`` ``" "`` after a user
     message and ``"</s>"`` after an assistant one; an empty message renders ``ROLE + ":"`` with
-    nothing after it (FastChat's rule). A conversation ending with a user message gets
-    ``"ASSISTANT:"`` (the unanswered turn, as FastChat renders ``append_message(ASSISTANT,
-    None)``).
+    nothing after it (FastChat's rule). A conversation ending with a user message ends with
+    that message and its ``" "``: DEITA's embedder appends only the conversation's own messages
+    (no ``append_message(ASSISTANT, None)``, so no trailing ``"ASSISTANT:"``).
 
     Args:
         messages: ``{"role", "content"}`` messages (:func:`deita_hf.data.formats.to_messages`
@@ -78,7 +79,7 @@ def render_vicuna(messages: Sequence[Mapping[str, Any]], *, system: str | None =
         >>> render_vicuna([{"role": "system", "content": "Be brief."},
         ...                {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"},
         ...                {"role": "user", "content": "3+3?"}])
-        'Be brief. USER: 2+2? ASSISTANT: 4</s>USER: 3+3? ASSISTANT:'
+        'Be brief. USER: 2+2? ASSISTANT: 4</s>USER: 3+3? '
     """
     msgs = [{"role": str(m["role"]), "content": m["content"]} for m in messages]
     pos = 0
@@ -104,8 +105,6 @@ def render_vicuna(messages: Sequence[Mapping[str, Any]], *, system: str | None =
             out += _ROLES[i % 2] + ": " + str(content) + _SEPS[i % 2]
         else:
             out += _ROLES[i % 2] + ":"
-    if len(turns) % 2 == 1:
-        out += _ROLES[1] + ":"
     return out
 
 
@@ -174,7 +173,7 @@ class DeitaEmbedder(ConversationEmbedder):
             hf_logging.set_verbosity_error()
             model = AutoModel.from_pretrained(self.model_name_or_path, revision=self.revision,
                                               dtype=dtype)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, ImportError) as err:
             raise load_error("DEITA embedder", self.model_name_or_path, err,
                              " (`--embedder deita:DIR`), or use the packaged MiniLM "
                              "(`--embedder minilm`, not the paper's set-up)") from err

@@ -4,8 +4,14 @@
   per-category temperatures), graded 1-10 by an LLM judge with FastChat's single-answer
   prompts (GPT-4 reference answers for math, reasoning and coding); missing ratings counted,
   never filled in.
+- :func:`run_mt_bench_pair`: FastChat's pairwise grading against a baseline model (both
+  orders; FastChat's pair rule by default).
 - :func:`run_win_rate`: the model against a reference model's outputs, each pair judged in
-  both orders; raw and length-controlled win rates.
+  both orders; AlpacaEval's raw, discrete and length-controlled win rates
+  (``length_controlled_v1`` with AlpacaEval's table, else ``length_controlled_minimal``).
+- Existing answers (``answers=``: FastChat ``model_answer`` or AlpacaEval ``model_outputs.json``)
+  are judged as they are; FastChat ``model_judgment`` files aggregate with
+  :func:`judgment_results`; :func:`export_alpaca_eval` writes AlpacaEval's files.
 - :func:`update_model_card` writes results into a model card (``model-index`` and table);
   :func:`compare_runs` compares runs ("DEITA 6K vs random 6K vs full pool").
 - Two ``evaluate`` modules aggregate your own judgments, offline, by path:
@@ -28,27 +34,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from deita_hf.errors import ConfigError
+from deita_hf.evaluation.alpaca_export import export_alpaca_eval
+from deita_hf.evaluation.answers import read_fastchat_answers, read_model_outputs
 from deita_hf.evaluation.benchmark_data import (
     load_judge_prompts,
     load_questions,
     load_reference_answers,
 )
 from deita_hf.evaluation.card import update_model_card
+from deita_hf.evaluation.fastchat_judgments import judgment_results, read_fastchat_judgments
 from deita_hf.evaluation.judging import parse_rating, parse_verdict
 from deita_hf.evaluation.mt_bench import run_mt_bench
+from deita_hf.evaluation.mt_bench_pair import run_mt_bench_pair
 from deita_hf.evaluation.outputs import read_results
 from deita_hf.evaluation.report import compare_runs, format_summary
-from deita_hf.evaluation.stats import (
-    length_controlled_win_rate,
-    mt_bench_scores,
-    win_rate_stats,
-)
+from deita_hf.evaluation.length_control import length_controlled_win_rate, load_length_control_table
+from deita_hf.evaluation.stats import mt_bench_pair_scores, mt_bench_scores, pair_preference, win_rate_stats
 from deita_hf.evaluation.win_rate import run_win_rate
 
 __all__ = [
-    "METRICS", "compare_runs", "format_summary", "length_controlled_win_rate", "load_judge_prompts",
-    "load_questions", "load_reference_answers", "metric_path", "mt_bench_scores", "parse_rating",
-    "parse_verdict", "read_results", "run_mt_bench", "run_win_rate", "update_model_card", "win_rate_stats",
+    "METRICS", "compare_runs", "export_alpaca_eval", "format_summary", "judgment_results",
+    "length_controlled_win_rate", "load_judge_prompts", "load_length_control_table", "load_questions",
+    "load_reference_answers", "metric_path", "mt_bench_pair_scores", "mt_bench_scores", "pair_preference",
+    "parse_rating", "parse_verdict", "read_fastchat_answers", "read_fastchat_judgments", "read_model_outputs",
+    "read_results", "run_mt_bench", "run_mt_bench_pair", "run_win_rate", "update_model_card", "win_rate_stats",
 ]
 
 #: the ``evaluate`` modules shipped with the package

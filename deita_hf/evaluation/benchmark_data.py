@@ -117,12 +117,13 @@ def load_reference_outputs(source: str | os.PathLike, *, split: str = "train",
         source: any dataset :func:`deita_hf.data.loading.load_pool` reads (file, folder, Hub id)
             with ``instruction`` and ``output`` columns; an ``input`` column (Alpaca style) is
             appended to the instruction after a blank line; ``generator`` names the reference
-            model when present.
+            model and ``dataset`` (AlpacaEval's subset) is kept when present.
         split: split to read from folders and Hub repos.
         n: keep the first ``n`` rows (None: all).
 
     Returns:
-        ``[{"instruction", "output", "generator"}]``.
+        ``[{"index", "instruction", "output", "generator", "dataset"}]``; ``index`` is the row's
+        position in the data set (AlpacaEval's instruction index), ``dataset`` None when absent.
 
     Raises:
         InputError: a required column is missing or a value is not a string.
@@ -148,7 +149,8 @@ def load_reference_outputs(source: str | os.PathLike, *, split: str = "train",
         extra = row.get("input")
         if isinstance(extra, str) and extra.strip():
             instruction = f"{instruction}\n\n{extra}"
-        generator = row.get("generator")
-        rows.append({"instruction": instruction, "output": output,
-                     "generator": generator if isinstance(generator, str) else "reference"})
+        generator, subset = row.get("generator"), row.get("dataset")
+        rows.append({"index": i, "instruction": instruction, "output": output,
+                     "generator": generator if isinstance(generator, str) else "reference",
+                     "dataset": subset if isinstance(subset, str) else None})
     return rows

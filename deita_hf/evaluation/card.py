@@ -30,15 +30,18 @@ _HEADER = "| benchmark | metric | value |"
 
 
 def short_spec(spec: str) -> str:
-    """A model's short name: the served name of ``openai:URL#NAME``, the folder of ``hf:PATH``.
+    """A model's short name: the served name of ``openai:URL#NAME``, the folder of ``hf:PATH``,
+    the name of ``answers:NAME`` (answers that were given).
 
     Example:
         >>> short_spec("openai:http://127.0.0.1:8000/v1#judge"), short_spec("hf:/runs/deita-6k/")
         ('judge', 'deita-6k')
+        >>> short_spec("answers:vicuna-13b-v1.3")
+        'vicuna-13b-v1.3'
     """
     if "#" in spec:
         return spec.rsplit("#", 1)[1]
-    rest = spec.split(":", 1)[1] if spec.split(":", 1)[0] in ("hf", "vllm") else spec
+    rest = spec.split(":", 1)[1] if spec.split(":", 1)[0] in ("hf", "vllm", "answers") else spec
     return Path(rest.rstrip("/")).name or rest
 
 
@@ -54,29 +57,46 @@ def card_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
 
     Returns:
         ``[{"benchmark", "metric", "value", "dataset", "metric_type"}]``; a partial MT-Bench run
-        says how many questions it used; metrics that are missing (NaN) are left out.
+        says how many questions it used; the length-controlled win rate names its estimator
+        (``length_controlled_v1`` or ``length_controlled_minimal``, also its ``metric_type``);
+        metrics that are missing (NaN) are left out.
     """
     m, judge = results["metrics"], short_spec(results["judge"])
     n = results.get("settings", {}).get("num_questions")
-    if results["benchmark"] == "mt_bench":
-        name = "MT-Bench" if n in (None, 80) else f"MT-Bench ({n} of 80 questions)"
-        rows = [(name, f"score (1-10), judge {judge}", m.get("score"), "mt_bench_score")]
-        for key, turn in sorted(m.get("per_turn", {}).items()):
-            rows.append((name, f"{key.replace('_', ' ')} score, judge {judge}", turn.get("score"), f"mt_bench_{key}"))
-        dataset = "mt_bench"
-        out = [{"benchmark": b, "metric": k, "value": round(v, 2), "dataset": dataset, "metric_type": t}
+    if results["benchmark"] in ("mt_bench", "mt_bench_pair"):
+        part = "" if n in (None, 80) else f" ({n} of 80 questions)"
+        if results["benchmark"] == "mt_bench":
+            name = f"MT-Bench{part}"
+            rows = [(name, f"score (1-10), judge {judge}", m.get("score"), "mt_bench_score")]
+            for key, turn in sorted(m.get("per_turn", {}).items()):
+                rows.append((name, f"{key.replace('_', ' ')} score, judge {judge}", turn.get("score"),
+                             f"mt_bench_{key}"))
+        else:
+            name = f"MT-Bench pairwise vs {short_spec(str(results.get('baseline_model', 'baseline')))}{part}"
+            rule = m.get("pair_rule", "fastchat")
+            rows = [(name, f"win rate adjusted (%, ties 1/2, {rule} pair rule), judge {judge}",
+                     _percent(m.get("win_rate_adjusted")), "mt_bench_pair_win_rate_adjusted"),
+                    (name, f"win rate (%), judge {judge}", _percent(m.get("win_rate")), "mt_bench_pair_win_rate"),
+                    (name, f"loss rate (%), judge {judge}", _percent(m.get("loss_rate")), "mt_bench_pair_loss_rate")]
+        out = [{"benchmark": b, "metric": k, "value": round(v, 2), "dataset": "mt_bench", "metric_type": t}
                for b, k, v, t in rows if _ok(v)]
     else:
         ref = results.get("reference_model") or short_spec(str(results.get("reference", "reference")))
         name = f"Win rate vs {ref}" + ("" if n is None else f" ({n} instructions)")
+        estimator = m.get("lc_estimator") or "length_controlled"
         rows = [(name, f"win rate (%), judge {judge}", m.get("win_rate"), "win_rate"),
-                (name, f"length-controlled win rate (%), judge {judge}", m.get("lc_win_rate"), "lc_win_rate")]
+                (name, f"length-controlled win rate (%, {estimator}), judge {judge}", m.get("lc_win_rate"),
+                 estimator)]
         dataset = str(results.get("reference", "reference"))
         if not re.fullmatch(r"[\w.-]+/[\w.-]+", dataset) or Path(dataset).exists():
             dataset = Path(dataset).name  # a local file: its name, not this machine's path
         out = [{"benchmark": b, "metric": k, "value": round(v, 1), "dataset": dataset, "metric_type": t}
                for b, k, v, t in rows if _ok(v)]
     return out
+
+
+def _percent(value: Any) -> Any:
+    return 100 * value if _ok(value) else value
 
 
 def eval_results(rows: list[dict[str, Any]]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 - MT-Bench: the score per category (turn 1, turn 2 and both), with the overall score.
 - Win rate: win / tie / loss counts, for the combined preference and for each order.
+- MT-Bench pairwise: win / tie / loss counts against the baseline, overall and per turn.
 - Comparison: several runs side by side.
 
 Example:
@@ -62,6 +63,10 @@ def _win_rate_axes(ax: Axes, results: dict[str, Any]) -> None:
         counts = results.get("judge_report", {}).get(key)
         if counts:
             rows.append((label, counts["wins"], counts["ties"], counts["losses"]))
+    _stacked(ax, rows, "pairs (or judgments per order)")
+
+
+def _stacked(ax: Axes, rows: list[tuple[str, int, int, int]], xlabel: str) -> None:
     labels = [r[0] for r in rows]
     left = [0.0] * len(rows)
     for j, (name, color) in enumerate((("win", "tab:green"), ("tie", "tab:gray"), ("loss", "tab:red"))):
@@ -69,8 +74,16 @@ def _win_rate_axes(ax: Axes, results: dict[str, Any]) -> None:
         ax.barh(labels, values, left=left, color=color, label=name)
         left = [a + b for a, b in zip(left, values)]
     ax.invert_yaxis()
-    ax.set_xlabel("pairs (or judgments per order)")
+    ax.set_xlabel(xlabel)
     ax.legend(fontsize=8, loc="lower right")
+
+
+def _mt_bench_pair_axes(ax: Axes, results: dict[str, Any]) -> None:
+    m = results["metrics"]
+    rows = [("both turns", m.get("win", 0), m.get("tie", 0), m.get("loss", 0))]
+    rows += [(k.replace("_", " "), v.get("win", 0), v.get("tie", 0), v.get("loss", 0))
+             for k, v in m.get("per_turn", {}).items()]
+    _stacked(ax, rows, "judged turns (both orders combined)")
 
 
 def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
@@ -90,12 +103,18 @@ def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
         _mt_bench_axes(ax, results)
         ax.set_title(f"MT-Bench: {short_spec(results['model'])} (judge {short_spec(results['judge'])})",
                      fontsize=10)
+    elif results["benchmark"] == "mt_bench_pair":
+        _mt_bench_pair_axes(ax, results)
+        adjusted = _num(results["metrics"].get("win_rate_adjusted")) * 100
+        ax.set_title(f"MT-Bench pairwise: {short_spec(results['model'])} vs {results.get('baseline_model')} "
+                     f"(judge {short_spec(results['judge'])})\nwin rate adjusted {adjusted:.1f}%", fontsize=10)
     else:
         _win_rate_axes(ax, results)
         m = results["metrics"]
         ref = results.get("reference_model") or "reference"
         ax.set_title(f"{short_spec(results['model'])} vs {ref} (judge {short_spec(results['judge'])})\n"
-                     f"win rate {_num(m.get('win_rate')):.1f}%, LC {_num(m.get('lc_win_rate')):.1f}%", fontsize=10)
+                     f"win rate {_num(m.get('win_rate')):.1f}%, LC {_num(m.get('lc_win_rate')):.1f}% "
+                     f"({m.get('lc_estimator') or 'no length control'})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -103,7 +122,8 @@ def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
 
 
 def comparison_figure(runs: list[tuple[str, dict[str, Any]]], path: str | Path) -> Path:
-    """Several runs side by side: MT-Bench per category, and win rates with their errors.
+    """Several runs side by side: MT-Bench per category, win rates with their errors, and
+    MT-Bench pairwise win rates.
 
     Args:
         runs: ``(label, results)`` pairs.
@@ -115,7 +135,8 @@ def comparison_figure(runs: list[tuple[str, dict[str, Any]]], path: str | Path) 
     plt = _pyplot()
     mt = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench"]
     wr = [(label, r) for label, r in runs if r["benchmark"] == "win_rate"]
-    panels = [p for p in (mt, wr) if p]
+    pair = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench_pair"]
+    panels = [p for p in (mt, wr, pair) if p]
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         if panel is mt:
@@ -131,10 +152,21 @@ def comparison_figure(runs: list[tuple[str, dict[str, Any]]], path: str | Path) 
             ax.set_ylim(0, 10)
             ax.set_ylabel("MT-Bench score (1-10)")
             ax.set_title("MT-Bench")
+        elif panel is pair:
+            values = [100 * _num(r["metrics"].get("win_rate_adjusted")) for _, r in pair]
+            ax.bar(range(len(pair)), values, color="tab:purple", label="win rate adjusted")
+            ax.axhline(50, color="black", linewidth=0.8, linestyle=":")
+            ax.set_xticks(range(len(pair)))
+            ax.set_xticklabels([f"{label}\nvs {r.get('baseline_model')}" for label, r in pair], rotation=20,
+                               ha="right")
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("% (ties count 1/2)")
+            ax.set_title("MT-Bench pairwise vs baseline")
         else:
             width = 0.38
             for k, (key, se, name) in enumerate((("win_rate", "standard_error", "win rate"),
-                                                 ("lc_win_rate", "lc_standard_error", "LC win rate"))):
+                                                 ("lc_win_rate", "lc_standard_error",
+                                                  "LC win rate (estimator: see the table)"))):
                 values = [_num(r["metrics"].get(key)) for _, r in wr]
                 errors = [0.0 if math.isnan(_num(r["metrics"].get(se))) else _num(r["metrics"].get(se))
                           for _, r in wr]

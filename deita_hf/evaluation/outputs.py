@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -27,12 +28,15 @@ from typing import Any
 from deita_hf.errors import ConfigError, FolderKindError, InputNotFoundError
 from deita_hf.generation import Generator, build_generator
 
-__all__ = ["RESULTS_FILE", "RUN_FILE", "Run", "finish_run", "json_ready", "read_results", "start_run"]
+__all__ = ["CHAT_TEMPLATES", "RESULTS_FILE", "RUN_FILE", "Run", "finish_run", "json_ready", "read_results",
+           "resolve_chat_template", "start_run", "write_results"]
 
 RESULTS_FILE = "results.json"
 RUN_FILE = "run.json"
 CARD_ROWS_FILE = "eval_results.json"
-FIGURES = {"mt_bench": "mt_bench.png", "win_rate": "win_rate.png"}
+FIGURES = {"mt_bench": "mt_bench.png", "mt_bench_pair": "mt_bench_pair.png", "win_rate": "win_rate.png"}
+#: named chat templates for ``--chat-template`` (a file path is read instead)
+CHAT_TEMPLATES = ("vicuna_v1.1",)
 
 
 def json_ready(value: Any) -> Any:
@@ -52,25 +56,23 @@ class Run:
 
     Attributes:
         dir: the output folder.
-        benchmark: ``"mt_bench"`` or ``"win_rate"``.
-        model: the generator of the model under test.
+        benchmark: ``"mt_bench"``, ``"mt_bench_pair"`` or ``"win_rate"``.
+        model: the generator of the model under test (None when its answers were given).
         judge: the judge's generator.
         started: ISO time of the start.
+        model_spec: the model's name in the results (its spec, or ``answers:NAME``).
     """
 
     dir: Path
     benchmark: str
-    model: Generator
+    model: Generator | None
     judge: Generator
     started: str
+    model_spec: str = ""
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write ``data`` as indented JSON (atomically: a temporary file, then a rename)."""
-        path = self.dir / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return _write_json(self.dir / name, data)
 
     def write_jsonl(self, name: str, rows: list[dict[str, Any]]) -> Path:
         """Write one JSON object per line (atomically)."""
@@ -82,42 +84,105 @@ class Run:
         return path
 
 
-def _generator(spec: Generator | str | os.PathLike, cache: Path, kwargs: dict[str, Any] | None) -> Generator:
+def resolve_chat_template(value: str | os.PathLike | None) -> str | None:
+    """The Jinja text of ``--chat-template``: a name of :data:`CHAT_TEMPLATES` or a file.
+
+    Args:
+        value: ``"vicuna_v1.1"`` (FastChat's Vicuna v1.1, DEITA's SFT format), a ``.jinja``
+            (or any text) file holding a template, a JSON file with a ``chat_template`` key
+            (``tokenizer_config.json``, ``chat_template.json``), or None.
+
+    Returns:
+        The template, or None for None.
+
+    Raises:
+        InputNotFoundError: neither a known name nor an existing file.
+        ConfigError: the file is empty or its JSON has no ``chat_template`` string.
+
+    Example:
+        >>> resolve_chat_template("vicuna_v1.1").startswith("{{ bos_token }}")
+        True
+    """
+    if value is None:
+        return None
+    if str(value) == "vicuna_v1.1":
+        from deita_hf.training.chat_template import VICUNA_V1_1_TEMPLATE
+
+        return VICUNA_V1_1_TEMPLATE
+    path = Path(value)
+    if not path.is_file():
+        raise InputNotFoundError(f"--chat-template {str(value)!r} is neither a known template "
+                                 f"({', '.join(CHAT_TEMPLATES)}) nor a file holding a Jinja template.")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            text = json.loads(text).get("chat_template")
+        except (ValueError, AttributeError):
+            text = None
+        if not isinstance(text, str):
+            raise ConfigError(f"--chat-template {str(value)!r}: a JSON file must hold a 'chat_template' string.")
+    if not text.strip():
+        raise ConfigError(f"--chat-template {str(value)!r} is empty.")
+    return text
+
+
+def _generator(spec: Generator | str | os.PathLike, cache: Path, kwargs: dict[str, Any] | None,
+               chat_template: str | None = None) -> Generator:
     if isinstance(spec, Generator):
+        if chat_template is not None:
+            raise ConfigError("chat_template applies to a model given as a spec; give a built generator its "
+                              "chat_template yourself.")
         return spec
-    return build_generator(spec, cache_dir=cache, **(kwargs or {}))
+    kwargs = dict(kwargs or {})
+    if chat_template is not None:
+        if str(spec).startswith("openai:"):
+            raise ConfigError(f"--chat-template applies to local models (hf:, vllm:); {str(spec)!r} is a server "
+                              "that renders chats with its own template (set it there, e.g. vLLM's "
+                              "--chat-template).")
+        kwargs["chat_template"] = chat_template
+    return build_generator(spec, cache_dir=cache, **kwargs)
 
 
-def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | str, judge: Generator | str, *,
-              overwrite: bool = False, generator_kwargs: dict[str, Any] | None = None,
-              extra: dict[str, Any] | None = None) -> Run:
+def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | str | None,
+              judge: Generator | str, *, overwrite: bool = False,
+              generator_kwargs: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+              chat_template: str | None = None, answers_name: str | None = None) -> Run:
     """Open (or resume) a run folder and build the generators (with ``DIR/cache``).
 
     Args:
         output_dir: the folder (created).
-        benchmark: ``"mt_bench"`` or ``"win_rate"``.
-        model: generator or spec of the model under test.
+        benchmark: ``"mt_bench"``, ``"mt_bench_pair"`` or ``"win_rate"``.
+        model: generator or spec of the model under test; None when its answers are given.
         judge: generator or spec of the judge.
         overwrite: accept a folder whose ``run.json`` names another model or benchmark.
         generator_kwargs: ``{"model": {...}, "judge": {...}}`` for ``build_generator``.
         extra: more identity fields for ``run.json`` (e.g. the reference data set).
+        chat_template: a Jinja template replacing the model's own (model given as a spec).
+        answers_name: the model's name when its answers are given (``model`` None).
 
     Returns:
         The :class:`Run`.
 
     Raises:
         FolderKindError: the folder holds a run of another model/benchmark (without ``overwrite``).
-        ConfigError: a bad spec.
+        ConfigError: a bad spec, or neither a model nor its answers.
     """
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output {str(out)!r} is a file; pass a folder.")
+    if (model is None) == (answers_name is None):
+        raise ConfigError("Give the model to evaluate or its answers (--answers FILE), not both or neither.")
+    if model is None and chat_template is not None:
+        raise ConfigError("chat_template renders the model's chats; with given answers nothing is generated.")
     out.mkdir(parents=True, exist_ok=True)
     kwargs = generator_kwargs or {}
-    model_gen = _generator(model, out / "cache", kwargs.get("model"))
+    model_gen = None if model is None else _generator(model, out / "cache", kwargs.get("model"), chat_template)
     judge_gen = _generator(judge, out / "cache", kwargs.get("judge"))
     # what the cache keys on (an endpoint's URL may change between runs; its model may not)
-    identity = {"benchmark": benchmark, "model": f"{model_gen.backend}:{model_gen.model}", **(extra or {})}
+    name = f"answers:{answers_name}" if model_gen is None else f"{model_gen.backend}:{model_gen.model}"
+    identity = {"benchmark": benchmark, "model": name, **(extra or {})}
+    if chat_template is not None:
+        identity["chat_template_sha256"] = hashlib.sha256(chat_template.encode()).hexdigest()
     previous = out / RUN_FILE
     if previous.is_file() and not overwrite:
         try:
@@ -129,9 +194,11 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
             what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
             raise FolderKindError(f"{str(out)!r} holds another evaluation ({what}). Use another "
                                   "--output folder, or pass --overwrite to reuse it.")
-    run = Run(out, benchmark, model_gen, judge_gen, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    run = Run(out, benchmark, model_gen, judge_gen, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              model_spec=name if model_gen is None else model_gen.spec)
     run.write_json(RUN_FILE, {**identity, "judge": judge_gen.spec, "started": run.started,
-                              "model_generator": model_gen.describe(), "judge_generator": judge_gen.describe()})
+                              "model_generator": None if model_gen is None else model_gen.describe(),
+                              "judge_generator": judge_gen.describe()})
     return run
 
 
@@ -150,20 +217,43 @@ def finish_run(run: Run, *, metrics: dict[str, Any], judge_report: dict[str, Any
         The ``results.json`` contents (NaN written as null).
     """
     from deita_hf import __version__
+
+    files = {"answers": "answers.jsonl", "judgments": "judgments.jsonl", "figure": FIGURES[run.benchmark]}
+    if run.benchmark == "mt_bench_pair":
+        files["baseline_answers"] = "baseline_answers.jsonl"
+    results = {"benchmark": run.benchmark, "model": run.model_spec, "judge": run.judge.spec, **(extra or {}),
+               "metrics": metrics, "judge_report": judge_report, "settings": settings,
+               "started": run.started, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "deita_hf_version": __version__, "files": files}
+    return write_results(run.dir, results)
+
+
+def write_results(folder: str | os.PathLike, results: dict[str, Any]) -> dict[str, Any]:
+    """Write a run's figure, ``eval_results.json`` and ``results.json`` (last) into ``folder``.
+
+    Args:
+        folder: the run folder (exists).
+        results: the ``results.json`` contents (``files.figure`` names the figure).
+
+    Returns:
+        ``results`` with NaN as None.
+    """
     from deita_hf.evaluation.card import card_rows
     from deita_hf.evaluation.figures import write_run_figure
 
-    figure = FIGURES[run.benchmark]
-    results = {"benchmark": run.benchmark, "model": run.model.spec, "judge": run.judge.spec, **(extra or {}),
-               "metrics": metrics, "judge_report": judge_report, "settings": settings,
-               "started": run.started, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "deita_hf_version": __version__,
-               "files": {"answers": "answers.jsonl", "judgments": "judgments.jsonl", "figure": figure}}
+    folder = Path(folder)
     results = json_ready(results)
-    write_run_figure(results, run.dir / figure)
-    run.write_json(CARD_ROWS_FILE, card_rows(results))
-    run.write_json(RESULTS_FILE, results)
+    write_run_figure(results, folder / results["files"]["figure"])
+    _write_json(folder / CARD_ROWS_FILE, card_rows(results))
+    _write_json(folder / RESULTS_FILE, results)
     return results
+
+
+def _write_json(path: Path, data: Any) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(json_ready(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def read_results(folder: str | os.PathLike) -> dict[str, Any]:

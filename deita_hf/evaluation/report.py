@@ -3,12 +3,13 @@
 Example:
     >>> print(format_summary({"benchmark": "win_rate", "model": "hf:m", "judge": "openai:u#j",
     ...     "reference": "ref.jsonl", "metrics": {"win_rate": 62.5, "standard_error": 5.0,
-    ...     "lc_win_rate": 58.0, "lc_standard_error": 6.0, "num_pairs": 4, "num_wins": 2,
-    ...     "num_ties": 1, "num_losses": 1}, "judge_report": {"num_missing": 0, "num_judgments": 8,
-    ...     "num_missing_pairs": 0, "num_flipped": 1, "num_disagreements": 2, "num_reasked": 0}}))
-    Win rate of hf:m vs ref.jsonl (judge openai:u#j, 4 pairs judged in both orders)
+    ...     "lc_win_rate": 58.0, "lc_standard_error": 0.6, "lc_estimator": "length_controlled_v1",
+    ...     "num_pairs": 4, "num_wins": 2, "num_ties": 1, "num_losses": 1, "pair_rule": "mean"},
+    ...     "judge_report": {"num_missing": 0, "num_judgments": 8, "num_missing_pairs": 0,
+    ...     "num_flipped": 1, "num_disagreements": 2, "num_reasked": 0}}))
+    Win rate of hf:m vs ref.jsonl (judge openai:u#j, 4 pairs judged in both orders, mean pair rule)
       win rate      62.5% ± 5.0 (SE)   wins 2, ties 1, losses 1
-      LC win rate   58.0% ± 6.0 (SE)   (length-controlled)
+      LC win rate   58.0% ± 0.6 (SE)   (length_controlled_v1)
       judge: 0 of 8 verdicts missing, 0 pairs missing; 1 pairs flipped between orders (2 disagree); 0 re-asked
 """
 
@@ -28,6 +29,16 @@ __all__ = ["compare_runs", "comparison_table", "format_summary"]
 
 def _f(value: Any, spec: str = ".2f") -> str:
     return format(value, spec) if isinstance(value, (int, float)) and math.isfinite(value) else "n/a"
+
+
+def _lc_label(estimator: str | None) -> str:
+    if estimator == "length_controlled_minimal":
+        return "length_controlled_minimal: length only, no instruction difficulty; SE 0 by construction"
+    return estimator or "not computed"
+
+
+def _pct(value: Any) -> Any:
+    return 100 * value if isinstance(value, (int, float)) and math.isfinite(value) else value
 
 
 def format_summary(results: dict[str, Any]) -> str:
@@ -50,14 +61,27 @@ def format_summary(results: dict[str, Any]) -> str:
         lines.append(f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} ratings missing "
                      f"(not averaged); {j.get('num_reasked', 0)} re-asked")
         return "\n".join(lines)
+    if results["benchmark"] == "mt_bench_pair":
+        n = results.get("settings", {}).get("num_questions", "?")
+        lines = [f"MT-Bench pairwise of {results['model']} vs {results.get('baseline_model')} (judge "
+                 f"{results['judge']}, {n} questions, both orders, {m.get('pair_rule')} pair rule)",
+                 f"  win rate adjusted  {_f(_pct(m.get('win_rate_adjusted')), '.1f')}%   (ties count 1/2)",
+                 f"  win {m.get('win')}, tie {m.get('tie')}, loss {m.get('loss')}   (win rate "
+                 f"{_f(_pct(m.get('win_rate')), '.1f')}%, loss rate {_f(_pct(m.get('loss_rate')), '.1f')}%)"]
+        for key, v in m.get("per_turn", {}).items():
+            lines.append(f"  {key.replace('_', ' '):<12} win rate adjusted {_f(_pct(v['win_rate_adjusted']), '.1f')}%")
+        lines.append(f"  judge: {j.get('num_missing', 0)} of {j.get('num_games', 0)} verdicts missing, "
+                     f"{j.get('num_missing_pairs', 0)} turns left out; {j.get('num_disagreements', 0)} turns where "
+                     f"the orders disagree; {j.get('num_reasked', 0)} re-asked")
+        return "\n".join(lines)
     ref = results.get("reference_model") or results.get("reference")
     lines = [
-        (f"Win rate of {results['model']} vs {ref} "
-         f"(judge {results['judge']}, {m['num_pairs']} pairs judged in both orders)"),
+        (f"Win rate of {results['model']} vs {ref} (judge {results['judge']}, {m['num_pairs']} pairs "
+         f"judged in both orders, {m.get('pair_rule', 'mean')} pair rule)"),
         (f"  win rate      {_f(m['win_rate'], '.1f')}% ± {_f(m['standard_error'], '.1f')} (SE)   "
          f"wins {m['num_wins']}, ties {m['num_ties']}, losses {m['num_losses']}"),
         (f"  LC win rate   {_f(m.get('lc_win_rate'), '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
-         "   (length-controlled)"),
+         f"   ({_lc_label(m.get('lc_estimator'))})"),
         (f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} verdicts missing, "
          f"{j.get('num_missing_pairs', 0)} pairs missing; {j.get('num_flipped', 0)} pairs flipped between "
          f"orders ({j.get('num_disagreements', 0)} disagree); {j.get('num_reasked', 0)} re-asked"),
@@ -90,18 +114,32 @@ def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
         parts.append("### MT-Bench\n\n" + "\n".join(lines))
     wr = [(label, r) for label, r in runs if r["benchmark"] == "win_rate"]
     if wr:
-        head = ["model", "win rate %", "LC win rate %", "wins/ties/losses", "pairs", "flipped", "missing pairs",
-                "reference", "judge"]
+        head = ["model", "win rate %", "LC win rate %", "LC estimator", "wins/ties/losses", "pairs", "flipped",
+                "missing pairs", "reference", "judge"]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for label, r in wr:
             m = r["metrics"]
             cells = [label, f"{_f(m.get('win_rate'), '.1f')} ± {_f(m.get('standard_error'), '.1f')}",
                      f"{_f(m.get('lc_win_rate'), '.1f')} ± {_f(m.get('lc_standard_error'), '.1f')}",
+                     str(m.get("lc_estimator") or "-"),
                      f"{m.get('num_wins')}/{m.get('num_ties')}/{m.get('num_losses')}", str(m.get("num_pairs")),
                      str(m.get("num_flipped", 0)), str(m.get("num_missing_pairs", 0)),
                      str(r.get("reference_model") or r.get("reference")), short_spec(r.get("judge", "?"))]
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("### Pairwise win rate\n\n" + "\n".join(lines))
+    pair = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench_pair"]
+    if pair:
+        head = ["model", "win rate adjusted %", "turn 1", "turn 2", "win/tie/loss", "pair rule", "baseline", "judge"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for label, r in pair:
+            m = r["metrics"]
+            turn = [_f(_pct(m.get("per_turn", {}).get(f"turn_{t}", {}).get("win_rate_adjusted")), ".1f")
+                    for t in (1, 2)]
+            cells = [label, _f(_pct(m.get("win_rate_adjusted")), ".1f"), *turn,
+                     f"{m.get('win')}/{m.get('tie')}/{m.get('loss')}", str(m.get("pair_rule")),
+                     str(r.get("baseline_model")), short_spec(r.get("judge", "?"))]
+            lines.append("| " + " | ".join(cells) + " |")
+        parts.append("### MT-Bench pairwise\n\n" + "\n".join(lines))
     return "\n\n".join(parts)
 
 

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -99,6 +100,8 @@ class Generator:
     """
 
     backend: str = "base"
+    #: a Jinja chat template that replaces the tokenizer's (local backends); part of cache keys
+    chat_template: str | None = None
 
     def __init__(self, model: str, *, cache_dir: str | os.PathLike | None = None) -> None:
         self.model = str(model)
@@ -142,7 +145,9 @@ class Generator:
             raise ConfigError(f"params must be a GenerationParams, got {type(params).__name__}.")
         items = normalize_inputs(inputs)
         outputs: list[str | None] = [None] * len(items)
-        keys = [cache_key(self.backend, self.model, params, it) for it in items] if self.cache is not None else []
+        keyed = self.model if not self.chat_template else \
+            f"{self.model}#chat_template:{hashlib.sha256(self.chat_template.encode()).hexdigest()[:16]}"
+        keys = [cache_key(self.backend, keyed, params, it) for it in items] if self.cache is not None else []
         done = [False] * len(items)
         if self.cache is not None:
             hits = self.cache.get_many(keys)

@@ -42,13 +42,16 @@ class TransformersGenerator(Generator):
             exceeds it fails (never truncated silently). None: no check.
         cache_dir: folder of the generation cache (not the Hub download cache); None: no cache.
         trust_remote_code: passed to ``from_pretrained``.
+        chat_template: a Jinja chat template used instead of the tokenizer's (e.g. for a base
+            model without one); None: the tokenizer's own.
     """
 
     backend = "transformers"
 
     def __init__(self, model_name_or_path: str | os.PathLike, *, batch_size: int = 8,
                  device: str | None = None, dtype: str | None = None, max_length: int | None = None,
-                 cache_dir: str | os.PathLike | None = None, trust_remote_code: bool = False) -> None:
+                 cache_dir: str | os.PathLike | None = None, trust_remote_code: bool = False,
+                 chat_template: str | None = None) -> None:
         super().__init__(str(model_name_or_path), cache_dir=cache_dir)
         self.spec = f"hf:{self.model}"
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -57,6 +60,9 @@ class TransformersGenerator(Generator):
             raise ConfigError(f"max_length must be None or an integer >= 2, got {max_length!r}.")
         self.batch_size, self.device, self.dtype = batch_size, device, dtype
         self.max_length, self.trust_remote_code = max_length, trust_remote_code
+        if chat_template is not None and (not isinstance(chat_template, str) or not chat_template.strip()):
+            raise ConfigError("chat_template must be a non-empty Jinja template string or None.")
+        self.chat_template = chat_template
         self._rt: dict[str, Any] = {}
 
     # pickling (Dataset.map workers, fingerprints): the settings only, never the loaded model
@@ -68,8 +74,11 @@ class TransformersGenerator(Generator):
         self._rt = {}
 
     def _settings(self) -> dict[str, Any]:
-        return {"batch_size": self.batch_size, "device": self._rt.get("device", self.device),
-                "dtype": self._rt.get("dtype", self.dtype), "max_length": self.max_length}
+        settings = {"batch_size": self.batch_size, "device": self._rt.get("device", self.device),
+                    "dtype": self._rt.get("dtype", self.dtype), "max_length": self.max_length}
+        if self.chat_template:
+            settings["chat_template"] = self.chat_template
+        return settings
 
     @property
     def loaded(self) -> bool:
@@ -131,12 +140,14 @@ class TransformersGenerator(Generator):
         tok = self._rt["tokenizer"]
         if not is_chat(item):
             return list(tok(item, add_special_tokens=True)["input_ids"])
-        if not getattr(tok, "chat_template", None):
+        if not self.chat_template and not getattr(tok, "chat_template", None):
             raise ConfigError(
                 f"The tokenizer of {self.model!r} has no chat template, so chat (message list) "
-                "inputs cannot be rendered; no template is guessed. Set `tokenizer.chat_template` "
+                "inputs cannot be rendered; no template is guessed. Give one (chat_template=..., "
+                "`deita-hf eval --chat-template vicuna_v1.1|FILE`), set `tokenizer.chat_template` "
                 "(and save it with the model) or pass raw prompt strings.")
-        text = tok.apply_chat_template(list(item), add_generation_prompt=True, tokenize=False)
+        text = tok.apply_chat_template(list(item), add_generation_prompt=True, tokenize=False,
+                                       chat_template=self.chat_template)
         return list(tok(text, add_special_tokens=False)["input_ids"])
 
     def _run(self, jobs: list[tuple[int, GenerationInput]], params: GenerationParams, report: Report) -> None:

@@ -50,6 +50,8 @@ class VLLMGenerator(Generator):
         max_model_len: context limit (None: the model's).
         cache_dir: folder of the generation cache (not vLLM's download folder); None: no cache.
         chunk_size: inputs per engine call; each call's results are cached when it returns.
+        chat_template: a Jinja chat template used instead of the tokenizer's (``LLM.chat``'s
+            ``chat_template``); None: the tokenizer's own.
         **engine_kwargs: more ``vllm.LLM`` arguments (``gpu_memory_utilization``, ``seed``...).
     """
 
@@ -58,7 +60,7 @@ class VLLMGenerator(Generator):
     def __init__(self, model: str | os.PathLike, *, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1, dtype: str = "auto", max_model_len: int | None = None,
                  cache_dir: str | os.PathLike | None = None, chunk_size: int = 1024,
-                 **engine_kwargs: Any) -> None:
+                 chat_template: str | None = None, **engine_kwargs: Any) -> None:
         super().__init__(str(model), cache_dir=cache_dir)
         self.spec = f"vllm:{self.model}"
         for name, value in (("tensor_parallel_size", tensor_parallel_size),
@@ -67,15 +69,18 @@ class VLLMGenerator(Generator):
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}.")
         self.tensor_parallel_size, self.data_parallel_size = tensor_parallel_size, data_parallel_size
         self.dtype, self.max_model_len, self.chunk_size = dtype, max_model_len, chunk_size
-        self.engine_kwargs = engine_kwargs
+        self.engine_kwargs, self.chat_template = engine_kwargs, chat_template
         self._llm: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_llm": None}
 
     def _settings(self) -> dict[str, Any]:
-        return {"tensor_parallel_size": self.tensor_parallel_size, "data_parallel_size": self.data_parallel_size,
-                "dtype": self.dtype, "max_model_len": self.max_model_len, **self.engine_kwargs}
+        settings = {"tensor_parallel_size": self.tensor_parallel_size, "data_parallel_size": self.data_parallel_size,
+                    "dtype": self.dtype, "max_model_len": self.max_model_len, **self.engine_kwargs}
+        if self.chat_template:
+            settings["chat_template"] = self.chat_template
+        return settings
 
     def engine_args(self) -> dict[str, Any]:
         """The keyword arguments given to ``vllm.LLM``."""
@@ -108,7 +113,7 @@ class VLLMGenerator(Generator):
         llm = self.load()
         sampling = SamplingParams(**sampling_kwargs(params))
         chats = [job for job in jobs if is_chat(job[1])]
-        if chats and not getattr(llm.get_tokenizer(), "chat_template", None):
+        if chats and not self.chat_template and not getattr(llm.get_tokenizer(), "chat_template", None):
             raise ConfigError(f"The tokenizer of {self.model!r} has no chat template, so chat inputs "
                               "cannot be rendered; no template is guessed. Pass raw prompt strings.")
         for group in ([job for job in jobs if not is_chat(job[1])], chats):
@@ -118,7 +123,7 @@ class VLLMGenerator(Generator):
     def _call(self, llm: Any, chunk: list[tuple[int, GenerationInput]], sampling: Any, report: Report) -> None:
         def engine(items: list[GenerationInput]) -> list[str]:
             if is_chat(items[0]):
-                outs = llm.chat(items, sampling, use_tqdm=False)
+                outs = llm.chat(items, sampling, use_tqdm=False, chat_template=self.chat_template)
             else:
                 outs = llm.generate(items, sampling, use_tqdm=False)
             return [out.outputs[0].text for out in outs]

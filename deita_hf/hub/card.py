@@ -185,6 +185,9 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         >>> reproduce_command({"input": "p.jsonl", "budget": 5, "strategy": "random",
         ...                    "strategy_spec": "random:seed=3"}, "out/r")
         'deita-hf select p.jsonl --strategy random:seed=3 --budget 5 --output out/r'
+        >>> reproduce_command({"input": "p.jsonl", "budget": 5, "decontamination": {
+        ...     "against": "mt_bench", "method": "ngram", "ngram": 10}}, "out/d")
+        'deita-hf select p.jsonl --budget 5 --decontaminate mt_bench --decontaminate-ngram 10 --output out/d'
     """
     import shlex
 
@@ -209,12 +212,29 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         parts += [flags[role], str(spec)]
     for spec in settings.get("scorer_specs") or ():
         parts += ["--scorer", str(spec)]
+    parts += _decontamination_flags(settings.get("decontamination"))
     if settings.get("include_pool"):
         parts.append("--include-pool")
     if settings.get("license"):
         parts += ["--license", str(settings["license"])]
     parts += ["--output", output]
     return shlex.join(parts)
+
+
+def _decontamination_flags(dec: Mapping[str, Any] | None) -> list[str]:
+    """The ``--decontaminate*`` flags that repeat a decontamination (defaults left out)."""
+    if not dec or not dec.get("against"):
+        return []
+    parts = ["--decontaminate", str(dec["against"])]
+    method = dec.get("method") or "ngram"
+    if method != "ngram":
+        parts += ["--decontaminate-method", method]
+    for key, default in (("ngram", 13), ("min_words", 8), ("threshold", 0.9)):
+        if dec.get(key) is not None and dec[key] != default:
+            parts += [f"--decontaminate-{key.replace('_', '-')}", str(dec[key])]
+    if dec.get("embedder_spec"):
+        parts += ["--decontaminate-embedder", str(dec["embedder_spec"])]
+    return parts
 
 
 def card_context(*, settings: Mapping[str, Any], stats: Mapping[str, Any],

@@ -95,7 +95,8 @@ def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = F
 
     Raises:
         MissingTokenError: no token passed or found.
-        RuntimeError: ``HF_HUB_OFFLINE`` is set.
+        PublishError: huggingface_hub is offline (``HF_HUB_OFFLINE`` or ``TRANSFORMERS_OFFLINE``
+            set; the message names which).
         RepoNotEmptyError: the repository holds files and ``overwrite`` is False.
 
     Example:
@@ -105,9 +106,15 @@ def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = F
     from huggingface_hub.errors import HfHubHTTPError
 
     if constants.HF_HUB_OFFLINE:
+        from deita_hf.runtime import offline_reason
+
+        reason = offline_reason("hub") or (
+            "huggingface_hub was imported in offline mode (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE "
+            "was set then)")
         raise PublishError(
-            "HF_HUB_OFFLINE is set: huggingface_hub makes no network request, so nothing can be "
-            "pushed. Unset HF_HUB_OFFLINE (e.g. `HF_HUB_OFFLINE=0 deita-hf publish ...`)."
+            f"{reason}, so nothing can be pushed. Unset the variable, or run with "
+            f"HF_HUB_OFFLINE=0, which huggingface_hub reads first (e.g. `HF_HUB_OFFLINE=0 "
+            f"deita-hf publish ...`)."
         )
     if "/" not in repo_id:
         raise ConfigError(f"repo_id must look like 'user/name', got {repo_id!r}.")

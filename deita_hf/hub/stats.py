@@ -128,8 +128,9 @@ def row_values(ds: Dataset, *, columns: Mapping[str, str], compute_score: bool =
     bar = tqdm(total=len(ds), desc=desc, unit="row", leave=False)
     for start in range(0, len(ds), _BATCH):
         stop = min(start + _BATCH, len(ds))
+        # the turns the DEITA scorers score (a leading assistant message is one of them)
         for turns in turns_from_batch(text_view[start:stop], format=fmt,
-                                      indices=range(start, stop)):
+                                      indices=range(start, stop), leading_assistant="keep"):
             text["turns"].append(float(len(turns)))
             text["chars"].append(float(sum(len(i) + len(r) for i, r in turns)))
             text["response_chars"].append(float(sum(len(r) for _, r in turns)))

@@ -14,6 +14,10 @@ Explicit specs, ``threshold`` and ``dtype`` override a preset's parts (``deita-h
 --preset deita --embedder minilm``); a spec given explicitly runs in the ``dtype`` option (auto
 by default) unless it equals the preset's own spec.
 
+The scorers of both presets score every prompt whole, as the original DEITA does (no cut;
+prompts over the model's position limit are counted in a warning); cutting is the explicit
+``max_length`` option (``--max-length N``).
+
 Offline (``HF_HUB_OFFLINE=1``), :func:`check_models_available` fails at once, in one message,
 when a Hub model the run needs has no local copy, before anything loads.
 
@@ -29,13 +33,13 @@ Example:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError, ModelLoadError
+from deita_hf.runtime import offline_reason, offline_variables
 from deita_hf.hub.run_setup import (  # re-exported: the presets' API
     paper_setup,
     run_setup,
@@ -192,9 +196,9 @@ def required_models(specs: Mapping[str, str | None]) -> dict[str, str]:
     return out
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no",
-                                                                          "off")
+def _offline() -> str | None:
+    """Which variables make the Hub unreachable (None: online)."""
+    return offline_reason("hub")
 
 
 def _cached(repo_id: str) -> bool:
@@ -224,7 +228,8 @@ def check_models_available(specs: Mapping[str, str | None], *, command: str = "d
                            preset: str | None = None, alternatives: str | None = None) -> None:
     """Offline, fail at once when a Hub model the run needs has no local copy.
 
-    Does nothing when ``HF_HUB_OFFLINE`` is not set (the models then download on first use).
+    Does nothing when huggingface_hub is online (neither ``HF_HUB_OFFLINE`` nor
+    ``TRANSFORMERS_OFFLINE`` set; the models then download on first use).
     Makes no network request: it looks in the Hub cache only.
 
     Args:
@@ -238,7 +243,8 @@ def check_models_available(specs: Mapping[str, str | None], *, command: str = "d
         ModelLoadError: one message naming every missing model, how to get them, and the
             offline alternatives.
     """
-    if not _offline():
+    offline = _offline()
+    if not offline:
         return
     missing = {role: model for role, model in required_models(specs).items()
                if not _cached(model)}
@@ -254,10 +260,11 @@ def check_models_available(specs: Mapping[str, str | None], *, command: str = "d
             f"`{OFFLINE_ALTERNATIVE}` (the paper's length baselines and MiniLM; not the paper's "
             f"set-up)")
     raise ModelLoadError(
-        f"{what} needs {len(missing)} model(s) that are not available offline (HF_HUB_OFFLINE is "
-        f"set and the Hub cache has no copy): {listed}. Download them where there is network "
+        f"{what} needs {len(missing)} model(s) that are not available offline ({offline}, and "
+        f"the Hub cache has no copy): {listed}. Download them where there is network "
         f"(`hf download MODEL --local-dir DIR`) and pass the folders ({local}), or unset "
-        f"HF_HUB_OFFLINE. To run offline instead: {alternatives}."
+        f"{' and '.join(v.split('=')[0] for v in offline_variables('hub'))}. To run offline "
+        f"instead: {alternatives}."
     )
 
 

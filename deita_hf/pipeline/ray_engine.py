@@ -47,6 +47,7 @@ from deita_hf.errors import ConfigError, DeitaError
 from deita_hf.hub.guard import kill_point
 from deita_hf.pipeline.engine_plan import WorkerPlan, plan_workers
 from deita_hf.pipeline.score_run import ScoreRun, run_lock, run_settings
+from deita_hf.runtime import OFFLINE_VARIABLES
 
 __all__ = ["RAY_INSTALL", "ShardWorker", "require_ray", "score_on_ray", "worker_env"]
 
@@ -55,8 +56,8 @@ logger = logging.getLogger(__name__)
 #: what to install for ``--engine ray``
 RAY_INSTALL = "pip install 'deita_hf[ray]'"
 #: environment variables the workers get from the driver when it has them set
-FORWARDED_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HOME",
-                 "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_ENDPOINT", "HF_HUB_DISABLE_XET")
+FORWARDED_ENV = (*OFFLINE_VARIABLES, "HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE",
+                 "HF_ENDPOINT", "HF_HUB_DISABLE_XET")
 
 
 def require_ray() -> Any:

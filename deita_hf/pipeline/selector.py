@@ -213,6 +213,7 @@ class DatasetSelector:
         return apply_components(ds, todo, progress=progress, **map_kwargs)
 
     def select(self, ds: Dataset, budget: int, *, return_stats: bool = False,
+               decontaminate: Any = None,
                **kwargs: Any) -> Dataset | tuple[Dataset, SelectionStats]:
         """Run :func:`deita_hf.selection.select_deita` on a scored dataset.
 
@@ -224,16 +225,40 @@ class DatasetSelector:
             ds: output of :meth:`score`.
             budget: the most rows to keep.
             return_stats: also return the :class:`~deita_hf.selection.SelectionStats`.
+            decontaminate: drop rows matching benchmark prompts first (``"mt_bench"``, ... or a
+                :class:`~deita_hf.selection.decontamination.Decontaminator`; see
+                :meth:`decontaminate`); the stats then carry the report.
             **kwargs: passed to ``select_deita`` (``threshold`` defaults to this selector's).
         """
-        from deita_hf.selection import select_deita
+        from deita_hf.selection.dispatch import select
 
         kwargs.setdefault("threshold", self.threshold)
         if kwargs.get("score_column") is None:
             kwargs.setdefault("complexity_column", self.columns["complexity"])
             kwargs.setdefault("quality_column", self.columns["quality"])
         kwargs.setdefault("embedding_column", self.columns["embedding"])
-        return select_deita(ds, budget, return_stats=return_stats, **kwargs)
+        return select(ds, budget, "deita", decontaminate=decontaminate,
+                      return_stats=return_stats, **kwargs)
+
+    def decontaminate(self, ds: Dataset, against: Any, **options: Any) -> tuple[Dataset, Any]:
+        """Drop the rows of ``ds`` whose user turns match benchmark prompts.
+
+        Args:
+            ds: the pool.
+            against: ``"mt_bench"``, ``"mt_bench,alpaca_eval=PATH,FILE"``, ... (see
+                :mod:`deita_hf.selection.decontamination`).
+            **options: ``method`` (``ngram``, ``embedding``, ``both``), ``ngram``,
+                ``threshold``, ...; the embedding methods use this selector's embedder unless
+                ``embedder=`` is given.
+
+        Returns:
+            ``(the rows kept, the ContaminationReport)``.
+        """
+        from deita_hf.selection.decontamination import decontaminate
+
+        if options.get("method", "ngram") != "ngram":
+            options.setdefault("embedder", self.embedder)
+        return decontaminate(ds, against, **options)
 
     def __call__(self, ds: Dataset, budget: int, *, progress: bool = True,
                  map_kwargs: dict | None = None, **select_kwargs: Any) -> Any:

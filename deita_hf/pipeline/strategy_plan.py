@@ -12,6 +12,14 @@ score); else ``--score-column``; else the DEITA score Σ complexity × quality w
 are in the pool or computed by an explicit ``--complexity-scorer``/``--quality-scorer``; else
 the strategy runs without a score. ``topk`` reads ``column=`` (or ``--score-column``).
 
+``less`` reads the gradient features ``less_grad`` (``features_column=``), which ``--scorer
+less:MODEL`` computes, and needs ``target=PATH``.
+
+``mig`` reads the tags (``tags_column``, e.g. from ``--scorer instag@GENERATOR``) and a score as
+above, and embeds the tag labels: with the spec's ``label_embedder=SPEC``, else ``--embedder``,
+else the preset's embedder (:attr:`StrategyPlan.label_embedder`; built by the caller). ``kmq``
+reads embeddings and a score, as ``kmeans`` does.
+
 Example:
     >>> plan = plan_strategy("topk", {"column": "complexity"}, ["instruction", "output"],
     ...                      preset_specs={"complexity": "length", "quality": "length",
@@ -20,6 +28,10 @@ Example:
     ({'column': 'complexity', 'progress': True}, {'complexity': 'length'})
     >>> plan_strategy("random", {"seed": 1}, ["instruction"], preset_specs={}).specs
     {}
+    >>> plan = plan_strategy("mig", {}, ["instruction", "tags", "complexity", "quality"],
+    ...                      preset_specs={"embedding": "minilm"})
+    >>> plan.label_embedder, plan.reads
+    ('minilm', ['complexity', 'quality', 'tags'])
 """
 
 from __future__ import annotations
@@ -38,6 +50,8 @@ ROLES = ("complexity", "quality", "embedding")
 SCORE_KEYS = ("score_column", "complexity_column", "quality_column")
 _FLAGS = {"complexity": "--complexity-scorer", "quality": "--quality-scorer",
           "embedding": "--embedder"}
+#: strategy -> how to compute what it reads, added to the missing-column error
+_HINTS = {"less": "; LESS gradient features: --scorer less:MODEL"}
 
 
 @dataclass
@@ -50,6 +64,8 @@ class StrategyPlan:
         specs: role -> the component spec to compute that role's column with.
         reads: the columns the strategy reads.
         roles: the roles the card lists (computed, or read from the pool).
+        label_embedder: the embedding spec of the labels a strategy embeds itself (``mig``);
+            None for the others.
     """
 
     name: str
@@ -57,6 +73,7 @@ class StrategyPlan:
     specs: dict[str, str] = field(default_factory=dict)
     reads: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    label_embedder: str | None = None
 
 
 def _explicit(spec: str | None) -> bool:
@@ -137,6 +154,19 @@ def plan_strategy(
                           f"drop the option.")
     if "tags_column" in accepted:
         needed.append(kwargs.setdefault("tags_column", "tags"))
+    if "features_column" in accepted:  # less: gradient features (--scorer less:MODEL)
+        from deita_hf.pipeline.less_target import check_target
+
+        check_target(kwargs)
+        needed.append(kwargs.setdefault("features_column", "less_grad"))
+    label_spec = None
+    if "label_embedder" in accepted:  # mig: the labels' embedder, built by the caller
+        given = kwargs.pop("label_embedder", None)
+        if given is not None and not isinstance(given, str):
+            raise ConfigError(f"--strategy {name}:label_embedder=SPEC takes an embedder spec "
+                              f"(e.g. minilm), got {given!r}.")
+        label_spec = given or (flags["embedding"] if _explicit(flags["embedding"])
+                               else preset_specs.get("embedding"))
 
     specs: dict[str, str] = {}
     for role in ROLES:
@@ -160,6 +190,7 @@ def plan_strategy(
             f"Strategy {name!r} reads the column(s) {', '.join(map(repr, missing))}, which the "
             f"pool lacks (columns: {sorted(columns)}). Add them to the pool, compute them "
             f"(--complexity-scorer / --quality-scorer / --embedder for those roles, --scorer SPEC "
-            f"for other measures), or name other columns in the strategy spec.")
+            f"for other measures{_HINTS.get(name, '')}), or name other columns in the strategy "
+            f"spec.")
     roles = [r for r in ROLES if r in specs or role_columns[r] in needed]
-    return StrategyPlan(name, kwargs, specs, list(dict.fromkeys(needed)), roles)
+    return StrategyPlan(name, kwargs, specs, list(dict.fromkeys(needed)), roles, label_spec)

@@ -55,7 +55,9 @@ class _LengthScorer:
     def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
         """Score a batch from ``Dataset.map(batched=True[, with_indices=True])``."""
         require_batch(batch, indices, type(self).__name__ + "()")
-        turns = turns_from_batch(batch, indices=indices)
+        # the turns of the DEITA scorers (a leading assistant message kept as a turn, as DEITA's
+        # score pipeline does), so the two scores' per-turn lists line up
+        turns = turns_from_batch(batch, indices=indices, leading_assistant="keep")
         return {self.column: [[float(len(turn[self.part])) for turn in row] for row in turns]}
 
     def describe(self) -> dict[str, Any]:

@@ -110,6 +110,15 @@ def fit_prompt(tokenizer: PreTrainedTokenizerBase, template: str, fields: dict[s
     raise RuntimeError(f"Could not fit a prompt into max_length={max_length} tokens.")
 
 
+def position_limit(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """The most positions ``model`` was built for: its config's ``max_position_embeddings``,
+    else the tokenizer's ``model_max_length`` when it is a real limit (None: unknown)."""
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if not isinstance(limit, int):
+        limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else None
+
+
 def supports_logits_to_keep(model: PreTrainedModel) -> bool:
     """Whether ``model.forward`` takes ``logits_to_keep`` (only the last position's logits)."""
     return "logits_to_keep" in inspect.signature(model.forward).parameters

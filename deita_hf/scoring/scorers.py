@@ -40,8 +40,11 @@ class _ModelScorer(LazyRuntime):
         model_name_or_path: a local folder or a Hub id of a causal LM scorer.
         revision: Hub revision (branch, tag or commit).
         batch_size: prompts per forward pass (prompts are sorted by length first).
-        max_length: token budget per prompt; longer inputs have their instruction/response text
-            truncated (never the template tail) and are counted in a warning.
+        max_length: None (default): prompts are scored whole, as the original DEITA scores them
+            (no cut; prompts longer than the model's position limit are counted in a warning).
+            A number: the token budget per prompt; longer prompts have their
+            instruction/response text cut (never the template tail), counted in a warning. On
+            the vLLM backend it is vLLM's ``max_model_len`` (longer prompts get NaN).
         device: "cpu", "cuda", "cuda:1", ... (default: cuda if available).
         dtype: "bfloat16", "float16", "float32" or "auto" (default: bf16/fp16 on CUDA, fp32 on CPU).
         on_error: "raise" (default) or "nan": a failed forward pass gives NaN for its rows, with a
@@ -62,19 +65,21 @@ class _ModelScorer(LazyRuntime):
     default_model = ""
 
     def __init__(self, model_name_or_path: str | None = None, *, revision: str | None = None,
-                 batch_size: int = 8, max_length: int = 2048, device: str | None = None,
+                 batch_size: int = 8, max_length: int | None = None, device: str | None = None,
                  dtype: Any = None, on_error: str = "raise", backend: str = "transformers",
                  trust_remote_code: bool = False, prefix_cache: bool = True) -> None:
         if on_error not in ("raise", "nan"):
             raise ConfigError(f"on_error must be 'raise' or 'nan', got {on_error!r}.")
         if backend not in ("transformers", "vllm"):
             raise ConfigError(f"backend must be 'transformers' or 'vllm', got {backend!r}.")
-        if batch_size < 1 or max_length < 1:
-            raise ConfigError("batch_size and max_length must be positive.")
+        if batch_size < 1 or (max_length is not None and max_length < 1):
+            raise ConfigError(f"batch_size and max_length must be positive (got batch_size="
+                              f"{batch_size}, max_length={max_length}; max_length=None scores "
+                              f"prompts whole).")
         self.model_name_or_path = str(model_name_or_path or self.default_model)
         self.revision = revision
         self.batch_size = int(batch_size)
-        self.max_length = int(max_length)
+        self.max_length = None if max_length is None else int(max_length)
         self.device = None if device is None else str(device)
         self.dtype = None if dtype is None else str(dtype).replace("torch.", "")
         self.on_error = on_error
@@ -85,14 +90,17 @@ class _ModelScorer(LazyRuntime):
         self._reset_runtime()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model_name_or_path!r}, batch_size={self.batch_size})"
+        return (f"{type(self).__name__}({self.model_name_or_path!r}, batch_size={self.batch_size}, "
+                f"max_length={self.max_length})")
 
     def describe(self) -> dict[str, Any]:
         """What the dataset card records about this scorer."""
         return {
             "name": self.model_name_or_path, "revision": self.revision,
             "kind": "vllm" if self.backend == "vllm" else "model", "column": self.column,
-            "template": self.template, "max_length": self.max_length, "batch_size": self.batch_size,
+            "template": self.template, "max_length": self.max_length,
+            "truncation": "none" if self.max_length is None else "instruction/response text",
+            "batch_size": self.batch_size,
             "dtype": self.dtype or "auto", "compute_dtype": self.compute_dtype(),
             "prefix_cache": self.prefix_cache,
         }
@@ -143,6 +151,7 @@ class _ModelScorer(LazyRuntime):
             pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
                 tokenizer.eos_token_id or 0),
             keep_arg=core.supports_logits_to_keep(model), prefix=None,
+            limit=core.position_limit(model, tokenizer),
         )
         if self.prefix_cache:
             ids = core.template_prefix_ids(tokenizer, self.template)
@@ -172,12 +181,18 @@ class _ModelScorer(LazyRuntime):
             return self._rt["vllm"].score_prompts(prompts)
         rt = self._rt
         where = where or [f"item {i}" for i in range(len(items))]
-        fitted = [core.fit_prompt(rt["tokenizer"], self.template, f, self.max_length) for f in items]
-        n_trunc = sum(t for _, t in fitted)
-        if n_trunc:
-            warnings.warn(f"{self.column} scorer: {n_trunc} of {len(items)} inputs were longer than "
-                          f"max_length={self.max_length} tokens; their text was truncated.", stacklevel=3)
-        ids = [x for x, _ in fitted]
+        if self.max_length is None:
+            ids = [list(rt["tokenizer"](self.template.format(**f))["input_ids"]) for f in items]
+            self._warn_long(ids)
+        else:
+            fitted = [core.fit_prompt(rt["tokenizer"], self.template, f, self.max_length)
+                      for f in items]
+            n_trunc = sum(t for _, t in fitted)
+            if n_trunc:
+                warnings.warn(f"{self.column} scorer: {n_trunc} of {len(items)} inputs were longer "
+                              f"than max_length={self.max_length} tokens; their text was "
+                              f"truncated.", stacklevel=3)
+            ids = [x for x, _ in fitted]
         scores = [math.nan] * len(ids)
         failures: list[str] = []
         prefix = rt.get("prefix")
@@ -202,6 +217,17 @@ class _ModelScorer(LazyRuntime):
                 raise RuntimeError(msg + " Pass on_error='nan' to keep going with NaN scores.")
             warnings.warn(msg, stacklevel=3)
         return scores
+
+    def _warn_long(self, ids: list[list[int]]) -> None:
+        """One warning counting the uncut prompts longer than the model's position limit."""
+        limit = self._rt.get("limit")
+        over = [len(x) for x in ids if limit is not None and len(x) > limit]
+        if over:
+            warnings.warn(
+                f"{self.column} scorer: {len(over)} of {len(ids)} prompts are longer than the "
+                f"model's limit of {limit} positions (longest: {max(over)} tokens); they are scored "
+                f"whole, as the original DEITA scores them. To cut their instruction/response "
+                f"text to a budget instead, pass max_length=N (`--max-length N`).", stacklevel=4)
 
     def _forward_chunk(self, ids: list[list[int]], where: list[str], failures: list[str],
                        prefix: tuple[int, Any] | None = None) -> list[float]:
@@ -233,7 +259,9 @@ class _ModelScorer(LazyRuntime):
         from deita_hf.scoring.baselines import require_batch
 
         require_batch(batch, indices, type(self).__name__)
-        turns = turns_from_batch(batch, indices=indices)
+        # a conversation that opens with an assistant message keeps it as a turn, as DEITA's
+        # score pipeline does (messages paired in order; counted in a FormatWarning)
+        turns = turns_from_batch(batch, indices=indices, leading_assistant="keep")
         items, where, counts = [], [], []
         for r, row in enumerate(turns):
             counts.append(len(row))

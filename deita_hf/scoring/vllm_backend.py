@@ -55,13 +55,15 @@ class VLLMScorerBackend:
     Args:
         model: local path or Hub id.
         revision: Hub revision.
-        max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning).
+        max_length: ``max_model_len`` for vLLM (prompts longer than it fail -> NaN + warning);
+            None: the model's own limit, as the original DEITA's ``LLM(model)``.
 
     The engine also gets the process's :func:`deita_hf.runtime.vllm_defaults` (a Ray worker
     sets ``tensor_parallel_size`` to its GPUs there).
     """
 
-    def __init__(self, model: str, *, revision: str | None = None, max_length: int = 2048) -> None:
+    def __init__(self, model: str, *, revision: str | None = None,
+                 max_length: int | None = None) -> None:
         try:
             from vllm import LLM
         except ImportError as err:
@@ -69,8 +71,9 @@ class VLLMScorerBackend:
                               "(GPU only), or use backend='transformers'.") from err
         from deita_hf.runtime import vllm_defaults
 
-        engine = {**vllm_defaults(), "model": model, "revision": revision,
-                  "max_model_len": max_length}
+        engine = {**vllm_defaults(), "model": model, "revision": revision}
+        if max_length is not None:
+            engine["max_model_len"] = max_length
         try:  # logprobs after the allowed-token restriction (vLLM >= 0.10); older: the default
             self.llm = LLM(**engine, logprobs_mode="processed_logprobs")
         except TypeError:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from deita_hf.selection.result import SelectionStats
 
-__all__ = ["STRATEGIES", "Strategy", "accepted_arguments", "parse_strategy", "select"]
+__all__ = ["STRATEGIES", "Strategy", "accepted_arguments", "parse_strategy", "select", "spec_value"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "k-means clusters, score-weighted sampling per cluster"),
     Strategy("instag", _S + "instag", "select_instag_diversity",
              "InsTag complexity-first tag coverage"),
+    Strategy("mig", _S + "mig", "select_mig",
+             "MIG: greedy information gain over an InsTag label graph"),
+    Strategy("kmq", _S + "kmq", "select_kmq",
+             "kMQ: k-means, equal budget per cluster, quality-weighted sampling"),
+    Strategy("less", _S + "less", "select_less",
+             "highest mean gradient cosine to a target set (LESS)"),
 )}
 
 
@@ -87,7 +93,7 @@ def _check_arguments(name: str, kwargs: dict[str, Any], *, spec: bool) -> None:
         )
 
 
-def _value(text: str) -> Any:
+def spec_value(text: str) -> Any:
     """A spec value: quoted -> str; true/false -> bool; none/null -> None; int; float; str."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
@@ -139,13 +145,14 @@ def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
             raise ConfigError(f"Strategy spec {spec!r}: {item!r} is not key=value.")
         if key in kwargs:
             raise ConfigError(f"Strategy spec {spec!r}: {key!r} is given twice.")
-        kwargs[key] = _value(text)
+        kwargs[key] = spec_value(text)
     _check_arguments(name, kwargs, spec=True)
     return name, kwargs
 
 
 def select(
-    ds: Dataset, budget: int, strategy: str = "deita", **kwargs: Any
+    ds: Dataset, budget: int, strategy: str = "deita", *, decontaminate: Any = None,
+    **kwargs: Any
 ) -> Dataset | tuple[Dataset, SelectionStats]:
     """Run selection ``strategy`` (a name or a spec string) on ``ds``.
 
@@ -153,6 +160,13 @@ def select(
         ds: the pool.
         budget: rows to select (an upper bound).
         strategy: a name of :data:`STRATEGIES`, or a spec ``"name:key=value,..."``.
+        decontaminate: drop the rows matching benchmark prompts first, for every strategy
+            (:mod:`deita_hf.selection.decontamination`): a spec such as
+            ``"mt_bench,alpaca_eval=PATH"`` (13-gram overlap) or a
+            :class:`~deita_hf.selection.decontamination.Decontaminator`; the strategy then
+            selects from the rows left (indices in the stats refer to them: pass those rows,
+            ``report.keep(ds)``, as the pool to ``save_selection``) and the stats carry the
+            report (``stats.decontamination``).
         **kwargs: the strategy's keyword arguments (they may not repeat ones in the spec).
 
     Returns:
@@ -173,4 +187,14 @@ def select(
                           f"keyword argument(s).")
     kwargs = {**spec_kwargs, **kwargs}
     _check_arguments(name, kwargs, spec=False)
-    return _strategy(name).load()(ds, budget, **kwargs)
+    report = None
+    if decontaminate is not None:
+        from deita_hf.selection.decontamination import Decontaminator
+
+        if not isinstance(decontaminate, Decontaminator):  # a spec: the strategy's progress
+            decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
+        ds, report = decontaminate.apply(ds)
+    out = _strategy(name).load()(ds, budget, **kwargs)
+    if report is not None and isinstance(out, tuple):
+        out[1].decontamination = report.to_dict()
+    return out

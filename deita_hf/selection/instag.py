@@ -36,7 +36,7 @@ from deita_hf.selection.common import (
 from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import column_of, require_columns
 
-__all__ = ["NEW_TAGS_COLUMN", "select_instag_diversity", "tag_ids"]
+__all__ = ["NEW_TAGS_COLUMN", "select_instag_diversity", "tag_ids", "tag_table"]
 
 #: the column giving how many tags each kept row added to the covered set
 NEW_TAGS_COLUMN = "instag_new_tags"
@@ -47,14 +47,30 @@ def tag_ids(ds: Dataset, column: str) -> tuple[np.ndarray, np.ndarray, int]:
     row i's ids are ``ids[offsets[i]:offsets[i + 1]]``.
 
     Raises:
-        SelectionError: a missing column, not a list of strings per row, a null row or a null
-            tag (names the column and row).
+        SelectionError: as :func:`tag_table`.
 
     Example:
         >>> from datasets import Dataset
         >>> offsets, ids, n = tag_ids(Dataset.from_dict({"t": [["b", "a"], [], ["b"]]}), "t")
         >>> offsets.tolist(), ids.tolist(), n
         ([0, 2, 2, 3], [1, 0, 1], 2)
+    """
+    offsets, ids, names = tag_table(ds, column)
+    return offsets, ids, len(names)
+
+
+def tag_table(ds: Dataset, column: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """:func:`tag_ids` with the tag names: ``(offsets, ids, names)``, id j naming ``names[j]``
+    (the distinct tags in sorted order).
+
+    Raises:
+        SelectionError: a missing column, not a list of strings per row, a null row or a null
+            tag (names the column and row).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> tag_table(Dataset.from_dict({"t": [["b", "a"], [], ["b"]]}), "t")[2]
+        ['a', 'b']
     """
     require_columns(ds, {"tags_column": column})
     arr = column_of(ds, column)
@@ -77,7 +93,7 @@ def tag_ids(ds: Dataset, column: str) -> tuple[np.ndarray, np.ndarray, int]:
         raise SelectionError(f"Column {column!r}, row {row}: a tag is null.")
     names = values.to_numpy(zero_copy_only=False).astype(object)
     uniq, ids = np.unique(names, return_inverse=True) if len(names) else (names, names)
-    return offsets, np.asarray(ids, dtype=np.int64).ravel(), len(uniq)
+    return offsets, np.asarray(ids, dtype=np.int64).ravel(), [str(t) for t in uniq]
 
 
 def select_instag_diversity(

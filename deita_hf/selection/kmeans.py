@@ -1,5 +1,8 @@
 """``select_kmeans_quality``: k-means clusters on embeddings, then score-weighted sampling per cluster.
 
+The machinery (:func:`cluster_and_sample`) is shared with ``kmq``
+(:mod:`deita_hf.selection.kmq`), which differs only in its budget split and defaults.
+
 1. **k-means** (float64 numpy, deterministic): k-means++ seeding with
    ``rng = numpy.random.default_rng(seed)``: the first centre is row ``rng.integers(n)``, each
    next one row ``searchsorted(cumsum(D²), rng.random() * cumsum(D²)[-1], "right")`` (D² = squared
@@ -11,6 +14,7 @@
 2. **Budget split**: proportional to cluster size by largest remainder: cluster c gets
    ``floor(m·size_c / n)`` rows (m = min(budget, n)), and the ``m − Σ floor`` rows left go one
    each to the clusters of largest remainder ``m·size_c mod n`` (ties: lower cluster).
+   ``kmq`` splits it equally instead (:func:`split_budget_equal`).
 3. **Within a cluster**: weighted sampling without replacement (Efraimidis–Spirakis): with
    ``u = 1 − rng.random(n)`` (the same generator, one draw per row in row order), row i gets
    the key ``log(u_i) / w_i`` and each cluster keeps its rows of largest key (ties: lower row);
@@ -54,7 +58,8 @@ from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import require_columns
 from deita_hf.selection.vectors import EmbeddingReader
 
-__all__ = ["CLUSTER_COLUMN", "kmeans", "select_kmeans_quality", "split_budget"]
+__all__ = ["CLUSTER_COLUMN", "SPLITS", "cluster_and_sample", "kmeans", "select_kmeans_quality",
+           "split_budget", "split_budget_equal"]
 
 CLUSTER_COLUMN = "cluster"
 
@@ -138,6 +143,41 @@ def split_budget(sizes: np.ndarray, m: int) -> np.ndarray:
     return quota
 
 
+def split_budget_equal(sizes: np.ndarray, m: int) -> np.ndarray:
+    """Rows per cluster: as equal as the cluster sizes allow (kMQ's split, filled to ``m``).
+
+    Every cluster gets ``min(size_c, t)`` for the largest ``t`` with ``Σ min(size_c, t) <= m``;
+    the ``m − Σ`` rows left go one each to the clusters that still have rows, largest first
+    (ties: lower cluster).
+
+    Example:
+        >>> split_budget_equal(np.array([5, 1, 3]), 7).tolist()
+        [3, 1, 3]
+        >>> split_budget_equal(np.array([5, 4, 4]), 4).tolist()
+        [2, 1, 1]
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if m <= 0 or not len(sizes):
+        return np.zeros(len(sizes), dtype=np.int64)
+    low, high = 0, int(sizes.max())
+    while low < high:  # the largest t with sum(min(sizes, t)) <= m
+        mid = (low + high + 1) // 2
+        if int(np.minimum(sizes, mid).sum()) <= m:
+            low = mid
+        else:
+            high = mid - 1
+    quota = np.minimum(sizes, low)
+    left = m - int(quota.sum())
+    open_ = np.flatnonzero(sizes > quota)
+    order = open_[np.lexsort((open_, -sizes[open_]))]  # largest first, then lower cluster
+    quota[order[:left]] += 1
+    return quota
+
+
+#: budget split name -> the function that splits ``m`` rows over cluster sizes
+SPLITS = {"size": split_budget, "equal": split_budget_equal}
+
+
 def _weights(scores: np.ndarray | None, labels: np.ndarray, temperature: float | None,
              score_name: str) -> np.ndarray:
     if scores is None:
@@ -161,7 +201,8 @@ def _check_params(n_clusters: Any, iterations: Any, seed: Any, temperature: Any,
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ConfigError(f"{name} must be an int >= {low}, got {value!r}.")
     if n and n_clusters > n:
-        raise ConfigError(f"n_clusters={n_clusters} is more than the {n} rows of the pool.")
+        raise ConfigError(f"n_clusters={n_clusters} is more than the {n} rows of the pool; "
+                          f"pass fewer clusters (e.g. --strategy NAME:n_clusters={max(1, n // 10)}).")
     if temperature is not None and (isinstance(temperature, bool) or not isinstance(
             temperature, (int, float)) or not math.isfinite(temperature) or temperature <= 0):
         raise ConfigError(f"temperature must be None or a finite number > 0, got "
@@ -223,6 +264,44 @@ def select_kmeans_quality(
         ...                       )["cluster"][:]
         [0, 0, 1, 1]
     """
+    return cluster_and_sample(
+        ds, budget, strategy="kmeans", split="size", n_clusters=n_clusters,
+        embedding_column=embedding_column, score_column=score_column,
+        complexity_column=complexity_column, quality_column=quality_column, seed=seed,
+        iterations=iterations, temperature=temperature, normalize=normalize,
+        block_size=block_size, progress=progress, return_stats=return_stats)
+
+
+def cluster_and_sample(
+    ds: Dataset,
+    budget: int,
+    *,
+    strategy: str,
+    split: str,
+    n_clusters: int,
+    embedding_column: str,
+    score_column: str | None,
+    complexity_column: str | None,
+    quality_column: str | None,
+    seed: int,
+    iterations: int,
+    temperature: float | None,
+    normalize: bool,
+    block_size: int | None,
+    progress: bool,
+    return_stats: bool,
+) -> Dataset | tuple[Dataset, SelectionStats]:
+    """The machinery of ``kmeans`` and ``kmq``: k-means, a budget split (:data:`SPLITS`), then
+    weighted sampling without replacement in each cluster (see the module docstring).
+
+    Args:
+        strategy: the name recorded in the stats (``"kmeans"``, ``"kmq"``).
+        split: ``"size"`` (proportional to cluster size) or ``"equal"`` (kMQ's).
+        The other arguments are those of :func:`select_kmeans_quality`.
+
+    Returns:
+        What :func:`select_kmeans_quality` returns.
+    """
     start = time.perf_counter()
     budget = check_budget(budget)
     _check_params(n_clusters, iterations, seed, temperature, normalize, len(ds))
@@ -241,7 +320,7 @@ def select_kmeans_quality(
         u = 1.0 - rng.random(n)
         with np.errstate(divide="ignore"):
             keys = np.where(weights > 0, np.log(u) / np.where(weights > 0, weights, 1), -np.inf)
-        quota = split_budget(np.bincount(labels, minlength=labels.max() + 1), min(budget, n))
+        quota = SPLITS[split](np.bincount(labels, minlength=labels.max() + 1), min(budget, n))
         picks = []
         for c, q in enumerate(quota.tolist()):
             members = np.flatnonzero(labels == c)
@@ -252,9 +331,9 @@ def select_kmeans_quality(
     if scores is not None:
         out_cols[SCORE_COLUMN] = scores[rows].tolist()
     return finish(
-        ds, rows, strategy="kmeans", budget=budget, start=start, added=out_cols,
+        ds, rows, strategy=strategy, budget=budget, start=start, added=out_cols,
         params={"n_clusters": int(n_clusters), "seed": int(seed), "iterations": run,
-                "temperature": temperature, "normalize": bool(normalize),
+                "temperature": temperature, "normalize": bool(normalize), "budget_split": split,
                 "cluster_sizes": np.bincount(labels).tolist() if n else [],
                 "cluster_quotas": quota.tolist()},
         columns={"embedding_column": embedding_column, **columns}, pool_scores=scores,

@@ -68,6 +68,10 @@ class SelectionStats:
                                     metadata={"help": "pool indices of the kept rows, in order"})
     pool_scores: np.ndarray | None = field(
         default=None, repr=False, metadata={"help": "the score of every pool row (if any)"})
+    decontamination: dict[str, Any] | None = field(
+        default=None, repr=False,
+        metadata={"help": "the decontamination report, when rows were matched against "
+                          "benchmark prompts before selection (ContaminationReport.to_dict())"})
 
     # -- the names older code and cards read --------------------------------------------------
     @property
@@ -96,4 +100,6 @@ class SelectionStats:
             "columns": dict(self.columns),
             "max_similarity": list(self.max_similarity),
         }
+        if self.decontamination is not None:
+            out["decontamination"] = dict(self.decontamination)
         return _plain(out)

@@ -434,19 +434,36 @@ class HubServer:
         self._thread.join(timeout=5)
 
 
+def online_env(base: dict | None = None, **extra: str) -> dict[str, str]:
+    """``base`` (default: ``os.environ``) without any variable that switches a Hugging Face
+    library offline (:data:`deita_hf.runtime.OFFLINE_VARIABLES`: ``HF_HUB_OFFLINE``,
+    ``TRANSFORMERS_OFFLINE``, ``HF_DATASETS_OFFLINE``), plus ``extra``: the environment of a
+    subprocess that talks to a (fake or unreachable) Hub endpoint.
+
+    Example:
+        >>> env = online_env({"TRANSFORMERS_OFFLINE": "1", "PATH": "/bin"}, HF_ENDPOINT="http://x")
+        >>> sorted(env)
+        ['HF_ENDPOINT', 'PATH']
+    """
+    from deita_hf.runtime import OFFLINE_VARIABLES
+
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if k not in OFFLINE_VARIABLES}
+    env.update(extra)
+    return env
+
+
 def client_env(hub: HubServer, token: str | None = None, hf_home: str | os.PathLike | None = None,
                base: dict | None = None) -> dict[str, str]:
     """Environment variables for a subprocess that talks to ``hub``.
 
-    Starts from ``base`` (default: ``os.environ``), points ``HF_ENDPOINT`` at the fake, turns
-    Xet, telemetry and progress bars off, removes ``HF_HUB_OFFLINE`` and ``HF_TOKEN``, then sets
-    ``HF_TOKEN`` to ``token`` (when given) and ``HF_HOME`` to ``hf_home`` (when given: use a
-    temporary folder so no real cache or token is read).
+    Starts from :func:`online_env` of ``base`` (default: ``os.environ``; every offline variable
+    removed), points ``HF_ENDPOINT`` at the fake, turns Xet, telemetry and progress bars off,
+    removes ``HF_TOKEN``, then sets ``HF_TOKEN`` to ``token`` (when given) and ``HF_HOME`` to
+    ``hf_home`` (when given: use a temporary folder so no real cache or token is read).
     """
-    env = dict(os.environ if base is None else base)
-    env.update({"HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1",
-                "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"})
-    env.pop("HF_HUB_OFFLINE", None)
+    env = online_env(base, HF_ENDPOINT=hub.url, HF_HUB_DISABLE_XET="1",
+                     HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
     env.pop("HF_TOKEN", None)
     if token:
         env["HF_TOKEN"] = token

@@ -12,11 +12,12 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from deita_hf.errors import ConfigError
 from deita_hf.training.chat_template import CHAT_TEMPLATE_MODES
 
-__all__ = ["RecipeArguments"]
+__all__ = ["RecipeArguments", "check_recipe_args"]
 
 
 @dataclass
@@ -86,3 +87,44 @@ class RecipeArguments:
             raise ConfigError(f"train_fraction must be in (0, 1], got {self.train_fraction}.")
         if self.max_prompt_length < 1:
             raise ConfigError(f"max_prompt_length must be positive, got {self.max_prompt_length}.")
+
+
+def check_recipe_args(stage: str, training_args: Any, recipe_args: RecipeArguments) -> None:
+    """Check the settings that only make sense together, when the config is parsed (before any
+    data, tokenizer or model loads).
+
+    Args:
+        stage: ``"sft"`` or ``"dpo"``.
+        training_args: TRL's ``SFTConfig`` / ``DPOConfig`` (its ``max_length`` is read).
+        recipe_args: the :class:`RecipeArguments`.
+
+    Raises:
+        ConfigError: ``chat_template_mode: deita`` for SFT, or (DPO in the ``deita`` format) a
+            ``max_length`` not above ``max_prompt_length``; the message names both flags, their
+            values and what to change.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_recipe_args("dpo", SimpleNamespace(max_length=2048),
+        ...                   RecipeArguments(chat_template_mode="deita"))
+        >>> check_recipe_args("dpo", SimpleNamespace(max_length=256),
+        ...                   RecipeArguments(chat_template_mode="deita"))
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.ConfigError: --max_length 256 is not above --max_prompt_length 512: ...
+    """
+    deita_format = recipe_args.chat_template_mode == "deita"
+    if deita_format and stage != "dpo":
+        raise ConfigError(
+            "chat_template_mode='deita' is the format of DEITA's dpo_train.py (DPO only). DEITA's "
+            "SFT format is FastChat's Vicuna v1.1 template: use chat_template_mode 'if_missing' "
+            "or 'always'.")
+    max_length = getattr(training_args, "max_length", None)
+    if deita_format and max_length is not None and recipe_args.max_prompt_length >= max_length:
+        raise ConfigError(
+            f"--max_length {max_length} is not above --max_prompt_length "
+            f"{recipe_args.max_prompt_length}: with chat_template_mode 'deita' a pair that is too "
+            f"long keeps the prompt's last max_prompt_length tokens and the responses' first "
+            f"max_length - max_prompt_length, so max_length must be larger. Raise --max_length "
+            f"above {recipe_args.max_prompt_length} or lower --max_prompt_length below "
+            f"{max_length} (DEITA: max_length 2048, max_prompt_length 512).")

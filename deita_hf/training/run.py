@@ -33,7 +33,6 @@ def prepare(stage: str, script_args: Any, training_args: Any, model_args: Any,
     """
     from trl import get_peft_config
 
-    from deita_hf.errors import ConfigError
     from deita_hf.training import (
         load_tokenizer,
         load_training_data,
@@ -41,14 +40,11 @@ def prepare(stage: str, script_args: Any, training_args: Any, model_args: Any,
         resolve_checkpoint,
         setup_logging,
     )
+    from deita_hf.training.config import check_recipe_args
     from deita_hf.training.recipe import split_train_eval
 
+    check_recipe_args(stage, training_args, recipe_args)
     deita_format = recipe_args.chat_template_mode == "deita"
-    if deita_format and stage != "dpo":
-        raise ConfigError(
-            "chat_template_mode='deita' is the format of DEITA's dpo_train.py (DPO only). DEITA's "
-            "SFT format is FastChat's Vicuna v1.1 template: use chat_template_mode 'if_missing' "
-            "or 'always'.")
     logger = setup_logging(training_args)
     for name, args in (("Script", script_args), ("Model", model_args), ("Recipe", recipe_args),
                        ("Training", training_args)):
@@ -140,6 +136,10 @@ def run_stage(stage: str, script_args: Any, training_args: Any, model_args: Any,
 def make_stage_parser(stage: str, subparsers: Any = None, prog: str | None = None) -> Any:
     """The ``TrlParser`` of TRL's three configs plus ``RecipeArguments`` (TRL's pattern).
 
+    Its ``parse_args_and_config`` also checks the settings that go together
+    (:func:`deita_hf.training.config.check_recipe_args`), so a bad combination stops at parse
+    time, before any data or model loads (the sub-command form is checked when the run starts).
+
     Args:
         stage: ``"sft"`` or ``"dpo"``.
         subparsers: when given, a ``stage`` sub-command is added to them (their parser class
@@ -150,9 +150,20 @@ def make_stage_parser(stage: str, subparsers: Any = None, prog: str | None = Non
 
     from deita_hf.training import RecipeArguments
 
+    from deita_hf.training.config import check_recipe_args
+
     config = trl.SFTConfig if stage == "sft" else trl.DPOConfig
     dataclass_types = (trl.ScriptArguments, config, trl.ModelConfig, RecipeArguments)
     if subparsers is not None:
         return subparsers.add_parser(stage, help=f"Run the DEITA {stage.upper()} recipe",
                                      dataclass_types=dataclass_types)
-    return trl.TrlParser(dataclass_types, prog=prog)
+
+    class StageParser(trl.TrlParser):
+        """TRL's parser; the parsed configs are checked together (``check_recipe_args``)."""
+
+        def parse_args_and_config(self, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+            parsed = super().parse_args_and_config(*args, **kwargs)
+            check_recipe_args(stage, parsed[1], parsed[3])
+            return parsed
+
+    return StageParser(dataclass_types, prog=prog)

@@ -1,5 +1,6 @@
-"""A leading assistant message is dropped (one counting warning per call); a message without its
-format's content key, or a null text part, is an error naming the row, the turn and the key."""
+"""A leading assistant message is dropped (one counting warning per call), or kept as a turn as
+DEITA's score pipeline keeps it (``leading_assistant="keep"``); a message without its format's
+content key, or a null text part, is an error naming the row, the turn and the key."""
 
 import warnings
 
@@ -50,6 +51,53 @@ def test_leading_gpt_dropped_with_one_warning_per_batch(rows):
     # no drop, no warning
     _, caught = _caught(lambda: messages_from_batch({"conversations": convs}))
     assert caught == []
+
+
+def _score_pipeline_turns(conversations):
+    """DEITA's ``ScorePipeline._load_sharegpt``: message ``idx`` (even) is an instruction and
+    message ``idx + 1`` its response, ``""`` after the last message, whatever the roles."""
+    out = []
+    for idx in range(0, len(conversations), 2):
+        nxt = conversations[idx + 1]["value"] if idx + 1 < len(conversations) else ""
+        out.append((conversations[idx]["value"], nxt))
+    return out
+
+
+def test_keep_pairs_messages_in_order_as_the_score_pipeline(rows):
+    # raw ShareGPT that starts mid-conversation: real conversations from their first reply on
+    convs = [r["conversations"][1:] for r in rows if len(r["conversations"]) >= 3]
+    convs += [r["conversations"] for r in rows]
+    assert sum(c[0]["from"] == "gpt" for c in convs) >= 3
+    n_led = sum(c[0]["from"] == "gpt" for c in convs)
+    got, caught = _caught(lambda: turns_from_batch({"conversations": convs},
+                                                   leading_assistant="keep"))
+    assert got == [_score_pipeline_turns(c) for c in convs]
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert f"{n_led} of {len(convs)} conversation(s)" in text and "kept and scored as a turn" in text
+    # the default drops it, and the warning says whose behaviour that is
+    dropped, caught = _caught(lambda: turns_from_batch({"conversations": convs}))
+    assert dropped[-len(rows):] == got[-len(rows):]  # rows that open with a user turn: the same
+    assert "DEITA's embedder" in str(caught[0].message)
+    assert "DEITA's scorers keep it" in str(caught[0].message)
+    one, caught = _caught(lambda: to_turns({"conversations": convs[0]}, index=5,
+                                           leading_assistant="keep"))
+    assert one == _score_pipeline_turns(convs[0]) and "(rows 5)" in str(caught[0].message)
+    # after a system message (dropped from the turns), in the messages format
+    row = {"messages": [{"role": "system", "content": "Be kind."},
+                        {"role": "assistant", "content": "Hi!"},
+                        {"role": "user", "content": "2+2?"},
+                        {"role": "assistant", "content": "4"}]}
+    got, _ = _caught(lambda: to_turns(row, leading_assistant="keep"))
+    assert got == [("Hi!", "2+2?"), ("4", "")]
+    with pytest.raises(FormatError, match="has no user turn"):
+        to_turns({"conversations": [{"from": "gpt", "value": "Hello"}]}, leading_assistant="keep")
+    with pytest.raises(FormatError, match="message 1 is 'assistant' where 'user'"):
+        to_turns({"messages": [{"role": "assistant", "content": "a"},
+                               {"role": "assistant", "content": "b"},
+                               {"role": "user", "content": "c"}]}, leading_assistant="keep")
+    with pytest.raises(FormatError, match="leading_assistant='score'"):
+        to_turns(row, leading_assistant="score")
 
 
 def test_one_warning_per_map_batch(rows):

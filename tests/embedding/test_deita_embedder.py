@@ -21,14 +21,13 @@ SYSTEM = ("A chat between a curious user and an artificial intelligence assistan
 
 def fastchat_vicuna(source: list[dict], system: str = SYSTEM) -> str:
     """An independent copy of what DEITA's embedder builds: its ``preprocess`` (drop a first
-    non-human turn) and FastChat's ``Conversation.get_prompt`` for ADD_COLON_TWO (sep " ",
-    sep2 "</s>", roles USER/ASSISTANT)."""
+    non-human turn, then ``append_message`` for each message of the source and nothing else:
+    a conversation that ends with a user turn gets no ``ASSISTANT:``) and FastChat's
+    ``Conversation.get_prompt`` for ADD_COLON_TWO (sep " ", sep2 "</s>", roles USER/ASSISTANT)."""
     roles = {"human": "USER", "gpt": "ASSISTANT"}
     if roles[source[0]["from"]] != "USER":
         source = source[1:]
     messages = [[roles[s["from"]], s["value"]] for s in source]
-    if messages[-1][0] == "USER":  # the unanswered turn: append_message(ASSISTANT, None)
-        messages.append(["ASSISTANT", None])
     seps = [" ", "</s>"]
     ret = system + seps[0]
     for i, (role, message) in enumerate(messages):
@@ -57,7 +56,7 @@ def test_render_matches_fastchat_strings(conversations, dolly_rows):
     assert render_vicuna(messages) == fastchat_vicuna(lead) == fastchat_vicuna(conversations[0])
     # render_vicuna drops it by itself too
     raw = [{"role": "assistant", "content": "Hi"}, {"role": "user", "content": "Q"}]
-    assert render_vicuna(raw) == SYSTEM + " USER: Q ASSISTANT:"
+    assert render_vicuna(raw) == SYSTEM + " USER: Q "
     # a system message replaces the default system prompt (FastChat's set_system_message)
     sys_msgs = [{"role": "system", "content": "Be terse."}] + messages
     assert render_vicuna(sys_msgs) == fastchat_vicuna(conversations[0], system="Be terse.")
@@ -68,11 +67,47 @@ def test_render_matches_fastchat_strings(conversations, dolly_rows):
                                   f"{dolly_rows[0]['output']}</s>")
     assert render_vicuna([{"role": "user", "content": "Q"}, {"role": "assistant", "content": ""},
                           {"role": "user", "content": "R"}]).endswith(
-        " USER: Q ASSISTANT:USER: R ASSISTANT:")
+        " USER: Q ASSISTANT:USER: R ")
     with pytest.raises(FormatError, match="no user message"):
         render_vicuna([{"role": "assistant", "content": "only me"}])
     with pytest.raises(FormatError, match="message 1"):
         render_vicuna([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
+
+
+def test_conversation_ending_with_a_user_turn(tiny_base_llama, conversations):
+    """Raw ShareGPT often ends with an unanswered user message: the original renders the
+    messages it has and appends no "ASSISTANT:"; the vector is the last token's of that string."""
+    from transformers import AutoModel, AutoTokenizer
+
+    # real conversations cut after a human message (one, two and three user turns)
+    open_ended = []
+    for conv in conversations:
+        for n in (1, 3, 5):
+            if len(conv) > n and conv[n - 1]["from"] == "human":
+                open_ended.append(conv[:n])
+    assert len(open_ended) >= 6 and all(c[-1]["from"] == "human" for c in open_ended)
+    messages = messages_from_batch({"conversations": open_ended})
+    for conv, msgs in zip(open_ended, messages):
+        text = render_vicuna(msgs)
+        assert text == fastchat_vicuna(conv)
+        assert text.endswith(f"USER: {conv[-1]['value']} ")
+        assert not text.rstrip().endswith("ASSISTANT:")
+
+    emb = DeitaEmbedder(str(tiny_base_llama), batch_size=4, max_length=100_000)
+    vecs = emb({"conversations": open_ended}, list(range(len(open_ended))))["embedding"]
+    tok = AutoTokenizer.from_pretrained(tiny_base_llama)
+    model = AutoModel.from_pretrained(tiny_base_llama).eval()
+    for conv, vec in zip(open_ended, vecs):
+        ids = tok(fastchat_vicuna(conv))["input_ids"]
+        with torch.no_grad():
+            hidden = model(torch.tensor([ids])).last_hidden_state[0, -1]
+        ref = torch.nn.functional.normalize(hidden, dim=0)
+        assert float((torch.tensor(vec) - ref).abs().max()) <= 1e-5
+        # the old rendering (a trailing "ASSISTANT:") gives another vector
+        old = tok(fastchat_vicuna(conv) + "ASSISTANT:")["input_ids"]
+        with torch.no_grad():
+            other = model(torch.tensor([old])).last_hidden_state[0, -1]
+        assert float((torch.nn.functional.normalize(other, dim=0) - ref).abs().max()) > 1e-3
 
 
 def test_token_ids_equal_independent_tokenization(tiny_base_llama, conversations, dolly_rows):

@@ -140,7 +140,7 @@ def test_win_rate_cli_update_card_and_compare(openai_server, tmp_path, reference
     out = capsys.readouterr().out
     assert "5 pairs flipped between orders" in out and "win rate      50.0%" in out
     card = ModelCard.load(card_dir / "README.md")
-    assert any(e.metric_type == "lc_win_rate" and e.dataset_type == "reference.jsonl"
+    assert any(e.metric_type == "length_controlled_minimal" and e.dataset_type == "reference.jsonl"
                for e in card.data.eval_results)
     assert "| Win rate vs dolly-human (5 instructions) | win rate (%), judge judge | 50.0 |" in card.text
     assert _mt(spec, mt_judge.url, tmp_path / "mt") == 0
@@ -176,3 +176,71 @@ def test_update_card_alone_from_a_finished_run(openai_server, tmp_path):
     assert card.data.model_name == "bare-model" and len(card.data.eval_results) == 3
     assert "| MT-Bench (4 of 80 questions) | score (1-10), judge judge |" in card.text
     assert main(["eval", "--update-card", str(tmp_path / "missing"), "--output", str(tmp_path / "run")]) == 2
+
+
+def test_a_base_model_with_the_vicuna_chat_template(openai_server, tmp_path, tiny_base_llama, capsys):
+    """No chat template of its own: --chat-template vicuna_v1.1 (or a file) evaluates it; another
+    template on the same folder is another evaluation."""
+    from transformers import AutoTokenizer
+
+    from deita_hf.generation import TransformersGenerator
+    from deita_hf.training.chat_template import VICUNA_SYSTEM_PROMPT, VICUNA_V1_1_TEMPLATE
+
+    judge = openai_server(rating_judge)
+    assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", "vicuna_v1.1") == 0
+    answers = read_jsonl_file(tmp_path / "run" / "answers.jsonl")
+    assert len(answers) == 4 and all(len(a["choices"][0]["turns"]) == 2 for a in answers)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model_generator"]["chat_template"] == VICUNA_V1_1_TEMPLATE
+    tok = AutoTokenizer.from_pretrained(tiny_base_llama)
+    q = "Hello there"
+    rendered = TransformersGenerator(tiny_base_llama, chat_template=VICUNA_V1_1_TEMPLATE).encode(
+        [{"role": "user", "content": q}])
+    assert tok.decode(rendered) == f"{tok.bos_token}{VICUNA_SYSTEM_PROMPT} USER: {q} ASSISTANT:"
+    file = tmp_path / "vicuna.jinja"
+    file.write_text(VICUNA_V1_1_TEMPLATE)
+    before = len(judge.requests)
+    assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", str(file)) == 0
+    assert len(judge.requests) == before            # the same template: everything from the cache
+    other = tmp_path / "other.jinja"
+    other.write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", str(other)) == 2
+    assert "chat_template_sha256" in capsys.readouterr().err
+    assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", str(tmp_path / "nope")) == 2
+    assert "neither a known template" in capsys.readouterr().err
+
+
+def test_existing_fastchat_answers_are_judged(openai_server, tmp_path, test_data, capsys):
+    judge = openai_server(rating_judge)
+    answers = test_data / "mt_bench_model_answer_gpt-4_20.jsonl"
+    base = ["eval", "--answers", str(answers), "--benchmark", "mt_bench", "--judge", f"openai:{judge.url}#judge",
+            "--no-progress"]
+    assert main(base + ["--output", str(tmp_path / "run"), "--questions", "2"]) == 0
+    written = read_jsonl_file(tmp_path / "run" / "answers.jsonl")
+    given = {r["question_id"]: r["choices"][0]["turns"] for r in read_jsonl_file(answers)}
+    assert [w["choices"][0]["turns"] for w in written] == [given[81], given[91]]
+    assert {w["model_id"] for w in written} == {"answers:gpt-4"}
+    sent = [b["messages"][1]["content"] for b in chat_requests(judge)]
+    assert len(sent) == 4 and any(given[81][0] in p for p in sent) and any(given[91][1] in p for p in sent)
+    assert main(base + ["--output", str(tmp_path / "r4"), "--questions", "4"]) == 2
+    assert "no answer to 2 of the 4 questions (question_id [101, 111])" in capsys.readouterr().err
+    assert not (tmp_path / "r4" / "results.json").exists()
+
+
+def test_new_argument_errors(tmp_path, capsys, test_data, reference_file):
+    out = ["--output", str(tmp_path / "o")]
+    judge = ["--judge", "openai:http://127.0.0.1:1/v1#j"]
+    answers = str(test_data / "mt_bench_model_answer_gpt-4_20.jsonl")
+    assert main(["eval", "hf:x", "--answers", answers, "--benchmark", "mt_bench", *judge, *out]) == 2
+    assert main(["eval", "--answers", answers, "--benchmark", "mt_bench", "--chat-template", "vicuna_v1.1",
+                 *judge, *out]) == 2
+    assert main(["eval", "openai:http://127.0.0.1:1/v1#m", "--benchmark", "mt_bench", "--chat-template",
+                 "vicuna_v1.1", *judge, *out]) == 2
+    assert main(["eval", "hf:x", "--benchmark", "mt_bench", "--export", "alpaca_eval", *judge, *out]) == 2
+    assert main(["eval", "--answers", answers, "--benchmark", "win_rate", "--reference", str(reference_file),
+                 *judge, *out]) == 2
+    err = capsys.readouterr().err
+    assert "not both" in err and "with --answers nothing is generated" in err
+    assert "--chat-template applies to local models" in err
+    assert "--export alpaca_eval is for --benchmark win_rate" in err
+    assert "in FastChat's model_answer layout; the win rate needs AlpacaEval's" in err

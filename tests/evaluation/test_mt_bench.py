@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import pathlib
 import tempfile
 
+import lc_data
 import pytest
 from eval_helpers import (
     chat_requests,
@@ -134,7 +136,20 @@ def test_evaluate_module_gives_the_same_numbers_offline(mt_run, monkeypatch):
                           turns=[s["turn"] for s in j])
     assert json_ready(full) == mt_run["results"]["metrics"]
     wr = evaluate.load(metric_path("win_rate"))
-    got = wr.compute(predictions=[1, 0.5, 0, None], predictions_swapped=[0, 0.5, 0, 1],
-                     output_lengths=[10, 20, 30, 40], reference_lengths=[20] * 4)
+    got = wr.compute(predictions=[1, 0.5, 0, None], predictions_swapped=[0, 0.5, 0, 1])
     assert got["win_rate"] == pytest.approx(100 / 3) and got["num_flipped"] == 1 and got["num_missing_pairs"] == 1
-    assert math.isfinite(got["lc_win_rate"])
+    # AlpacaEval's length_controlled_v1 from a df_gamed.csv path: the numbers of win_rate_stats
+    from deita_hf.evaluation.length_control import load_length_control_table
+    from deita_hf.evaluation.stats import win_rate_stats
+
+    table = lc_data.write_gamed_table(pathlib.Path(tempfile.mkdtemp()) / "df_gamed.csv")
+    rows = lc_data.annotations()
+    kwargs = {"output_lengths": [len(r["output_2"]) for r in rows],
+              "reference_lengths": [len(r["output_1"]) for r in rows], "instruction_index": list(range(len(rows))),
+              "length_control": "length_controlled_v1", "pair_rule": "fastchat"}
+    prefs = [None if r["preference"] is None else r["preference"] - 1 for r in rows]
+    got = wr.compute(predictions=prefs, length_control_data=str(table), **kwargs)
+    expected = win_rate_stats(prefs, length_control_table=load_length_control_table(table), **kwargs)
+    assert got == expected and got["lc_estimator"] == "length_controlled_v1" and math.isfinite(got["lc_win_rate"])
+    assert wr.compute(predictions=prefs[:20], output_lengths=kwargs["output_lengths"][:20],
+                      reference_lengths=kwargs["reference_lengths"][:20])["lc_estimator"] == "length_controlled_minimal"

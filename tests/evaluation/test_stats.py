@@ -1,5 +1,5 @@
-"""The aggregations: MT-Bench means with missing ratings, win rates with both orders and flips,
-and the length-controlled win rate on synthetic data whose answer is known."""
+"""The aggregations: MT-Bench means with missing ratings, win rates with both orders, flips and
+the two pair rules, and MT-Bench pairwise counts (the length-controlled rates: test_length_control)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import expit
 
+from deita_hf.errors import ConfigError
 from deita_hf.evaluation.stats import (
-    length_controlled_win_rate,
+    mt_bench_pair_scores,
     mt_bench_scores,
+    pair_preference,
     win_rate_stats,
 )
 
@@ -61,52 +62,32 @@ def test_win_rate_single_order_and_validation():
         win_rate_stats([1, 0], swapped=[1])
 
 
-def _simulate(rng, n, b0, b1, ties=False):
-    diff = rng.normal(300.0, 400.0, size=n)            # the model writes longer answers
-    z = np.tanh(diff / diff.std(ddof=1))
-    p = expit(b0 + b1 * z)
-    if ties:  # two independent orders averaged: y in {0, 0.5, 1}, E[y] = p
-        y = (rng.random(n) < p).astype(float) / 2 + (rng.random(n) < p).astype(float) / 2
-    else:
-        y = (rng.random(n) < p).astype(float)
-    ref = np.full(n, 1000.0)
-    return y, ref + diff, ref
+def test_pair_rules():
+    """FastChat: the orders agree or it is a tie; mean: win + tie = 0.75 (a win, as AlpacaEval counts)."""
+    first = [1, 1, 1, 0.5, 0, 0, None]
+    second = [1, 0.5, 0, 0.5, 0.5, 0, 1]
+    fast = win_rate_stats(first, swapped=second, pair_rule="fastchat")
+    mean = win_rate_stats(first, swapped=second, pair_rule="mean")
+    assert [pair_preference(a, b, "fastchat") for a, b in zip(first, second)] == [1, 0.5, 0.5, 0.5, 0.5, 0, None]
+    assert [pair_preference(a, b, "mean") for a, b in zip(first, second)] == [1, 0.75, 0.5, 0.5, 0.25, 0, None]
+    assert (fast["num_wins"], fast["num_ties"], fast["num_losses"]) == (1, 4, 1)
+    assert (mean["num_wins"], mean["num_ties"], mean["num_losses"]) == (2, 2, 2)
+    assert fast["win_rate"] == pytest.approx(100 * 3 / 6) and mean["win_rate"] == pytest.approx(100 * 3 / 6)
+    assert mean["discrete_win_rate"] == pytest.approx(100 * (2 + 1) / 6) and mean["pair_rule"] == "mean"
+    with pytest.raises(ConfigError):
+        win_rate_stats(first, swapped=second, pair_rule="alpaca")
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_lc_win_rate_recovers_the_known_answer(ties):
-    rng = np.random.default_rng(0)
-    b0, b1 = 0.4, 1.5
-    y, out, ref = _simulate(rng, 6000, b0, b1, ties=ties)
-    r = length_controlled_win_rate(y, out, ref)
-    truth = 100 * expit(b0)
-    assert abs(r["lc_win_rate"] - truth) < 3 * r["lc_standard_error"] + 0.2
-    assert 0.2 < r["lc_standard_error"] < 2.0
-    assert r["length_coefficient"] == pytest.approx(b1, abs=0.25)
-    raw = 100 * y.mean()
-    assert raw > truth + 5            # the raw rate rewards the longer answers ...
-    assert abs(r["lc_win_rate"] - truth) < abs(raw - truth) / 4   # ... the LC rate does not
-
-
-def test_lc_win_rate_standard_error_matches_the_spread():
-    rng = np.random.default_rng(1)
-    estimates, ses = [], []
-    for _ in range(60):
-        y, out, ref = _simulate(rng, 400, -0.3, 1.0)
-        r = length_controlled_win_rate(y, out, ref)
-        estimates.append(r["lc_win_rate"])
-        ses.append(r["lc_standard_error"])
-    assert np.mean(estimates) == pytest.approx(100 * expit(-0.3), abs=1.5)
-    assert np.std(estimates) == pytest.approx(np.mean(ses), rel=0.3)
-
-
-def test_lc_without_length_effect_equals_raw_and_edge_cases():
-    rng = np.random.default_rng(2)
-    y, out, ref = _simulate(rng, 3000, 0.2, 0.0)
-    r = win_rate_stats(list(y), output_lengths=list(out), reference_lengths=list(ref))
-    assert r["lc_win_rate"] == pytest.approx(r["win_rate"], abs=1.5)
-    same = length_controlled_win_rate([1, 0, 1, 1], [5] * 4, [5] * 4)   # no length difference at all
-    assert same["lc_win_rate"] == pytest.approx(75.0, abs=0.01) and same["length_coefficient"] == pytest.approx(0)
-    assert math.isnan(length_controlled_win_rate([1], [3], [2])["lc_win_rate"])
-    all_won = length_controlled_win_rate([1.0] * 5, [1, 2, 3, 4, 5], [3] * 5)
-    assert all_won["lc_win_rate"] > 99.9 and math.isfinite(all_won["intercept"])
+def test_mt_bench_pair_scores_by_fastchat_rule():
+    g1 = [1, 1, 0, 0.5, None, 1, 0]
+    g2 = [1, 0, 0, 0.5, 1, 0.5, 0.5]
+    cats, turns = ["math", "math", "writing", "writing", "math", "coding", "coding"], [1, 2, 1, 2, 1, 2, 1]
+    r = mt_bench_pair_scores(g1, g2, cats, turns)
+    # FastChat: tie if g1 is a tie or the games differ, else the winner; an 'error' game is dropped
+    assert (r["win"], r["loss"], r["tie"], r["num_missing"]) == (1, 1, 4, 1)
+    assert r["win_rate"] == pytest.approx(1 / 6) and r["loss_rate"] == pytest.approx(1 / 6)
+    assert r["win_rate_adjusted"] == pytest.approx((1 + 0.5 * 4) / 6)
+    assert r["per_turn"]["turn_2"]["tie"] == 3 and r["per_category"]["coding"]["tie"] == 2
+    assert r["num_disagreements"] == 3        # the missing game is not compared
+    mean = mt_bench_pair_scores(g1, g2, cats, turns, pair_rule="mean")
+    assert mean["win"] == 2 and mean["win_rate_adjusted"] == pytest.approx((1 + .5 + 0 + .5 + .75 + .25) / 6)

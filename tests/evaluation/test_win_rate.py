@@ -69,3 +69,78 @@ def test_missing_verdicts_and_numbers_from_the_stored_judgments(openai_server, t
     assert results["metrics"]["win_rate"] == pytest.approx(100 * sum(prefs) / len(prefs))
     on_disk = json.loads((tmp_path / "wr" / "results.json").read_text())
     assert on_disk["metrics"]["num_missing_pairs"] == 8 - len(prefs)
+
+
+def _model_vs_tie(body, path):
+    """Prefers the model's answer when it is shown first, calls a tie when the reference is first."""
+    return "[[A]]" if answer_in(body["messages"][1]["content"], "A").startswith("Answer") else "[[C]]"
+
+
+def test_pair_rule_fastchat_makes_any_disagreement_a_tie(openai_server, tmp_path, reference_file):
+    model, judge = openai_server(model_reply), openai_server(_model_vs_tie)
+    common = dict(max_new_tokens=16, retries=0, progress=False)
+    fast = run_win_rate(f"openai:{model.url}#tiny", f"openai:{judge.url}#judge", reference_file, tmp_path / "f",
+                        pair_rule="fastchat", **common)
+    mean = run_win_rate(f"openai:{model.url}#tiny", f"openai:{judge.url}#judge", reference_file, tmp_path / "m",
+                        pair_rule="mean", **common)
+    assert all(j["preferences"] == [1.0, 0.5] for j in read_jsonl_file(tmp_path / "f" / "judgments.jsonl"))
+    assert fast["metrics"]["win_rate"] == 50.0 and fast["metrics"]["num_ties"] == 8
+    assert mean["metrics"]["win_rate"] == 75.0 and mean["metrics"]["num_wins"] == 8
+    assert fast["settings"]["pair_rule"] == "fastchat" and mean["metrics"]["pair_rule"] == "mean"
+
+
+def _alpaca_outputs(path, rows, generator="my-model"):
+    path.write_text(json.dumps([{"instruction": r["instruction"], "output": f"Answer {i}: " + "x" * (40 * i),
+                                 "generator": generator} for i, r in enumerate(rows)]))
+    return path
+
+
+def test_existing_alpaca_eval_outputs_are_judged_as_they_are(openai_server, tmp_path, reference_file):
+    from deita_hf.errors import InputError
+
+    rows = load_reference_outputs(reference_file)
+    outputs = _alpaca_outputs(tmp_path / "model_outputs.json", rows[::-1])       # another order: matched by text
+    judge = openai_server(_model_vs_tie)
+    results = run_win_rate(None, f"openai:{judge.url}#judge", reference_file, tmp_path / "wr", answers=outputs,
+                           retries=0, progress=False)
+    answers = read_jsonl_file(tmp_path / "wr" / "answers.jsonl")
+    given = {o["instruction"]: o["output"] for o in json.loads(outputs.read_text())}
+    assert [a["output"] for a in answers] == [given[r["instruction"]] for r in rows]
+    assert results["model"] == "answers:my-model" and all(a["generator"] == "answers:my-model" for a in answers)
+    assert len(chat_requests(judge)) == 16
+    partial = _alpaca_outputs(tmp_path / "partial.json", rows[:5])
+    with pytest.raises(InputError, match="no output for 3 of the 8 reference instructions"):
+        run_win_rate(None, f"openai:{judge.url}#judge", reference_file, tmp_path / "p", answers=partial,
+                     progress=False)
+
+
+def test_length_controlled_v1_in_a_run_with_the_table(openai_server, tmp_path, reference_file):
+    import lc_data
+
+    table = lc_data.write_gamed_table(tmp_path / "df_gamed.csv")
+    rows = load_reference_outputs(reference_file)
+    outputs = _alpaca_outputs(tmp_path / "model_outputs.json", rows)
+
+    def judge(body, path):   # the model wins its long answers (i >= 5), whatever the order
+        prompt = body["messages"][1]["content"]
+        long_first = answer_in(prompt, "A").startswith("Answer") and len(answer_in(prompt, "A")) > 170
+        long_second = answer_in(prompt, "B").startswith("Answer") and len(answer_in(prompt, "B")) > 170
+        return "[[A]]" if long_first else "[[B]]" if long_second else \
+            ("[[B]]" if answer_in(prompt, "A").startswith("Answer") else "[[A]]")
+
+    server = openai_server(judge)
+    results = run_win_rate(None, f"openai:{server.url}#judge", reference_file, tmp_path / "wr", answers=outputs,
+                           length_control_data=table, progress=False)
+    m = results["metrics"]
+    assert m["lc_estimator"] == "length_controlled_v1" and results["settings"]["length_control_data"] == str(table)
+    from deita_hf.evaluation.length_control import load_length_control_table
+    from deita_hf.evaluation.stats import win_rate_stats
+
+    judged = read_jsonl_file(tmp_path / "wr" / "judgments.jsonl")
+    answers = read_jsonl_file(tmp_path / "wr" / "answers.jsonl")
+    again = win_rate_stats([j["preferences"][0] for j in judged], swapped=[j["preferences"][1] for j in judged],
+                           output_lengths=[len(a["output"]) for a in answers],
+                           reference_lengths=[len(a["reference_output"]) for a in answers],
+                           length_control="length_controlled_v1", instruction_index=[a["index"] for a in answers],
+                           length_control_table=load_length_control_table(table))
+    assert again["lc_win_rate"] == pytest.approx(m["lc_win_rate"]) and m["win_rate"] == 37.5

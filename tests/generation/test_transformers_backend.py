@@ -150,3 +150,28 @@ def test_load_errors_and_pickling(gen_chat_llama, tmp_path):
     assert not clone.loaded and clone.batch_size == 3
     with pytest.raises(ConfigError, match="batch_size"):
         TransformersGenerator(gen_chat_llama, batch_size=0)
+
+
+def test_a_given_chat_template_renders_chats_and_keys_the_cache(gen_base_llama, tmp_path):
+    """A base model (no template of its own) with FastChat's Vicuna v1.1 template: the rendered
+    prompt is the Vicuna string built by hand, and another template is another cache entry."""
+    from transformers import AutoTokenizer
+
+    from deita_hf.testing import VICUNA_STYLE_TEMPLATE
+    from deita_hf.training.chat_template import VICUNA_SYSTEM_PROMPT, VICUNA_V1_1_TEMPLATE
+
+    tok = AutoTokenizer.from_pretrained(gen_base_llama)
+    assert not getattr(tok, "chat_template", None)
+    gen = TransformersGenerator(gen_base_llama, chat_template=VICUNA_V1_1_TEMPLATE, cache_dir=tmp_path)
+    chat = [{"role": "user", "content": "Name a colour."}]
+    text = f"{tok.bos_token or ''}{VICUNA_SYSTEM_PROMPT} USER: Name a colour. ASSISTANT:"
+    assert gen.encode(chat) == tok(text, add_special_tokens=False)["input_ids"]
+    first = gen.generate([chat], PARAMS, progress=False)
+    assert len(gen.cache) == 1 and gen.describe()["chat_template"] == VICUNA_V1_1_TEMPLATE
+    other = TransformersGenerator(gen_base_llama, chat_template=VICUNA_STYLE_TEMPLATE, cache_dir=tmp_path)
+    other.generate([chat], PARAMS, progress=False)
+    assert len(other.cache) == 2                      # another template: not the cached answer
+    again = TransformersGenerator(gen_base_llama, chat_template=VICUNA_V1_1_TEMPLATE, cache_dir=tmp_path)
+    assert again.generate([chat], PARAMS, progress=False) == first and len(again.cache) == 2
+    with pytest.raises(ConfigError, match="chat_template must be"):
+        TransformersGenerator(gen_base_llama, chat_template="  ")

@@ -88,11 +88,31 @@ def test_missing_token_gives_a_clear_error(folder, hub, monkeypatch, tmp_path):
     assert ("dataset", "tester/no-token") not in hub.state.repos
 
 
-def test_offline_mode_gives_a_clear_error(folder, monkeypatch):
+def test_offline_mode_names_the_variable_that_is_set(folder, monkeypatch):
     import huggingface_hub.constants as hub_constants
 
+    from deita_hf.errors import PublishError
+
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE is set"):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    with pytest.raises(PublishError, match=r"^HF_HUB_OFFLINE=1 is set \(huggingface_hub then"):
+        push_selection(folder, "tester/offline", token="x")
+    # TRANSFORMERS_OFFLINE alone makes huggingface_hub offline too: the message names it
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    with pytest.raises(PublishError) as err:
+        push_selection(folder, "tester/offline", token="x")
+    assert str(err.value).startswith("TRANSFORMERS_OFFLINE=1 is set")
+    assert "HF_HUB_OFFLINE=1" not in str(err.value) and "HF_HUB_OFFLINE=0 deita-hf" in str(err.value)
+    # both set: both named (unsetting one would leave it offline)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "true")
+    with pytest.raises(PublishError, match="HF_HUB_OFFLINE=true and TRANSFORMERS_OFFLINE=1 are set"):
+        push_selection(folder, "tester/offline", token="x")
+    # imported offline, variables gone since: still a clear message
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE")
+    with pytest.raises(PublishError, match="imported in offline mode"):
         push_selection(folder, "tester/offline", token="x")
 
 

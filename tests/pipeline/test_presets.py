@@ -147,3 +147,32 @@ def test_make_example_flags_run_offline_and_card_says_not_the_paper(pool_file, t
     card = (out / "README.md").read_text()
     assert "not the paper's set-up" in card
     assert "| preset | deita |" in card and "| scorer dtype | – |" in card
+
+
+def test_scorers_score_whole_prompts_unless_a_max_length_is_given():
+    """The `deita` preset scores as the original: no cut; `--max-length N` / max_length=N cuts."""
+    import argparse
+
+    from deita_hf.cli.options import add_component_arguments, component_options
+
+    for name in PRESETS:
+        sel = DatasetSelector.from_preset(name, embedder="none")
+        for scorer in (sel.complexity_scorer, sel.quality_scorer):
+            assert scorer.max_length is None
+            assert scorer.describe()["truncation"] == "none"
+    parser = argparse.ArgumentParser()
+    add_component_arguments(parser, complexity=None, quality=None, embedder=None, preset="deita")
+    options = component_options(parser.parse_args([]))
+    assert options["max_length"] is None
+    sel = DatasetSelector.from_preset("deita", **options)
+    assert sel.complexity_scorer.max_length is None
+    card = sel.card_scorers()  # what the card's scorer table and deita_selection.json record
+    assert card["complexity"]["truncation"] == card["quality"]["truncation"] == "none"
+    assert card["quality"]["max_length"] is None
+    assert sel.embedder.max_length == 2048  # DeitaEmbedder cuts at 2,048 tokens, as the original
+    cut = DatasetSelector.from_preset("deita", **component_options(
+        parser.parse_args(["--max-length", "1024"])))
+    assert cut.quality_scorer.max_length == cut.embedder.max_length == 1024
+    assert cut.quality_scorer.describe()["truncation"] == "instruction/response text"
+    with pytest.raises(ValueError, match="--max-length must be positive"):
+        component_options(parser.parse_args(["--max-length", "0"]))

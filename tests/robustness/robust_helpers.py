@@ -38,9 +38,14 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
     return path
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+def cli_env(online: bool = False, **extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: offline, or with ``online`` every offline variable
+    removed (for a command that talks to a Hub endpoint)."""
+    from deita_hf.testing.hub_server import online_env
+
+    base = online_env() if online else {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**base, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "PYTHONUNBUFFERED": "1"}
     env.pop("DEITA_HF_TEST_KILL_AT", None)
     env.update(extra)
     return env

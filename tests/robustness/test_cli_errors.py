@@ -199,7 +199,7 @@ def test_subprocess_errors_have_no_traceback(files, tmp_path):
     assert main(["select", str(files["pool"]), "--budget", "2", "--output", str(sel),
                  *LENGTH[:4], "--no-progress"]) == 0
     runs.append((["publish", str(sel), "--repo-id", "me/deita-test", "--token", "hf_fake"],
-                 {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
+                 {"online": True, "HF_ENDPOINT": f"http://127.0.0.1:{_free_port()}",
                   "HF_HUB_ETAG_TIMEOUT": "2", "HF_HUB_DOWNLOAD_TIMEOUT": "2"},
                  "deita-hf publish: error:", "Could not push"))
     procs = [subprocess.Popen(cli_command(argv), cwd=REPO_ROOT, env=cli_env(**env), text=True,

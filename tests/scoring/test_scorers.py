@@ -178,3 +178,112 @@ def test_prefix_cache_gives_the_same_scores(tiny_chat_llama, dolly_rows):
     want = plain(batch)["quality"]
     assert plain._rt["prefix"] is None
     assert [g[0] for g in got] == pytest.approx([w[0] for w in want], abs=1e-5)
+
+
+# --- the original's fidelity edges: no cut by default, a leading assistant message kept -------
+
+@pytest.fixture(scope="module")
+def short_context_llama(tmp_path_factory, dolly_rows):
+    """A tiny LLaMA built for 160 positions (scores spread by a ×40 head), so that real Dolly
+    prompts run past its limit."""
+    from transformers import AutoModelForCausalLM
+
+    from deita_hf.testing import build_tiny_llama
+
+    path = build_tiny_llama(tmp_path_factory.mktemp("short") / "llama", max_position_embeddings=160,
+                            texts=[r["instruction"] + " " + r["output"] for r in dolly_rows])
+    model = AutoModelForCausalLM.from_pretrained(path)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(40.0)
+    model.save_pretrained(path)
+    return str(path)
+
+
+def test_prompts_over_the_limit_are_scored_whole_by_default(short_context_llama, dolly_rows):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(short_context_llama)
+    rows = dolly_rows[:8]
+    prompts = [QUALITY_TEMPLATE.format(instruction=_turn(r)[0], output=_turn(r)[1]) for r in rows]
+    lengths = [len(tok(p)["input_ids"]) for p in prompts]
+    n_long = sum(n > 160 for n in lengths)
+    assert 0 < n_long < len(rows)
+    scorer = QualityScorer(short_context_llama, batch_size=3)
+    assert scorer.max_length is None and scorer.describe()["truncation"] == "none"
+    with pytest.warns(UserWarning) as caught:
+        got = [s[0] for s in scorer(Dataset.from_list(rows)[:])["quality"]]
+    msg = [str(w.message) for w in caught if "quality scorer" in str(w.message)]
+    assert len(msg) == 1
+    assert (f"{n_long} of 8 prompts are longer than the model's limit of 160 positions "
+            f"(longest: {max(lengths)} tokens)") in msg[0]
+    assert "max_length=N" in msg[0] and "--max-length N" in msg[0]
+    # an uncut, unbatched direct forward pass of each whole prompt
+    want = _expected(short_context_llama, prompts)
+    assert max(abs(a - b) for a, b in zip(got, want)) < 1e-4
+
+    # cutting is explicit: max_length=160 scores the fitted prompts, and says so
+    cut = QualityScorer(short_context_llama, batch_size=3, max_length=160)
+    assert cut.describe()["truncation"] == "instruction/response text"
+    with pytest.warns(UserWarning, match=f"{n_long} of 8 inputs were longer than max_length=160"):
+        got_cut = [s[0] for s in cut(Dataset.from_list(rows)[:])["quality"]]
+    fitted = [fit_prompt(tok, QUALITY_TEMPLATE, dict(zip(("instruction", "output"), _turn(r))), 160)[0]
+              for r in rows]
+    want_cut = _expected(short_context_llama, [tok.decode(ids, skip_special_tokens=True)
+                                               for ids in fitted])
+    assert max(abs(a - b) for a, b in zip(got_cut, want_cut)) < 1e-4
+    moved = [abs(a - b) for a, b, n in zip(got, got_cut, lengths) if n > 160]
+    assert max(moved) > 1e-3  # cutting changes the long prompts' scores
+    assert [a for a, n in zip(got, lengths) if n <= 160] == pytest.approx(
+        [b for b, n in zip(got_cut, lengths) if n <= 160], abs=1e-5)
+    with pytest.raises(ValueError, match="max_length=None scores prompts whole"):
+        QualityScorer(short_context_llama, max_length=0)
+
+
+def original_turns(conversations):
+    """DEITA's ``ScorePipeline._load_sharegpt``, rebuilt: every even message ``idx`` is an
+    instruction, message ``idx + 1`` its response (``""`` after the last message), whatever
+    the roles."""
+    out = []
+    for idx in range(len(conversations)):
+        if idx % 2 != 0:
+            continue
+        if idx != len(conversations) - 1:
+            out.append((conversations[idx]["value"], conversations[idx + 1]["value"]))
+        else:
+            out.append((conversations[idx]["value"], ""))
+    return out
+
+
+def test_a_leading_assistant_message_is_scored_as_the_original_scores_it(tiny_chat_llama,
+                                                                         multi_turn_rows):
+    from deita_hf.data.formats import FormatWarning
+    from deita_hf.scoring import InstructionLengthScorer, ResponseLengthScorer
+
+    # raw ShareGPT often starts mid-conversation: real conversations from their first reply on
+    led = [r["conversations"][1:] for r in multi_turn_rows if len(r["conversations"]) >= 3]
+    convs = led + [multi_turn_rows[1]["conversations"]]
+    assert len(led) >= 2 and all(c[0]["from"] == "gpt" for c in led)
+    batch = {"conversations": convs}
+    want_turns = [original_turns(c) for c in convs]
+    with pytest.warns(FormatWarning, match="dropped the leading assistant message"):
+        dropped = [len(to_turns({"conversations": c})) for c in led]
+    assert [len(t) for t in want_turns[:len(led)]] != dropped  # dropping it would lose a turn
+    with pytest.warns(FormatWarning, match=rf"{len(led)} of {len(convs)} conversation\(s\) .*open "
+                                           r"with an assistant message; it is kept"):
+        complexity = ComplexityScorer(tiny_chat_llama, batch_size=4)(batch)["complexity"]
+    with pytest.warns(FormatWarning):
+        quality = QualityScorer(tiny_chat_llama, batch_size=4)(batch)["quality"]
+    flat = [t for turns in want_turns for t in turns]
+    want_c = _expected(tiny_chat_llama, [COMPLEXITY_TEMPLATE.format(instruction=i) for i, _ in flat])
+    want_q = _expected(tiny_chat_llama, [QUALITY_TEMPLATE.format(instruction=i, output=o)
+                                         for i, o in flat])
+    assert [len(s) for s in complexity] == [len(s) for s in quality] == [len(t) for t in want_turns]
+    assert max(abs(a - b) for a, b in zip(sum(complexity, []), want_c)) < 1e-4
+    assert max(abs(a - b) for a, b in zip(sum(quality, []), want_q)) < 1e-4
+    # the length baselines walk the same turns, so their lists line up with the scorers'
+    with pytest.warns(FormatWarning):
+        lengths = InstructionLengthScorer()(batch)["complexity"]
+    with pytest.warns(FormatWarning):
+        responses = ResponseLengthScorer()(batch)["quality"]
+    assert lengths == [[float(len(i)) for i, _ in t] for t in want_turns]
+    assert responses == [[float(len(o)) for _, o in t] for t in want_turns]

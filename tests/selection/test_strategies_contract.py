@@ -26,6 +26,12 @@ ARGS = {
     "facility": {"progress": False},
     "kmeans": {"n_clusters": 2, "score_column": "score", "progress": False},
     "instag": {"progress": False},
+    "mig": {"score_column": "score", "progress": False,
+            "label_embedder": lambda tags: [[t.count(c) for c in "tu01234"] + [1.0] for t in tags]},
+    "kmq": {"n_clusters": 2, "score_column": "score", "progress": False},
+    # the pool's 4-d embeddings stand in for gradient features (no feature ids to check)
+    "less": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]}),
+             "features_column": "embedding", "id_column": None, "progress": False},
 }
 
 
@@ -56,7 +62,8 @@ def test_bad_budget_is_a_config_error(base, name, budget):
         select(base, budget, name, **ARGS[name])
 
 
-@pytest.mark.parametrize("name", ["random", "topk", "kcenter", "facility", "kmeans"])
+@pytest.mark.parametrize("name", ["random", "topk", "kcenter", "facility", "kmeans", "mig",
+                                  "kmq"])
 def test_budget_over_pool_returns_all_with_a_warning(base, name):
     with pytest.warns(UserWarning, match="Only 12 rows"):
         out = select(base, 50, name, **ARGS[name])

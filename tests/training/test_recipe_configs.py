@@ -125,3 +125,29 @@ def test_unconvertible_data_fails_before_model_load(script, dataset, columns, te
     assert columns in str(err.value) and "found columns" in str(err.value)
     if script == "sft":
         assert "preference data" in str(err.value) and "recipes/dpo.py" in str(err.value)
+
+
+def test_dpo_max_length_below_max_prompt_length_fails_when_parsed(tmp_path, capsys):
+    """DEITA's DPO format keeps the prompt's last max_prompt_length tokens: a max_length not
+    above it is refused by the recipe's parser, naming both flags (no data or model loads:
+    the paths in the config do not exist)."""
+    from deita_hf.cli.main import main as cli
+    from deita_hf.errors import ConfigError
+
+    dpo = REPO_ROOT / "recipes" / "deita-mistral-7b" / "dpo.yaml"
+    with pytest.raises(ConfigError) as err:
+        parse("dpo", "--config", str(dpo), "--max_length", "256")
+    text = str(err.value)
+    assert text.startswith("--max_length 256 is not above --max_prompt_length 512")
+    assert "Raise --max_length above 512 or lower --max_prompt_length below 256" in text
+    with pytest.raises(ConfigError, match="--max_length 512 is not above --max_prompt_length 512"):
+        parse("dpo", "--config", str(dpo), "--max_length", "512")
+    ok = parse("dpo", "--config", str(dpo), "--max_length", "256", "--max_prompt_length", "128")
+    assert ok[1].max_length == 256 and ok[3].max_prompt_length == 128
+    # the other formats have no prompt budget: TRL 1.16 truncates prompt + completion together
+    assert parse("dpo", "--config", str(dpo), "--max_length", "256", "--chat_template_mode",
+                 "if_missing")[1].max_length == 256
+    # the command line: one line, exit 2, before anything loads
+    assert cli(["dpo", "--config", str(dpo), "--max_length", "256", "--use_cpu", "true"]) == 2
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("deita-hf dpo: error:")]
+    assert len(lines) == 1 and "--max_prompt_length 512" in lines[0]

@@ -27,13 +27,15 @@ TINY_TRAINING = {
 
 
 def launch(script: str, config: dict, tmp_path: Path, name: str,
-           env_extra: dict | None = None) -> subprocess.CompletedProcess:
+           env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a recipe; ``env`` replaces the offline base environment (e.g. ``client_env`` of a
+    fake Hub)."""
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(yaml.safe_dump({k: v for k, v in config.items() if v is not None}),
                    encoding="utf-8")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE",
-               TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1", HF_HUB_DISABLE_TELEMETRY="1")
-    env.update(env_extra or {})
+    env = dict(os.environ, HF_HUB_OFFLINE="1") if env is None else dict(env)
+    env.update(OMP_WAIT_POLICY="PASSIVE", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1",
+               HF_HUB_DISABLE_TELEMETRY="1")
     proc = subprocess.run([*ACCELERATE, f"recipes/{script}", "--config", str(cfg)], cwd=REPO_ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
@@ -122,7 +124,7 @@ def test_dpo_on_preference_folder_and_push(tiny_base_llama, test_data, tmp_path)
 
     from deita_hf.cli.main import main as cli
     from deita_hf.data.loading import load_pool
-    from deita_hf.testing.hub_server import HubServer
+    from deita_hf.testing.hub_server import HubServer, client_env
 
     pool = load_pool(test_data / "llamafactory_dpo_en_demo_70.jsonl")
     short = pool.filter(lambda r: sum(len(m["value"]) for m in r["conversations"])
@@ -139,9 +141,7 @@ def test_dpo_on_preference_folder_and_push(tiny_base_llama, test_data, tmp_path)
         "hub_token": "hf_test_token",
     }
     with HubServer(token="hf_test_token") as hub:
-        launch("dpo.py", config, tmp_path, "dpo",
-               {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_token",
-                "HF_HUB_DISABLE_XET": "1"})
+        launch("dpo.py", config, tmp_path, "dpo", client_env(hub, token="hf_test_token"))
         repo = hub.state.repos[("model", "tester/tiny-dpo")]
         pushed = {path: f["content"] for path, f in repo.files.items()}
     out = tmp_path / "dpo"
