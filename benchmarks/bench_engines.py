@@ -85,12 +85,19 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=DATA, help="Alpaca rows (.jsonl.gz)")
     p.add_argument("--repeats", type=int, default=1, help="runs per engine; the best counts")
     args = p.parse_args()
+    rows = _rows(args.rows, args.data)
+    root = Path(tempfile.mkdtemp(prefix="bench-engines-"))
+    try:
+        _bench(args, rows, root)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
 
+
+def _bench(args: argparse.Namespace, rows: list[dict], root: Path) -> None:
     from deita_hf.data.loading import load_pool
     from deita_hf.testing import build_tiny_llama
 
-    root = Path(tempfile.mkdtemp(prefix="bench-engines-"))
-    rows = _rows(args.rows, args.data)
     pool = root / "pool.jsonl"
     pool.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     tiny = build_tiny_llama(root / "tiny", texts=[r["instruction"] + " " + r["output"]
@@ -141,8 +148,6 @@ def main() -> None:
             print(f"  {name}: per GPU: ray {args.rows / ray_t / args.workers:.1f} rows/s, "
                   f"accelerate {args.rows / acc / args.workers:.1f} rows/s")
     print(json.dumps(results, indent=1))
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
