@@ -153,11 +153,21 @@ def resolve_specs(columns: list[str], args: argparse.Namespace) -> dict[str, str
     return specs
 
 
+def _decontamination_line(report: dict[str, Any] | None) -> list[str]:
+    """The summary's line for ``--decontaminate`` (none without it)."""
+    if not report:
+        return []
+    per = ", ".join(f"{name} {info['rows']:,}" for name, info in report["benchmarks"].items())
+    return [f"  decontam.  {report['dropped']:,} of {report['pool_rows']:,} rows dropped before "
+            f"selection ({report['method']}: {per})"]
+
+
 def _summary(settings: dict[str, Any], output: Path) -> str:
     lines = [
         "deita-hf select",
         f"  input      {settings['input']}",
         f"  pool size  {settings['pool_size']:,} rows",
+        *_decontamination_line(settings.get("decontamination")),
         f"  strategy   {settings.get('strategy_spec') or settings.get('strategy') or 'deita'}",
         f"  kept       {settings['kept']:,} of budget {settings['budget']:,}"
         + (f" (threshold {settings['threshold']})" if settings.get("threshold") is not None

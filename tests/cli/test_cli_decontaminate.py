@@ -44,6 +44,7 @@ def test_select_decontaminate_drops_every_planted_row(planted, tmp_path, capsys)
                  "--decontaminate", "mt_bench", "--output", str(out), "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert "decontamination: 12 of 312 rows match" in captured.err
+    assert "decontam.  12 of 312 rows dropped before selection (ngram: mt_bench 12)" in captured.out
     selected = load_dataset(str(out), split="train")
     assert len(selected) == 300 and set(selected["source"]) == {"dolly"}  # the budget is filled
     s = settings_of(out)
