@@ -51,7 +51,7 @@ from deita_hf.selection.ngram_overlap import NORMALISATION, NgramIndex, normaliz
 from deita_hf.selection.text_vectors import describe_embedder, embed_strings
 
 __all__ = ["METHODS", "ContaminationReport", "Decontaminator", "decontaminate",
-           "find_contamination"]
+           "find_contamination", "select_decontaminated"]
 
 logger = logging.getLogger(__name__)
 
@@ -293,3 +293,29 @@ def decontaminate(ds: Dataset, against: Any, **options: Any
         ``(the rows kept, in order, the report)``.
     """
     return _decontaminator(against, options).apply(ds)
+
+
+def select_decontaminated(select_fn: Any, ds: Dataset, budget: int, decontaminate: Any,
+                          **kwargs: Any) -> Any:
+    """Run a selection strategy on the rows of ``ds`` left after decontamination (the one
+    pre-selection step of :func:`deita_hf.select` and :func:`deita_hf.select_deita`).
+
+    Args:
+        select_fn: the strategy's function (``select_deita``, ...).
+        ds: the pool.
+        budget: rows to select.
+        decontaminate: a spec (``"mt_bench,alpaca_eval=PATH"``: 13-gram overlap, with the
+            strategy's ``progress`` setting) or a :class:`Decontaminator`.
+        **kwargs: the strategy's keyword arguments.
+
+    Returns:
+        What the strategy returns; with ``return_stats=True`` the stats carry the report
+        (``stats.decontamination``; indices in the stats refer to the rows left).
+    """
+    if not isinstance(decontaminate, Decontaminator):
+        decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
+    kept, report = decontaminate.apply(ds)
+    out = select_fn(kept, budget, **kwargs)
+    if isinstance(out, tuple):
+        out[1].decontamination = report.to_dict()
+    return out

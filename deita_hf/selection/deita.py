@@ -85,6 +85,7 @@ def select_deita(
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
+    decontaminate: Any = None,
 ) -> Dataset | tuple[Dataset, SelectionStats]:
     """Select ``budget`` high-scoring, mutually dissimilar rows (DEITA, exact).
 
@@ -115,6 +116,10 @@ def select_deita(
             adapts it to the kept-set size and survival rate. The result never depends on it.
         progress: show a progress bar over the rows walked.
         return_stats: also return a :class:`SelectionStats`.
+        decontaminate: first drop the rows whose user turns match benchmark prompts
+            (``"mt_bench"``, ``"mt_bench,alpaca_eval=PATH,FILE"`` or a
+            :class:`~deita_hf.selection.decontamination.Decontaminator`), so the budget is filled
+            from the rows left; the stats then carry the report (``stats.decontamination``).
 
     Returns:
         The kept rows in selection order with the added columns ``deita_score`` (float) and
@@ -133,6 +138,14 @@ def select_deita(
         >>> select_deita(ds, 1, score_column="s", progress=False)["deita_score"][:]
         [2.0]
     """
+    if decontaminate is not None:
+        from deita_hf.selection.decontamination import select_decontaminated
+
+        return select_decontaminated(
+            select_deita, ds, budget, decontaminate, threshold=threshold,
+            embedding_column=embedding_column, complexity_column=complexity_column,
+            quality_column=quality_column, score_column=score_column, device=device,
+            block_size=block_size, progress=progress, return_stats=return_stats)
     start = time.perf_counter()
     budget = check_budget(budget)
     check_threshold(threshold)

@@ -79,7 +79,8 @@ def accepted_arguments(name: str, *, spec: bool = False) -> list[str]:
     """Keyword arguments strategy ``name`` takes (``spec=True``: those a spec string may set,
     i.e. without ``return_stats``)."""
     params = inspect.signature(_strategy(name).load()).parameters.values()
-    names = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    names = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY
+             and p.name != "decontaminate"]  # a step before the strategy: select()'s own
     return [n for n in names if not (spec and n == "return_stats")]
 
 
@@ -187,14 +188,9 @@ def select(
                           f"keyword argument(s).")
     kwargs = {**spec_kwargs, **kwargs}
     _check_arguments(name, kwargs, spec=False)
-    report = None
-    if decontaminate is not None:
-        from deita_hf.selection.decontamination import Decontaminator
+    fn = _strategy(name).load()
+    if decontaminate is None:
+        return fn(ds, budget, **kwargs)
+    from deita_hf.selection.decontamination import select_decontaminated
 
-        if not isinstance(decontaminate, Decontaminator):  # a spec: the strategy's progress
-            decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
-        ds, report = decontaminate.apply(ds)
-    out = _strategy(name).load()(ds, budget, **kwargs)
-    if report is not None and isinstance(out, tuple):
-        out[1].decontamination = report.to_dict()
-    return out
+    return select_decontaminated(fn, ds, budget, decontaminate, **kwargs)

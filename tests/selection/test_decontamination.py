@@ -80,6 +80,15 @@ def test_dataset_selector_decontaminates_before_deita(planted):
     assert "planted-long" in plain["source"][:]
     kept, report = selector.decontaminate(ds, "mt_bench", progress=False)
     assert len(kept) == 300 and report.counts() == {"mt_bench": 12}
+    # ds.select_deita(..., decontaminate=...): the same rows as the selector and as a
+    # selection on the clean rows, with the report in the stats
+    mine, mine_stats = scored.select_deita(50, decontaminate="mt_bench", progress=False,
+                                           return_stats=True)
+    assert mine["instruction"][:] == out["instruction"][:]
+    assert mine_stats.decontamination == stats.decontamination
+    clean = scored.select([i for i in range(len(scored)) if i not in set(report.dropped_rows)])
+    assert mine["instruction"][:] == deita_hf.select_deita(clean, 50, progress=False)[
+        "instruction"][:]
 
 
 def test_short_paraphrases_need_the_embedding_method(minilm):
