@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from deita_hf.data.benchmark_prompts import MT_BENCH_QUESTIONS
 from deita_hf.errors import ConfigError, InputError
 
 __all__ = [
@@ -31,8 +32,9 @@ __all__ = [
     "load_reference_answers", "load_reference_outputs", "select_questions",
 ]
 
-#: the package's MT-Bench files
-DATA_DIR = Path(__file__).resolve().parent / "data"
+#: the package's MT-Bench files (the questions: ``MT_BENCH_QUESTIONS``, which decontamination
+#: reads too)
+DATA_DIR = MT_BENCH_QUESTIONS.parent
 
 #: FastChat's per-category sampling temperatures for answer generation (gen_model_answer.py)
 TEMPERATURES: dict[str, float] = {
@@ -55,7 +57,7 @@ def load_questions() -> list[dict[str, Any]]:
     Returns:
         Dicts with ``question_id`` (81-160), ``category`` and ``turns`` (two strings).
     """
-    return _read_jsonl(DATA_DIR / "question.jsonl")
+    return _read_jsonl(MT_BENCH_QUESTIONS)
 
 
 def load_reference_answers() -> dict[int, list[str]]:
