@@ -38,7 +38,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import LazyRuntime, load_error, local_stamp, resolve_device, resolve_dtype_name
+from deita_hf.runtime import (
+    LazyRuntime,
+    load_error,
+    load_pretrained,
+    local_stamp,
+    resolve_device,
+    resolve_dtype_name,
+)
 from deita_hf.scoring.baselines import require_batch
 
 if TYPE_CHECKING:
@@ -48,33 +55,37 @@ __all__ = ["EL2NScorer", "GraNdScorer", "load_causal_lm"]
 
 
 def load_causal_lm(path: str, *, device: str, dtype: Any, what: str) -> tuple[Any, Any]:
-    """A causal LM and its tokenizer, in eval mode; a peft adapter folder is merged into its
-    base model."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """A causal LM and its tokenizer, in eval mode, frozen; a peft adapter folder is merged into
+    its base model (other folders load with the package's one loader,
+    :func:`deita_hf.runtime.load_pretrained`)."""
+    hint = f" (`--scorer {what.split()[0]}:DIR`)"
+    if (Path(path).expanduser() / "adapter_config.json").is_file():
+        import torch
+        from transformers import AutoTokenizer
 
-    torch_dtype = getattr(torch, resolve_dtype_name(dtype, device))
-    try:
-        if (Path(path).expanduser() / "adapter_config.json").is_file():
-            from deita_hf.scoring.less import require_peft
+        from deita_hf.scoring.less import require_peft
 
-            require_peft()
-            from peft import AutoPeftModelForCausalLM
+        require_peft()
+        from peft import AutoPeftModelForCausalLM
 
-            model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        try:
+            model = AutoPeftModelForCausalLM.from_pretrained(
+                path, dtype=getattr(torch, resolve_dtype_name(dtype, device)))
             model = model.merge_and_unload()
             try:
                 tokenizer = AutoTokenizer.from_pretrained(path)
             except (OSError, ValueError):
                 tokenizer = AutoTokenizer.from_pretrained(model.config._name_or_path)
-        else:
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
-            tokenizer = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as err:
-        raise load_error(what, path, err, f" (`--scorer {what.split()[0]}:DIR`)") from err
+        except (OSError, ValueError) as err:
+            raise load_error(what, path, err, hint) from err
+        model = model.to(device).eval()
+    else:
+        model, tokenizer = load_pretrained("AutoModelForCausalLM", path, revision=None,
+                                           device=device, dtype=dtype, trust_remote_code=False,
+                                           what=what, hint=hint)
     for p in model.parameters():
         p.requires_grad_(False)
-    return model.to(device).eval(), tokenizer
+    return model, tokenizer
 
 
 class _EarlyTrainingScorer(LazyRuntime):
