@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
-from deita_hf.runtime import LazyRuntime, load_error, local_stamp, resolve_device, resolve_dtype_name
+from deita_hf.runtime import LazyRuntime, load_error, load_pretrained, local_stamp, resolve_device
 from deita_hf.scoring.baselines import require_batch
 from deita_hf.scoring.less_warmup import (
     WarmupConfig,
@@ -268,18 +268,14 @@ class LessGradientScorer(LazyRuntime):
                               "warm-up.")
         import torch
         from peft import LoraConfig, get_peft_model
-        from transformers import AutoModelForCausalLM
 
         from deita_hf.scoring.projection import RademacherProjector
 
         self.load_tokenizer()
         device = resolve_device(self.device)
-        dtype = getattr(torch, resolve_dtype_name(self.dtype, device))
-        try:
-            base = AutoModelForCausalLM.from_pretrained(self.model_name_or_path, dtype=dtype)
-        except (OSError, ValueError) as err:
-            raise load_error("LESS base model", self.model_name_or_path, err,
-                             " (`--scorer less:DIR`)") from err
+        base, _ = load_pretrained("AutoModelForCausalLM", self.model_name_or_path, revision=None,
+                                  device=device, dtype=self.dtype, trust_remote_code=False,
+                                  what="LESS base model", hint=" (`--scorer less:DIR`)")
         cfg = self.warmup["config"]
         with quiet_peft():
             model = get_peft_model(base, LoraConfig(
