@@ -10,12 +10,8 @@ Example:
     6.0
 """
 
-from deita_hf.selection.deita import (
-    RANK_COLUMN,
-    SCORE_COLUMN,
-    SelectionStats,
-    select_deita,
-)
+from deita_hf.selection.deita import RANK_COLUMN, SCORE_COLUMN, SelectionStats, select_deita
+from deita_hf.selection.result import SelectionResult
 from deita_hf.selection.score_columns import deita_score
 
-__all__ = ["deita_score", "select_deita", "SelectionStats", "SCORE_COLUMN", "RANK_COLUMN"]
+__all__ = ["deita_score", "select_deita", "SelectionResult", "SelectionStats", "SCORE_COLUMN", "RANK_COLUMN"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SelectionStats"]
+__all__ = ["SelectionResult", "SelectionStats"]
 
 
 def _plain(value: Any) -> Any:
@@ -103,3 +103,29 @@ class SelectionStats:
         if self.decontamination is not None:
             out["decontamination"] = dict(self.decontamination)
         return _plain(out)
+
+
+@dataclass
+class SelectionResult:
+    """What every selection strategy returns: the kept rows and what the run did.
+
+    ``dataset`` holds the kept rows in selection order with every original column (plus the
+    strategy's own columns); ``stats`` is the :class:`SelectionStats`. It unpacks like the
+    older ``(selected, stats)`` pair.
+
+    Example:
+        >>> from datasets import Dataset
+        >>> s = SelectionStats(strategy="topk", budget=1, pool_size=1, kept=1, examined=1,
+        ...                    seconds=0.0)
+        >>> result = SelectionResult(Dataset.from_dict({"a": [1]}), s)
+        >>> selected, stats = result
+        >>> stats.kept, len(selected)
+        (1, 1)
+    """
+
+    dataset: Any = field(metadata={"help": "the kept rows (a datasets.Dataset)"})
+    stats: SelectionStats = field(metadata={"help": "what the selection did"})
+
+    def __iter__(self):
+        yield self.dataset
+        yield self.stats
