@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,13 +25,18 @@ from deita_hf.data.formats import detect_format, to_messages
 from deita_hf.hub.layout import layout_card_data
 
 __all__ = [
+    "ANNOTATIONS_CREATORS",
     "DEFAULT_TAGS",
     "SETUP_SENTENCES",
+    "TASK_CATEGORIES",
     "build_card",
     "card_context",
     "example_rows",
+    "hub_sources",
+    "is_hub_id",
     "render_template",
     "reproduce_command",
+    "run_metadata",
     "setup_context",
     "size_category",
     "strategy_context",
@@ -38,6 +44,13 @@ __all__ = [
 
 #: tags every published selection gets (user tags are added after these)
 DEFAULT_TAGS: tuple[str, ...] = ("deita", "data-selection", "instruction-tuning", "deita-hf")
+
+#: the Hub's task category of instruction-tuning conversations
+TASK_CATEGORIES: tuple[str, ...] = ("text-generation",)
+#: the scores, embeddings and the choice of rows are computed by models
+ANNOTATIONS_CREATORS: tuple[str, ...] = ("machine-generated",)
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 _SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
                 (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"),
@@ -58,6 +71,75 @@ def size_category(n: int) -> str:
         if n < bound:
             return name
     return "n>1T"
+
+
+def is_hub_id(name: Any) -> bool:
+    """Whether ``name`` is a Hub dataset id (``owner/name``) and not a local path.
+
+    Example:
+        >>> is_hub_id("tatsu-lab/alpaca"), is_hub_id("data/pool.jsonl"), is_hub_id("dolly")
+        (True, False, False)
+    """
+    from pathlib import Path
+
+    text = str(name or "")
+    return (_HUB_ID.fullmatch(text) is not None and not Path(text).exists()
+            and not text.lower().endswith((".json", ".jsonl", ".parquet", ".csv", ".gz")))
+
+
+def hub_sources(settings: Mapping[str, Any], given: Sequence[str] | None,
+                column_values: Sequence[str] | None) -> list[str] | None:
+    """The card's ``source_datasets``: Hub dataset ids only.
+
+    Args:
+        settings: the selection's settings (its ``input``: a pool read from a Hub id is one).
+        given: the ids the user named (each must be a Hub id).
+        column_values: the pool's ``source`` column values (those that are Hub ids are kept).
+
+    Returns:
+        The ids, or None when there is none.
+
+    Raises:
+        ConfigError: a given value is not a Hub dataset id.
+
+    Example:
+        >>> hub_sources({"input": "tatsu-lab/alpaca"}, None, ["dolly", "org/lima"])
+        ['tatsu-lab/alpaca', 'org/lima']
+        >>> hub_sources({"input": "pool.jsonl"}, None, ["dolly"]) is None
+        True
+    """
+    from deita_hf.errors import ConfigError
+
+    if given:
+        for value in given:
+            if not is_hub_id(value):
+                raise ConfigError(
+                    f"source_datasets={value!r} is not a Hub dataset id: the card's "
+                    f"source_datasets lists Hub ids ('owner/name'); leave local paths out.")
+        return list(dict.fromkeys(given))
+    found = [str(settings.get("input"))] if is_hub_id(settings.get("input")) else []
+    found += [v for v in (column_values or ()) if is_hub_id(v)]
+    return list(dict.fromkeys(found)) or None
+
+
+def run_metadata(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings with ``created_at`` (UTC, ISO 8601) and ``deita_hf_version`` filled when
+    missing (``created_at`` from a ``created`` key when there is one).
+
+    Example:
+        >>> run_metadata({"created": "2026-01-02T03:04:05+00:00"})["created_at"]
+        '2026-01-02T03:04:05+00:00'
+    """
+    from datetime import datetime, timezone
+
+    from deita_hf import __version__
+
+    out = dict(settings)
+    if not out.get("created_at"):
+        out["created_at"] = out.get("created") or datetime.now(timezone.utc).isoformat(
+            timespec="seconds")
+    out.setdefault("deita_hf_version", __version__)
+    return out
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -188,6 +270,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         >>> reproduce_command({"input": "p.jsonl", "budget": 5, "decontamination": {
         ...     "against": "mt_bench", "method": "ngram", "ngram": 10}}, "out/d")
         'deita-hf select p.jsonl --budget 5 --decontaminate mt_bench --decontaminate-ngram 10 --output out/d'
+        >>> reproduce_command({"input": "p.jsonl", "budget": 5, "max_length": 512}, "out/m")
+        'deita-hf select p.jsonl --budget 5 --max-length 512 --output out/m'
     """
     import shlex
 
@@ -200,6 +284,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         parts += ["--budget", str(settings["budget"])]
     if settings.get("threshold") is not None:
         parts += ["--threshold", str(settings["threshold"])]
+    if settings.get("max_length") is not None:
+        parts += ["--max-length", str(settings["max_length"])]
     defaults = {"embedding_column": "embedding", "complexity_column": "complexity",
                 "quality_column": "quality", "score_column": None}
     for key, default in defaults.items():
@@ -365,7 +451,7 @@ def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | N
 
     Args:
         context: :func:`card_context` output.
-        source_datasets: the pool's source datasets for the YAML (None: left out).
+        source_datasets: the pool's source datasets for the YAML, Hub ids (None: left out).
         tags: extra tags, added after :data:`DEFAULT_TAGS`.
         infos: config name -> ``datasets.DatasetInfo`` (features, split sizes, file sizes),
             written as the YAML ``dataset_info``. ``datasets`` hashes it into the cache key of
@@ -384,6 +470,8 @@ def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | N
         source_datasets=list(source_datasets) if source_datasets else None,
         tags=all_tags,
         size_categories=[size_category(context["stats"]["rows"]["selected"])],
+        task_categories=list(TASK_CATEGORIES),
+        annotations_creators=list(ANNOTATIONS_CREATORS),
         pretty_name=context["pretty_name"],
     )
     text = f"---\n{data.to_yaml()}\n---\n\n" + render_template("dataset_card.md", context)
