@@ -150,7 +150,7 @@ def with_provenance(ds: Dataset, columns: Mapping[str, Mapping[str, Any]] | None
                                  f"({err}).") from err
     run = dict(score_run) if score_run is not None else record.get("score_run")
     line = PROVENANCE_MARKER + json.dumps({"columns": merged, "score_run": run},
-                                          sort_keys=True, ensure_ascii=False, default=str)
+                                          ensure_ascii=False, default=str)
     ds.info.description = "\n".join([*own, line] if own else [line])
     return ds
 
