@@ -86,7 +86,7 @@ class RecipeArguments:
     )
     model_card_template: str | None = field(
         default=None,
-        metadata={"help": "Jinja model-card template (default: the package's deita_hf/templates/model_card.md)."},
+        metadata={"help": "Jinja model-card template (default: the package's model_cards/model_card.md)."},
     )
 
     def __post_init__(self) -> None:
