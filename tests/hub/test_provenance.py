@@ -146,3 +146,19 @@ def test_a_strategy_that_read_no_scores_lists_no_scorer(tmp_path, pool, strategy
     selected, stats = select(rows, 5, strategy, return_stats=True)
     out = save_selection(selected, tmp_path / "sel", stats=stats)
     assert not _settings(out).get("scorers")
+
+
+def test_model_card_of_a_model_trained_on_it_repeats_the_scorers(tmp_path, pool):
+    from deita_hf.training.model_card import read_data_provenance, render_model_card
+
+    folder, _ = _score_folder(tmp_path, pool.remove_columns(["complexity", "quality"]))
+    scored = load_pool(folder)
+    selector = DatasetSelector(None, None, None)
+    selected, stats = selector.select(scored, 8, return_stats=True, progress=False)
+    out = save_selection(selected, tmp_path / "sel", stats=stats,
+                         settings={"scorers": selector.card_scorers()})
+    card = render_model_card(stage="sft", base_model="b", provenance=read_data_provenance(
+        str(out)), hparams={}, model_name="m")
+    assert "| complexity scorer | `instruction-length` (length-baseline) |" in card.text
+    assert "| quality scorer | `response-length` (length-baseline) |" in card.text
+    assert f"| scored by | `deita-hf score` into `{folder}` |" in card.text
