@@ -104,7 +104,8 @@ def settings_with_provenance(settings: Mapping[str, Any], *datasets: Any) -> dic
     are kept as they are, and so are roles whose column the strategy did not read (the
     settings' ``columns``). When a role was filled, the derived set-up (``scorer_dtype``,
     ``embedder``, ``paper_setup``) is recomputed; ``score_run`` is added when the rows came from
-    a ``deita-hf score`` folder and the settings have none.
+    a ``deita-hf score`` folder and the settings have none (and its folder as ``input`` when
+    the settings name no input).
 
     Args:
         settings: the selection's settings.
@@ -154,4 +155,6 @@ def settings_with_provenance(settings: Mapping[str, Any], *datasets: Any) -> dic
         run = next((r for r in map(score_run_provenance, sources) if r), None)
         if run:
             out["score_run"] = run
+            if not out.get("input") and run.get("folder"):
+                out["input"] = run["folder"]  # the pool is that folder's rows
     return out

@@ -123,6 +123,7 @@ def test_score_folder_provenance_reaches_the_card(tmp_path, pool):
     assert "| complexity | `instruction-length` |" in text
     assert "column 'complexity' of the input" not in text
     assert f"| scored by | `deita-hf score` (local engine) into `{folder}` |" in text
+    assert f"deita-hf select {folder} --budget 8" in text  # the reproduce command's pool
     # a selection folder read back carries its scorers too (re-selection, training data)
     again = load_pool(out)
     assert column_provenance(again)["quality"] == components[1].describe()
