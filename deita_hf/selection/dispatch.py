@@ -91,8 +91,10 @@ def build_strategy(spec: str | SelectionStrategy, **kwargs: Any) -> SelectionStr
 
     Example:
         >>> s = build_strategy("topk:column=quality", descending=False)
-        >>> s, s.reads(), s.to_spec()
-        (TopKStrategy(column='quality', descending=False), ['quality'], 'topk:column=quality,descending=false')
+        >>> s, s.reads()
+        (TopKStrategy(column='quality', descending=False), ['quality'])
+        >>> s.to_spec()
+        'topk:column=quality,descending=false'
     """
     if isinstance(spec, SelectionStrategy):
         name, spec_kwargs, shown = spec.name, spec.arguments, repr(spec)

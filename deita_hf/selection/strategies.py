@@ -136,3 +136,4 @@ class LessStrategy(SelectionStrategy):
                     ColumnRead("id_column", "less_grad_id"))
     adds = (SCORE_COLUMN, RANK_COLUMN)
     may_add = ("less_task",)  # with several tasks in the target
+    other_column_arguments = ("target_column", "task_column")  # the target's columns

@@ -118,6 +118,8 @@ class SelectionStrategy:
         adds: the columns every run adds.
         adds_with_score: the columns added when a score is read.
         may_add: the columns some runs add (e.g. ``less_task`` with several target tasks).
+        other_column_arguments: arguments that name columns of other data, not of the pool
+            (e.g. the LESS target's ``target_column``).
     """
 
     name: ClassVar[str] = ""
@@ -128,6 +130,7 @@ class SelectionStrategy:
     adds: ClassVar[tuple[str, ...]] = ()
     adds_with_score: ClassVar[tuple[str, ...]] = ()
     may_add: ClassVar[tuple[str, ...]] = ()
+    other_column_arguments: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **arguments: Any) -> None:
         accepted = self.accepted_arguments()
@@ -247,7 +250,8 @@ class SelectionStrategy:
         return self.name + (":" + ",".join(items) if items else "")
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._arguments == self._arguments  # type: ignore[attr-defined]
+        same = type(other) is type(self)
+        return same and other._arguments == self._arguments  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]  # mutable arguments
 
