@@ -207,8 +207,20 @@ class SelectionStrategy:
 
         Returns:
             The :class:`~deita_hf.selection.result.SelectionResult`.
+
+        Raises:
+            ConfigError: ``ds`` is a ``DatasetDict`` (select one split, or per split with
+                ``DatasetDict.select_deita``), or the function's own argument errors.
         """
+        from datasets import DatasetDict
+
         from deita_hf.selection.result import SelectionResult
+
+        if isinstance(ds, DatasetDict):
+            raise ConfigError(
+                f"Strategy {self.name!r} selects from one Dataset, got a DatasetDict with the "
+                f"splits {sorted(ds)}; pass one split (ds['train']), or for deita select in "
+                f"every split with dd.select_deita(budget, ...).")
 
         fn = self.load()
         if decontaminate is None:

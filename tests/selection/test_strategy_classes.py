@@ -256,6 +256,8 @@ def test_dataset_dict_select_deita_refuses_a_bad_budget_before_selecting():
     with pytest.raises(ConfigError, match="split 'test'.*budget"):
         dd.select_deita({"train": 1, "test": 0}, score_column="nope", progress=False)
     assert deita_hf.select_deita is select_deita
+    with pytest.raises(ConfigError, match=r"DatasetDict with the splits \['test', 'train'\]"):
+        deita_hf.select(dd, 1, "topk:column=s")
 
 
 # -- reprs -----------------------------------------------------------------------------------------
