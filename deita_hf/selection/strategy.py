@@ -139,7 +139,8 @@ class SelectionStrategy:
             raise ConfigError(
                 f"Strategy {self.name!r} takes no argument(s) {', '.join(map(repr, unknown))}; "
                 f"accepted: {', '.join(accepted)}.")
-        for key in [c.argument for c in self.column_reads] + list(SCORE_ARGUMENTS) + ["column"]:
+        named = [c.argument for c in self.column_reads] + list(self.other_column_arguments)
+        for key in [*named, *SCORE_ARGUMENTS, "column"]:
             value = arguments.get(key)
             if key in arguments and value is not None and not isinstance(value, str):
                 raise ConfigError(f"Strategy {self.name!r}: {key} names a column (a string), "
@@ -159,6 +160,13 @@ class SelectionStrategy:
         params = inspect.signature(cls.load()).parameters.values()
         return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY
                 and p.name not in _NOT_ARGUMENTS]
+
+    @classmethod
+    def required_arguments(cls) -> list[str]:
+        """The arguments without a default (``topk``'s ``column``, ``less``'s ``target``)."""
+        params = inspect.signature(cls.load()).parameters.values()
+        return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY
+                and p.default is inspect.Parameter.empty]
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -209,13 +217,18 @@ class SelectionStrategy:
             The :class:`~deita_hf.selection.result.SelectionResult`.
 
         Raises:
-            ConfigError: ``ds`` is a ``DatasetDict`` (select one split, or per split with
-                ``DatasetDict.select_deita``), or the function's own argument errors.
+            ConfigError: a required argument missing, ``ds`` a ``DatasetDict`` (select one
+                split, or per split with ``DatasetDict.select_deita``), or the function's own
+                argument errors.
         """
         from datasets import DatasetDict
 
         from deita_hf.selection.result import SelectionResult
 
+        missing = [a for a in self.required_arguments() if a not in self._arguments]
+        if missing:
+            raise ConfigError(f"Strategy {self.name!r} needs {', '.join(missing)}: e.g. "
+                              f"{self.name}:{missing[0]}=VALUE.")
         if isinstance(ds, DatasetDict):
             raise ConfigError(
                 f"Strategy {self.name!r} selects from one Dataset, got a DatasetDict with the "

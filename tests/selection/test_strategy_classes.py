@@ -183,6 +183,10 @@ def test_build_strategy_validates_once_and_round_trips():
     with pytest.raises(ConfigError, match="no spec form"):
         build_strategy("mig", label_embedder=_label_vectors).to_spec()
     assert build_strategy(s, seed=1).arguments["seed"] == 1 and "seed" not in s.arguments
+    pool = Dataset.from_dict({"s": [1.0, 2.0]})
+    for spec, needed in (("topk", "column"), ("less", "target")):
+        with pytest.raises(ConfigError, match=f"{spec!r} needs {needed}: e.g. {spec}:{needed}="):
+            build_strategy(spec).select(pool, 1)
 
 
 # -- the planner reads the class's declarations ---------------------------------------------------
