@@ -56,6 +56,8 @@ class LmEvalTask:
         metric: the headline metric (None: the task's first metric).
         label: the name people read (the card's dataset name).
         dataset: ``(Hub id, config, split)`` of the official data (None: read from the task).
+        folder: the folder of lm-eval's tasks that defines it (None: any; lm-eval then indexes
+            all of its task YAMLs, which takes seconds).
     """
 
     name: str
@@ -63,16 +65,18 @@ class LmEvalTask:
     metric: str | None = None
     label: str = ""
     dataset: tuple[str, str | None, str] | None = None
+    folder: str | None = None
 
 
 OPEN_LLM = (
-    LmEvalTask("arc_challenge", 25, "acc_norm", "ARC-Challenge", ("allenai/ai2_arc", "ARC-Challenge", "test")),
-    LmEvalTask("hellaswag", 10, "acc_norm", "HellaSwag", ("Rowan/hellaswag", None, "validation")),
-    LmEvalTask("mmlu", 5, "acc", "MMLU", ("cais/mmlu", "all", "test")),
+    LmEvalTask("arc_challenge", 25, "acc_norm", "ARC-Challenge", ("allenai/ai2_arc", "ARC-Challenge", "test"), "arc"),
+    LmEvalTask("hellaswag", 10, "acc_norm", "HellaSwag", ("Rowan/hellaswag", None, "validation"), "hellaswag"),
+    LmEvalTask("mmlu", 5, "acc", "MMLU", ("cais/mmlu", "all", "test"), "mmlu/default"),
     LmEvalTask("truthfulqa_mc2", 0, "acc", "TruthfulQA (mc2)",
-               ("truthfulqa/truthful_qa", "multiple_choice", "validation")),
+               ("truthfulqa/truthful_qa", "multiple_choice", "validation"), "truthfulqa"),
 )
-IFEVAL = (LmEvalTask("ifeval", 0, "prompt_level_strict_acc", "IFEval", ("google/IFEval", None, "train")),)
+IFEVAL = (LmEvalTask("ifeval", 0, "prompt_level_strict_acc", "IFEval", ("google/IFEval", None, "train"), "ifeval"),)
+_MANAGERS: dict[tuple[str, ...], Any] = {}
 
 
 def is_lm_eval_benchmark(benchmark: str | None) -> bool:
@@ -188,6 +192,22 @@ def _dataset_of(manager: Any, name: str, err: BaseException) -> str:
     return str(cfg.get("dataset_path", "its data set"))
 
 
+def _task_manager(tasks: list[LmEvalTask], tasks_dir: str | os.PathLike | None) -> Any:
+    """lm-eval's TaskManager: the built-in folders of the named benchmarks' tasks only (indexing all
+    of lm-eval's YAMLs takes seconds), or all of them, then ``tasks_dir``; one per process and key."""
+    import lm_eval.tasks
+    from lm_eval.tasks import TaskManager
+
+    builtin = Path(lm_eval.tasks.__file__).parent
+    folders = [str(builtin / t.folder) for t in tasks] if all(t.folder for t in tasks) else [""]
+    key = tuple(dict.fromkeys(folders)) + ((str(Path(tasks_dir).resolve()),) if tasks_dir is not None else ())
+    if key not in _MANAGERS:
+        paths = [p for p in key if p]
+        _MANAGERS[key] = (TaskManager(include_path=paths or None) if folders == [""] else
+                          TaskManager(include_path=paths, include_defaults=False))
+    return _MANAGERS[key]
+
+
 def load_lm_eval_tasks(tasks: list[LmEvalTask], tasks_dir: str | os.PathLike | None = None
                        ) -> tuple[Any, dict[str, list[Any]]]:
     """Build lm-eval's ``TaskManager`` and load every task's data, before any model loads.
@@ -210,9 +230,7 @@ def load_lm_eval_tasks(tasks: list[LmEvalTask], tasks_dir: str | os.PathLike | N
         raise InputNotFoundError(f"--tasks-dir {str(tasks_dir)!r} is not a folder of lm-eval task YAMLs.")
     if any("ifeval" in t.name for t in tasks):
         ensure_punkt_tab()
-    from lm_eval.tasks import TaskManager
-
-    manager = TaskManager(include_path=str(tasks_dir) if tasks_dir is not None else None)
+    manager = _task_manager(tasks, tasks_dir)
     loaded: dict[str, list[Any]] = {}
     for task in tasks:
         if task.name not in manager.task_index:

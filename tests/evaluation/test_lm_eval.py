@@ -46,9 +46,14 @@ def open_llm_run(tasks_dir, tiny_chat_llama, tmp_path_factory):
 
 def _reference(model, tasks_dir, tasks):
     import lm_eval
+    import lm_eval.tasks
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=str(tasks_dir))
+    from pathlib import Path
+
+    builtin = Path(lm_eval.tasks.__file__).parent
+    folders = [builtin / f for f in ("arc", "hellaswag", "mmlu/default", "truthfulqa")]
+    manager = TaskManager(include_path=[*map(str, folders), str(tasks_dir)], include_defaults=False)
     out = {}
     for name, shots in tasks:
         raw = lm_eval.simple_evaluate(model="hf", model_args={"pretrained": model}, tasks=[name],
@@ -183,7 +188,7 @@ def test_punkt_tab_is_written_offline_and_splits_sentences(tmp_path, monkeypatch
 
 
 def test_missing_dataset_offline_is_one_message_before_the_model(tmp_path, capsys):
-    rc = main(["eval", "hf:/no/such/model", "--benchmark", "lm_eval:arc_challenge", "--output", str(tmp_path / "o"),
+    rc = main(["eval", "hf:/no/such/model", "--benchmark", "open_llm", "--output", str(tmp_path / "o"),
                "--no-progress"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
@@ -202,10 +207,12 @@ def test_without_lm_eval_the_benchmark_says_how_to_install(tmp_path, monkeypatch
     (["--benchmark", "open_llm", "--num-fewshot", "3"], "--num-fewshot is for --benchmark lm_eval:TASK"),
     (["--benchmark", "mt_bench", "--tasks-dir", "x"], "--tasks-dir are for the lm-evaluation-harness"),
     (["--benchmark", "lm_eval:", "--limit", "2"], "give task names after 'lm_eval:'"),
-    (["--benchmark", "lm_eval:arc_chalenge"], "did you mean arc_challenge"),
+    # (with the tasks folder of the local-task test: lm-eval's index of every task is built once)
+    (["--benchmark", "lm_eval:arc_chalenge", "--tasks-dir", "TASKS"], "did you mean arc_challenge"),
     (["--benchmark", "open_llm", "--tasks-dir", "/no/such/dir"], "is not a folder"),
 ])
-def test_bad_lm_eval_flags_are_one_line(argv, message, tmp_path, capsys, tiny_chat_llama):
+def test_bad_lm_eval_flags_are_one_line(argv, message, tmp_path, capsys, tiny_chat_llama, tasks_dir):
+    argv = [str(tasks_dir) if a == "TASKS" else a for a in argv]
     assert main(["eval", tiny_chat_llama, *argv, "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
