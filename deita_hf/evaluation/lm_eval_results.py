@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["lm_eval_card_rows", "lm_eval_comparison", "lm_eval_metrics", "lm_eval_summary"]
+__all__ = ["lm_eval_card_rows", "lm_eval_comparison", "lm_eval_metrics", "lm_eval_scores", "lm_eval_summary"]
 
 #: the Hub's names for lm-eval's metrics (the model card's ``metric_name``)
 METRIC_NAMES = {"acc": "accuracy", "acc_norm": "normalized accuracy", "exact_match": "exact match",
@@ -174,3 +174,27 @@ def lm_eval_card_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                          "source_name": f"lm-evaluation-harness {version} (deita-hf eval)",
                          "source_url": HARNESS_URL})
     return rows
+
+
+def lm_eval_scores(results: dict[str, Any]) -> dict[str, float | None]:
+    """The numbers a study table shows for one lm-eval run, in percent: the average (when there
+    is one), then each task's headline metric; IFEval: its four accuracies.
+
+    Example:
+        >>> lm_eval_scores({"benchmark": "lm_eval:piqa", "metrics": {"average": None, "tasks": {},
+        ...     "scores": {"piqa": {"metric": "acc_norm", "value": 0.5, "num_fewshot": 0}}}})
+        {'piqa acc_norm %': 50.0}
+    """
+    m = results["metrics"]
+    pct = (lambda v: None if _num(v) is None else 100 * _num(v))
+    out: dict[str, float | None] = {}
+    if m.get("average") is not None:
+        out[f"{_title(results)} average %"] = pct(m["average"])
+    for name, s in m["scores"].items():
+        task = m["tasks"].get(name, {})
+        if name == "ifeval" and task:
+            for metric, v in task["metrics"].items():
+                out[f"IFEval {metric.replace('_acc', '').replace('_level', '').replace('_', ' ')} %"] = pct(v["value"])
+        else:
+            out[f"{task.get('label') or name} {s['metric']} %"] = pct(s["value"])
+    return out
