@@ -15,7 +15,6 @@ from lm_eval_data import IFEVAL_CASES, LOCAL_MC, ifeval_rows, local_mc_rows, wri
 from deita_hf.cli.main import main
 from deita_hf.errors import ConfigError
 
-pytest.importorskip("lm_eval")  # the `lm_eval` extra is in `test`: installed in CI
 
 OPEN_LLM = [("arc_challenge", 25, "acc_norm"), ("hellaswag", 10, "acc_norm"), ("mmlu", 5, "acc"),
             ("truthfulqa_mc2", 0, "acc")]

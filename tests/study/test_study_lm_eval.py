@@ -16,7 +16,6 @@ from deita_hf.errors import ConfigError
 from deita_hf.study import study_from_dict
 from deita_hf.testing import ScriptedOpenAIServer
 
-pytest.importorskip("lm_eval")
 
 TRAINING = {"use_cpu": True, "bf16": False, "activation_checkpointing": False, "report_to": "none",
             "per_device_train_batch_size": 2, "learning_rate": 1.0e-3, "logging_steps": 1, "seed": 0,
