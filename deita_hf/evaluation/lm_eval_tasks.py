@@ -151,8 +151,10 @@ def ensure_punkt_tab(data_dir: str | os.PathLike | None = None) -> Path | None:
     Raises:
         ConfigError: neither the model nor the package is there (one line, with the fix).
     """
-    import nltk
-
+    try:
+        import nltk
+    except ImportError:
+        raise ConfigError(f"IFEval needs NLTK, which is not installed: {INSTALL_HINT}.") from None
     try:
         nltk.data.find("tokenizers/punkt_tab/english/")
         return None
@@ -228,8 +230,11 @@ def load_lm_eval_tasks(tasks: list[LmEvalTask], tasks_dir: str | os.PathLike | N
     require_lm_eval()
     if tasks_dir is not None and not Path(tasks_dir).is_dir():
         raise InputNotFoundError(f"--tasks-dir {str(tasks_dir)!r} is not a folder of lm-eval task YAMLs.")
-    if any("ifeval" in t.name for t in tasks):
+    try:  # IFEval (and groups holding it, e.g. from --tasks-dir) import NLTK's punkt_tab
         ensure_punkt_tab()
+    except ConfigError:
+        if any("ifeval" in t.name for t in tasks):
+            raise
     manager = _task_manager(tasks, tasks_dir)
     loaded: dict[str, list[Any]] = {}
     for task in tasks:
