@@ -8,7 +8,8 @@ lm-eval reports each task's metrics as ``"acc_norm,none"`` with ``"acc_norm_stde
   a filter other than ``none`` is kept in the name, ``exact_match,strict-match``; a stderr
   lm-eval gives as ``"N/A"`` is None);
 - ``scores``: per task its headline metric ``{"metric", "value", "stderr", "num_fewshot"}``;
-- ``average``: the mean of the headline values (the leaderboard's average), or None for one task.
+- ``average``: the mean of the headline values (the leaderboard's average: ``open_llm`` only),
+  else None.
 
 Values stay fractions in ``results.json``; the summary, the comparison and the model card show
 percentages, as the leaderboard does.
@@ -62,7 +63,8 @@ def _task_metrics(entry: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     return out
 
 
-def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int | None]]) -> dict[str, Any]:
+def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int | None]], *,
+                    average: bool = True) -> dict[str, Any]:
     """``results.json``'s ``metrics`` from the outputs of ``lm_eval.simple_evaluate``.
 
     Args:
@@ -70,6 +72,8 @@ def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int 
             ``versions``, ``n-samples``).
         tasks: ``(task, headline metric or None, requested few-shot count or None)`` per
             requested task, in order.
+        average: report the mean of the headline metrics (the leaderboard's average; for
+            tasks whose headline metrics are on one scale).
 
     Returns:
         ``{"tasks", "scores", "average"}`` (see the module docstring).
@@ -94,7 +98,7 @@ def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int 
         out["scores"][name] = {"metric": headline, "value": top.get("value"), "stderr": top.get("stderr"),
                                "num_fewshot": k}
     values = [s["value"] for s in out["scores"].values()]
-    out["average"] = (sum(values) / len(values)) if len(values) > 1 and None not in values else None
+    out["average"] = (sum(values) / len(values)) if average and len(values) > 1 and None not in values else None
     return out
 
 

@@ -244,7 +244,8 @@ def run_lm_eval(model: str | os.PathLike | None, output_dir: str | os.PathLike, 
         if quiet:
             del os.environ["TQDM_DISABLE"]
     raw = _merge(raws)
-    metrics = lm_eval_metrics(raw, [(t.name, t.metric, t.num_fewshot) for t in tasks])
+    metrics = lm_eval_metrics(raw, [(t.name, t.metric, t.num_fewshot) for t in tasks],
+                              average=benchmark == "open_llm")
     datasets = {}
     for t in tasks:
         metrics["tasks"][t.name]["label"] = t.label or t.name
