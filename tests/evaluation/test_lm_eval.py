@@ -138,6 +138,18 @@ def test_local_multiple_choice_equals_independent_loglikelihood(tasks_dir, tiny_
     assert results["metrics"]["average"] is None and results["metrics"]["tasks"][LOCAL_MC]["num_samples"] == 6
 
 
+def test_dtype_and_limit_reach_lm_eval(tasks_dir, tiny_chat_llama, tmp_path):
+    from deita_hf.evaluation.lm_eval_run import run_lm_eval
+
+    results = run_lm_eval(f"hf:{tiny_chat_llama}", tmp_path / "bf16", f"lm_eval:{LOCAL_MC}", tasks_dir=tasks_dir,
+                          dtype="bfloat16", device="cpu", batch_size=2, limit=3, progress=False)
+    config = results["settings"]["model_config"]
+    assert config["model_dtype"] == "torch.bfloat16"
+    raw = json.loads((tmp_path / "bf16" / "lm_eval_results.json").read_text())
+    assert raw["n-samples"][LOCAL_MC] == {"original": 6, "effective": 3}
+    assert results["metrics"]["tasks"][LOCAL_MC]["num_samples"] == 3
+
+
 def _answers(path, which):
     with open(path, "w", encoding="utf-8") as fh:
         for row, case, follow in zip(ifeval_rows(), IFEVAL_CASES, which):
