@@ -25,9 +25,10 @@ def tasks_dir(tmp_path_factory):
     return write_tasks_dir(tmp_path_factory.mktemp("lm_eval_tasks"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def punkt_home(tmp_path_factory):
-    """IFEval's punkt_tab goes to a temporary cache home, not the user's."""
+    """NLTK's punkt_tab (written by every lm-eval run when NLTK lacks it) goes to a temporary
+    cache home, not the user's."""
     mp = pytest.MonkeyPatch()
     mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
     yield
@@ -157,7 +158,7 @@ def _answers(path, which):
     return path
 
 
-def test_ifeval_scores_hand_written_answers(tasks_dir, tmp_path, punkt_home, capsys):
+def test_ifeval_scores_hand_written_answers(tasks_dir, tmp_path, capsys):
     # all answers follow: every level is 1; the first three follow and the last two do not: 3 of 5
     # prompts, and 4 of 6 instructions (the last answer ends right but has one bullet, not two)
     good = _answers(tmp_path / "good.jsonl", [True] * 5)

@@ -26,7 +26,8 @@ def _judge(body: dict, path: str) -> str:
     return "Fine. Rating: [[7]]"
 
 
-def test_study_compares_arms_on_mt_bench_and_open_llm(tmp_path, tiny_base_llama):
+def test_study_compares_arms_on_mt_bench_and_open_llm(tmp_path, tiny_base_llama, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # NLTK's punkt_tab goes here
     pool = tmp_path / "pool.jsonl"
     pool.write_text("".join(json.dumps(r) + "\n" for r in read_jsonl(DOLLY, 60)), encoding="utf-8")
     (tmp_path / "sft.yaml").write_text(yaml.safe_dump({**TRAINING, "model_name_or_path": str(tiny_base_llama)}))
