@@ -6,7 +6,8 @@ lm-eval reports each task's metrics as ``"acc_norm,none"`` with ``"acc_norm_stde
 - ``tasks``: per requested task or group, ``{"num_fewshot", "version", "num_samples",
   "headline", "metrics": {metric: {"value", "stderr"}}}`` (every metric lm-eval reported;
   a filter other than ``none`` is kept in the name, ``exact_match,strict-match``; a stderr
-  lm-eval gives as ``"N/A"`` is None);
+  lm-eval gives as ``"N/A"`` is None); a group also gets ``<metric>_macro``, the unweighted
+  mean over its tasks (the v1 leaderboard's MMLU; lm-eval's group metric weights by size);
 - ``scores``: per task its headline metric ``{"metric", "value", "stderr", "num_fewshot"}``;
 - ``average``: the mean of the headline values (the leaderboard's average: ``open_llm`` only),
   else None.
@@ -36,7 +37,8 @@ METRIC_NAMES = {"acc": "accuracy", "acc_norm": "normalized accuracy", "exact_mat
                 "prompt_level_strict_acc": "prompt-level strict accuracy",
                 "inst_level_strict_acc": "instruction-level strict accuracy",
                 "prompt_level_loose_acc": "prompt-level loose accuracy",
-                "inst_level_loose_acc": "instruction-level loose accuracy"}
+                "inst_level_loose_acc": "instruction-level loose accuracy",
+                "acc_macro": "accuracy (unweighted mean of the subtasks)"}
 _SKIP = {"alias", "name", "sample_len", "sample_count", "samples"}
 HARNESS_URL = "https://github.com/EleutherAI/lm-evaluation-harness"
 
@@ -63,6 +65,25 @@ def _task_metrics(entry: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     return out
 
 
+def _leaves(raw: dict[str, Any], name: str) -> list[str]:
+    children = raw.get("group_subtasks", {}).get(name)
+    if not children:
+        return [name]
+    return [leaf for child in children for leaf in _leaves(raw, child)]
+
+
+def _macro(raw: dict[str, Any], name: str, metrics: dict[str, Any]) -> None:
+    """A group's unweighted mean over its leaf tasks (``acc_macro``: how the v1 leaderboard averaged
+    MMLU's 57 subjects; lm-eval's group ``acc`` weights them by size)."""
+    leaves = _leaves(raw, name)
+    if len(leaves) < 2:
+        return
+    for metric in [m for m in metrics if "," not in m and not m.endswith("_macro")]:
+        values = [_num(raw["results"].get(leaf, {}).get(f"{metric},none")) for leaf in leaves]
+        if values and None not in values:
+            metrics[f"{metric}_macro"] = {"value": sum(values) / len(values), "stderr": None}
+
+
 def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int | None]], *,
                     average: bool = True) -> dict[str, Any]:
     """``results.json``'s ``metrics`` from the outputs of ``lm_eval.simple_evaluate``.
@@ -86,6 +107,7 @@ def lm_eval_metrics(raw: dict[str, Any], tasks: list[tuple[str, str | None, int 
     for name, headline, shots in tasks:
         entry = raw["results"][name]
         metrics = _task_metrics(entry)
+        _macro(raw, name, metrics)
         if headline not in metrics:
             headline = next((m for m in ("acc_norm", "acc") if m in metrics), next(iter(metrics), None))
         subtasks = [t for t in raw.get("group_subtasks", {}).get(name, [])] or [name]

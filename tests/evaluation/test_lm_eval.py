@@ -58,7 +58,7 @@ def _reference(model, tasks_dir, tasks):
     for name, shots in tasks:
         raw = lm_eval.simple_evaluate(model="hf", model_args={"pretrained": model}, tasks=[name],
                                       num_fewshot=shots, task_manager=manager, batch_size=2, device="cpu")
-        out[name] = raw["results"][name]
+        out.update(raw["results"])
     return out
 
 
@@ -71,8 +71,13 @@ def test_open_llm_equals_lm_eval_simple_evaluate(open_llm_run, tasks_dir, tiny_c
         task = m["tasks"][name]
         assert task["num_fewshot"] == shots and task["headline"] == headline
         keys = {k.split(",")[0] for k in ref[name] if "," in k and not k.startswith("sample_count")}
-        assert set(task["metrics"]) == {k for k in keys if not k.endswith("_stderr")}
+        macro = {"acc_macro"} if name == "mmlu" else set()
+        assert set(task["metrics"]) == {k for k in keys if not k.endswith("_stderr")} | macro
         for metric, v in task["metrics"].items():
+            if metric == "acc_macro":   # the leaderboard's MMLU: the unweighted mean of the subjects
+                subjects = (ref["mmlu_anatomy"]["acc,none"], ref["mmlu_astronomy"]["acc,none"])
+                assert v == {"value": pytest.approx(sum(subjects) / 2), "stderr": None}
+                continue
             assert v["value"] == pytest.approx(ref[name][f"{metric},none"], abs=1e-6)
             assert v["stderr"] == pytest.approx(ref[name][f"{metric}_stderr,none"], abs=1e-6)
         assert m["scores"][name]["value"] == pytest.approx(ref[name][f"{headline},none"], abs=1e-6)
@@ -102,8 +107,8 @@ def test_open_llm_run_folder_summary_and_card(open_llm_run, tmp_path):
     model_dir.mkdir()
     update_model_card(model_dir, results)
     entries = ModelCard.load(model_dir / "README.md").data.eval_results
-    # one entry per task and metric: arc and hellaswag have acc and acc_norm
-    assert len(entries) == 6
+    # one entry per task and metric: arc and hellaswag have acc and acc_norm, mmlu acc and acc_macro
+    assert len(entries) == 7
     arc_norm = next(e for e in entries if e.dataset_type == "allenai/ai2_arc" and e.metric_type == "acc_norm")
     assert arc_norm.dataset_args == {"num_few_shot": 25} and arc_norm.dataset_config == "ARC-Challenge"
     assert arc_norm.metric_value == round(100 * arc["value"], 2)
