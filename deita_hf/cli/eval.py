@@ -16,6 +16,14 @@ Example:
     $ deita-hf eval --judgments model_judgment/gpt-4_single.jsonl --model-name vicuna-13b-v1.3 \\
         --output out/eval/vicuna-fastchat
     $ deita-hf eval --compare out/eval/deita-6k out/eval/random-6k out/eval/full --output out/eval/cmp
+    $ deita-hf eval out/deita-6k-sft --benchmark open_llm --tasks-dir tasks/ --output out/eval/open-llm
+    $ deita-hf eval out/deita-6k-sft --benchmark ifeval --apply-chat-template --output out/eval/ifeval
+    $ deita-hf eval out/deita-6k-sft --benchmark lm_eval:arc_easy,piqa --num-fewshot 0 --output out/eval/lm
+
+``open_llm`` (ARC-Challenge 25-shot, HellaSwag 10-shot, MMLU 5-shot, TruthfulQA mc2 0-shot: the
+Open LLM Leaderboard v1 settings), ``ifeval`` and ``lm_eval:TASK[,TASK...]`` run
+lm-evaluation-harness's own tasks on MODEL (no judge); ``--tasks-dir`` adds or replaces task
+YAMLs (local copies of the data sets, offline).
 
 ``--compare DIR ...`` writes ``comparison.md``, ``comparison.json`` and ``comparison.png`` to
 ``--output`` and prints the table. Without MODEL (or ``--answers``), ``--update-card
@@ -32,6 +40,18 @@ from deita_hf.errors import ConfigError, GenerationError
 __all__ = ["register", "run"]
 
 BENCHMARKS = ("mt_bench", "mt_bench_pair", "win_rate")
+#: the lm-evaluation-harness benchmarks (no judge); lm_eval:TASK[,TASK...] is the third
+LM_EVAL_BENCHMARKS = ("open_llm", "ifeval")
+#: the flags only the lm-eval benchmarks read, with their defaults
+_LM_EVAL_FLAGS = {"tasks_dir": None, "num_fewshot": None, "limit": None, "dtype": None, "device": None,
+                  "max_length": None, "apply_chat_template": False}
+
+
+def _benchmark(value: str) -> str:
+    if value in BENCHMARKS or value in LM_EVAL_BENCHMARKS or value.startswith("lm_eval:"):
+        return value
+    raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(BENCHMARKS)}, "
+                                     f"{', '.join(LM_EVAL_BENCHMARKS)}, lm_eval:TASK[,TASK...])")
 
 
 def register(subparsers, parents=()) -> argparse.ArgumentParser:
@@ -47,7 +67,10 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     )
     p.add_argument("model", nargs="?", metavar="MODEL",
                    help="model under test: hf:DIR, vllm:DIR, openai:URL#MODEL, or a local model folder")
-    p.add_argument("--benchmark", choices=BENCHMARKS, default=None, help="what to run")
+    p.add_argument("--benchmark", type=_benchmark, default=None,
+                   metavar="{" + ",".join(BENCHMARKS + LM_EVAL_BENCHMARKS) + ",lm_eval:TASK[,TASK...]}",
+                   help="what to run: judged (mt_bench, mt_bench_pair, win_rate) or lm-evaluation-harness "
+                        "tasks (open_llm: the Open LLM Leaderboard v1 settings; ifeval; lm_eval:TASK,...)")
     p.add_argument("--judge", default=None, metavar="SPEC", help="the judge's generator spec")
     p.add_argument("--reference", default=None, metavar="DATASET",
                    help="win_rate: the reference model's outputs (instruction, output columns): file, "
@@ -101,6 +124,22 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", default=None, metavar="DIR",
                    help="compare finished run folders instead of running (table + figure in --output)")
     p.add_argument("--labels", nargs="+", default=None, help="--compare: one name per DIR")
+    g = p.add_argument_group("lm-evaluation-harness benchmarks (open_llm, ifeval, lm_eval:TASK,...)")
+    g.add_argument("--tasks-dir", default=None, metavar="DIR",
+                   help="lm-eval's include path: task YAMLs that add tasks or replace built-in ones (a YAML "
+                        "named like a built-in task, e.g. with dataset_path: json and local data_files, is how "
+                        "local copies of the data sets are used offline)")
+    g.add_argument("--num-fewshot", type=int, default=None, metavar="K",
+                   help="lm_eval:TASK only: few-shot examples per task (default: each task's own)")
+    g.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="smoke run: the first N documents of each task (not comparable with full runs)")
+    g.add_argument("--dtype", default=None,
+                   help="bfloat16 | float16 | float32 (default: bf16/fp16 on CUDA, fp32 on CPU)")
+    g.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    g.add_argument("--max-length", type=int, default=None, metavar="TOKENS",
+                   help="context length lm-eval truncates to (default: the model's)")
+    g.add_argument("--apply-chat-template", action="store_true",
+                   help="render prompts with the tokenizer's chat template (lm-eval's flag; chat models)")
     p.set_defaults(func=run)
     return p
 
@@ -180,6 +219,31 @@ def _evaluate(args: argparse.Namespace) -> dict:
         raise
 
 
+def _is_lm_eval(benchmark: str | None) -> bool:
+    return bool(benchmark) and (benchmark in LM_EVAL_BENCHMARKS or benchmark.startswith("lm_eval:"))
+
+
+def _lm_eval(args: argparse.Namespace) -> dict:
+    """An lm-evaluation-harness benchmark: checks its flags, runs it, returns the results."""
+    from deita_hf.evaluation.lm_eval_run import run_lm_eval
+
+    judged = {"--judge": args.judge, "--reference": args.reference, "--baseline": args.baseline,
+              "--judgments": args.judgments, "--pair-rule": args.pair_rule, "--export": args.export,
+              "--length-control-data": args.length_control_data, "--questions": args.questions,
+              "--chat-template": args.chat_template}
+    given = [flag for flag, value in judged.items() if value is not None]
+    if args.length_control != "auto":
+        given.append("--length-control")
+    if given:
+        raise ConfigError(f"--benchmark {args.benchmark} runs lm-evaluation-harness tasks without a judge; drop "
+                          f"{', '.join(given)} (a smoke run is --limit N; chat models: --apply-chat-template).")
+    return run_lm_eval(args.model, args.output, args.benchmark, tasks_dir=args.tasks_dir,
+                       num_fewshot=args.num_fewshot, batch_size=args.batch_size, dtype=args.dtype,
+                       device=args.device, max_length=args.max_length, limit=args.limit,
+                       apply_chat_template=args.apply_chat_template, answers=args.answers,
+                       overwrite=args.overwrite, progress=not args.no_progress)
+
+
 def _from_judgments(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
@@ -206,7 +270,16 @@ def run(args: argparse.Namespace) -> int:
         print(out["table"])
         print("Wrote " + ", ".join(out["files"]))
         return 0
-    if args.judgments:
+    lm_flags = [f"--{k.replace('_', '-')}" for k, v in _LM_EVAL_FLAGS.items() if getattr(args, k, v) != v]
+    if lm_flags and not _is_lm_eval(args.benchmark):
+        raise ConfigError(f"{', '.join(lm_flags)} are for the lm-evaluation-harness benchmarks (--benchmark "
+                          "open_llm, ifeval, lm_eval:TASK,...).")
+    if _is_lm_eval(args.benchmark) and (args.model or args.answers):
+        results = _lm_eval(args)
+        print(evaluation.format_summary(results))
+        print(f"Wrote {args.output}/results.json, {results['files']['samples']}, {results['files']['lm_eval']}, "
+              f"{results['files']['figure']}")
+    elif args.judgments:
         results = _from_judgments(args)
         print(evaluation.format_summary(results))
         print(f"Wrote {args.output}/results.json, {results['files']['figure']}")

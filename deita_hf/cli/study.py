@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         for plan in plan_study(cfg, args.output, progress=progress):
             print(f"arm {plan.name}:\n  deita-hf {shlex.join(plan.select_argv)}\n"
                   f"  train: {cfg.sft.launcher}, {plan.folder / 'sft.yaml'} "
-                  f"(recipe {cfg.sft.recipe})\n  evaluate: {cfg.evaluation.benchmark}, judge "
-                  f"{cfg.evaluation.judge}")
+                  f"(recipe {cfg.sft.recipe})\n  evaluate: {', '.join(cfg.evaluation.benchmarks)}"
+                  + (f", judge {cfg.evaluation.judge}" if cfg.evaluation.judge else ""))
         return 0
     results = run_study(cfg, args.output, progress=progress, study_file=args.study)
     from pathlib import Path

@@ -12,6 +12,9 @@
 - Existing answers (``answers=``: FastChat ``model_answer`` or AlpacaEval ``model_outputs.json``)
   are judged as they are; FastChat ``model_judgment`` files aggregate with
   :func:`judgment_results`; :func:`export_alpaca_eval` writes AlpacaEval's files.
+- :func:`run_lm_eval`: lm-evaluation-harness benchmarks without a judge: ``open_llm`` (the Open
+  LLM Leaderboard v1 settings and their mean), ``ifeval`` and ``lm_eval:TASK[,TASK...]``, through
+  lm-eval's own task definitions and ``simple_evaluate`` on the model loaded once.
 - :func:`update_model_card` writes results into a model card (``model-index`` and table);
   :func:`compare_runs` compares runs ("DEITA 6K vs random 6K vs full pool").
 - Two ``evaluate`` modules aggregate your own judgments, offline, by path:
@@ -51,13 +54,14 @@ from deita_hf.evaluation.report import compare_runs, format_summary
 from deita_hf.evaluation.length_control import length_controlled_win_rate, load_length_control_table
 from deita_hf.evaluation.stats import mt_bench_pair_scores, mt_bench_scores, pair_preference, win_rate_stats
 from deita_hf.evaluation.win_rate import run_win_rate
+from deita_hf.evaluation.lm_eval_run import run_lm_eval
 
 __all__ = [
     "METRICS", "compare_runs", "export_alpaca_eval", "format_summary", "judgment_results",
     "length_controlled_win_rate", "load_judge_prompts", "load_length_control_table", "load_questions",
     "load_reference_answers", "metric_path", "mt_bench_pair_scores", "mt_bench_scores", "pair_preference",
     "parse_rating", "parse_verdict", "read_fastchat_answers", "read_fastchat_judgments", "read_model_outputs",
-    "read_results", "run_mt_bench", "run_mt_bench_pair", "run_win_rate", "update_model_card", "win_rate_stats",
+    "read_results", "run_lm_eval", "run_mt_bench", "run_mt_bench_pair", "run_win_rate", "update_model_card", "win_rate_stats",
 ]
 
 #: the ``evaluate`` modules shipped with the package

@@ -59,8 +59,15 @@ def card_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         ``[{"benchmark", "metric", "value", "dataset", "metric_type"}]``; a partial MT-Bench run
         says how many questions it used; the length-controlled win rate names its estimator
         (``length_controlled_v1`` or ``length_controlled_minimal``, also its ``metric_type``);
-        metrics that are missing (NaN) are left out.
+        metrics that are missing (NaN) are left out. An lm-eval run gives one row per task and
+        metric, in percent, with the model-index fields of
+        :func:`~deita_hf.evaluation.lm_eval_results.lm_eval_card_rows` (few-shot count, harness
+        version).
     """
+    if results.get("lm_eval_version") is not None and "scores" in results.get("metrics", {}):
+        from deita_hf.evaluation.lm_eval_results import lm_eval_card_rows
+
+        return lm_eval_card_rows(results)
     m, judge = results["metrics"], short_spec(results["judge"])
     n = results.get("settings", {}).get("num_questions")
     if results["benchmark"] in ("mt_bench", "mt_bench_pair"):
@@ -103,9 +110,11 @@ def eval_results(rows: list[dict[str, Any]]) -> list[Any]:
     """``huggingface_hub.EvalResult`` objects for :func:`card_rows` rows."""
     from huggingface_hub import EvalResult
 
+    extra = ("dataset_config", "dataset_split", "dataset_args", "source_name", "source_url")
     return [EvalResult(task_type="text-generation", task_name="Text Generation", dataset_type=r["dataset"],
                        dataset_name=r["benchmark"], metric_type=r["metric_type"], metric_name=r["metric"],
-                       metric_value=r["value"]) for r in rows]
+                       metric_value=r["value"], **{k: r[k] for k in extra if r.get(k) is not None})
+            for r in rows]
 
 
 def _table_rows(lines: list[str]) -> list[tuple[str, str, str]]:

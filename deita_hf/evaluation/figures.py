@@ -86,6 +86,31 @@ def _mt_bench_pair_axes(ax: Axes, results: dict[str, Any]) -> None:
     _stacked(ax, rows, "judged turns (both orders combined)")
 
 
+def _is_lm_eval(results: dict[str, Any]) -> bool:
+    return results.get("lm_eval_version") is not None and "scores" in results.get("metrics", {})
+
+
+def _lm_eval_axes(ax: Axes, runs: list[tuple[str, dict[str, Any]]]) -> None:
+    """Grouped bars: each task's headline metric (%, ± 1 SE) per run, and the average."""
+    cols = list(dict.fromkeys(n for _, r in runs for n in r["metrics"]["scores"]))
+    names = (["average"] if any(r["metrics"].get("average") is not None for _, r in runs) else []) + cols
+    width = 0.8 / len(runs)
+    for k, (label, r) in enumerate(runs):
+        scores = r["metrics"]["scores"]
+        values = [100 * _num(r["metrics"].get("average")) if n == "average" else
+                  100 * _num(scores.get(n, {}).get("value")) for n in names]
+        errors = [0.0 if n == "average" or math.isnan(_num(scores.get(n, {}).get("stderr"))) else
+                  100 * _num(scores[n]["stderr"]) for n in names]
+        ax.bar([i + k * width for i in range(len(names))], values, width=width, yerr=errors, capsize=3,
+               label=label)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(names))])
+    ax.set_xticklabels(names, rotation=25, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("% (headline metric, ± 1 SE)")
+    ax.set_title("lm-evaluation-harness")
+    ax.legend(fontsize=8)
+
+
 def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
     """The figure of one run: per-category bars (MT-Bench) or win/tie/loss bars (win rate).
 
@@ -99,7 +124,11 @@ def write_run_figure(results: dict[str, Any], path: str | Path) -> Path:
     plt = _pyplot()
     path = Path(path)
     fig, ax = plt.subplots(figsize=(7, 4))
-    if results["benchmark"] == "mt_bench":
+    if _is_lm_eval(results):
+        _lm_eval_axes(ax, [(short_spec(results["model"]), results)])
+        ax.set_title(f"{results['benchmark']}: {short_spec(results['model'])} "
+                     f"(lm-evaluation-harness {results['lm_eval_version']})", fontsize=10)
+    elif results["benchmark"] == "mt_bench":
         _mt_bench_axes(ax, results)
         ax.set_title(f"MT-Bench: {short_spec(results['model'])} (judge {short_spec(results['judge'])})",
                      fontsize=10)
@@ -136,9 +165,13 @@ def comparison_figure(runs: list[tuple[str, dict[str, Any]]], path: str | Path) 
     mt = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench"]
     wr = [(label, r) for label, r in runs if r["benchmark"] == "win_rate"]
     pair = [(label, r) for label, r in runs if r["benchmark"] == "mt_bench_pair"]
-    panels = [p for p in (mt, wr, pair) if p]
+    lm = [(label, r) for label, r in runs if _is_lm_eval(r)]
+    panels = [p for p in (mt, wr, pair, lm) if p]
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels):
+        if panel is lm:
+            _lm_eval_axes(ax, lm)
+            continue
         if panel is mt:
             cats = list(dict.fromkeys(c for _, r in mt for c in r["metrics"].get("per_category", {})))
             names = ["overall", *cats]

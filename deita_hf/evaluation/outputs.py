@@ -35,6 +35,8 @@ RESULTS_FILE = "results.json"
 RUN_FILE = "run.json"
 CARD_ROWS_FILE = "eval_results.json"
 FIGURES = {"mt_bench": "mt_bench.png", "mt_bench_pair": "mt_bench_pair.png", "win_rate": "win_rate.png"}
+#: the figure of an lm-eval run (open_llm, ifeval, lm_eval:TASK,...)
+LM_EVAL_FIGURE = "lm_eval.png"
 #: named chat templates for ``--chat-template`` (a file path is read instead)
 CHAT_TEMPLATES = ("vicuna_v1.1",)
 

@@ -41,6 +41,10 @@ def _pct(value: Any) -> Any:
     return 100 * value if isinstance(value, (int, float)) and math.isfinite(value) else value
 
 
+def _is_lm_eval(results: dict[str, Any]) -> bool:
+    return results.get("lm_eval_version") is not None and "scores" in results.get("metrics", {})
+
+
 def format_summary(results: dict[str, Any]) -> str:
     """A few lines that say what a run measured and how far to trust it.
 
@@ -51,6 +55,10 @@ def format_summary(results: dict[str, Any]) -> str:
         The summary text (no trailing newline).
     """
     m, j = results["metrics"], results.get("judge_report", {})
+    if _is_lm_eval(results):
+        from deita_hf.evaluation.lm_eval_results import lm_eval_summary
+
+        return lm_eval_summary(results)
     if results["benchmark"] == "mt_bench":
         n = results.get("settings", {}).get("num_questions", "?")
         turns = ", ".join(f"{k.replace('_', ' ')}: {_f(v['score'])}" for k, v in m.get("per_turn", {}).items())
@@ -140,6 +148,11 @@ def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> str:
                      str(r.get("baseline_model")), short_spec(r.get("judge", "?"))]
             lines.append("| " + " | ".join(cells) + " |")
         parts.append("### MT-Bench pairwise\n\n" + "\n".join(lines))
+    lm = [(label, r) for label, r in runs if _is_lm_eval(r)]
+    if lm:
+        from deita_hf.evaluation.lm_eval_results import lm_eval_comparison
+
+        parts.append(lm_eval_comparison(lm))
     return "\n\n".join(parts)
 
 
@@ -173,7 +186,7 @@ def compare_runs(folders: list[str | os.PathLike], output: str | os.PathLike, *,
     table = comparison_table(runs)
     (out / "comparison.md").write_text(f"## Evaluation comparison\n\n{table}\n", encoding="utf-8")
     summary = [{"label": label, "folder": str(folder), "benchmark": r["benchmark"], "model": r["model"],
-                "judge": r["judge"], "metrics": r["metrics"]} for (label, r), folder in zip(runs, folders)]
+                "judge": r.get("judge"), "metrics": r["metrics"]} for (label, r), folder in zip(runs, folders)]
     (out / "comparison.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n", encoding="utf-8")
     figure = comparison_figure(runs, out / "comparison.png")
     return {"table": table, "files": [str(out / "comparison.md"), str(out / "comparison.json"), str(figure)],

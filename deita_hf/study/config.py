@@ -84,9 +84,12 @@ class SFTConfig:
 class EvaluationConfig:
     """The one evaluation every arm's model gets (deita_hf.evaluation)."""
 
-    judge: str = field(
-        metadata={"help": "the judge's generator spec (openai:URL#MODEL, hf:DIR, vllm:DIR)"})
-    benchmark: str = field(default="mt_bench", metadata={"help": "'mt_bench' or 'win_rate'"})
+    judge: str | None = field(default=None,
+        metadata={"help": "the judge's generator spec (openai:URL#MODEL, hf:DIR, vllm:DIR); needed "
+                          "by mt_bench and win_rate"})
+    benchmark: str | list[str] = field(default="mt_bench",
+        metadata={"help": "'mt_bench', 'win_rate', 'open_llm', 'ifeval', 'lm_eval:TASK[,TASK...]', or "
+                          "a list of them (every arm gets each; the report shows them side by side)"})
     questions: int | None = field(default=None,
         metadata={"help": "a subset: N MT-Bench questions / N reference instructions"})
     reference: str | None = field(default=None,
@@ -98,6 +101,30 @@ class EvaluationConfig:
     retries: int = field(default=2, metadata={"help": "judge re-asks for a reply without a rating"})
     batch_size: int = field(default=8, metadata={"help": "inputs per batch for hf: models"})
     concurrency: int = field(default=8, metadata={"help": "requests in flight for openai: specs"})
+    tasks_dir: str | None = field(default=None,
+        metadata={"help": "lm-eval benchmarks: lm-eval's include path (task YAMLs; local copies of "
+                          "the data sets, offline)"})
+    limit: int | None = field(default=None,
+        metadata={"help": "lm-eval benchmarks: the first N documents of each task (a smoke run)"})
+    dtype: str | None = field(default=None,
+        metadata={"help": "lm-eval benchmarks: bfloat16 | float16 | float32 (default: bf16/fp16 on "
+                          "CUDA, fp32 on CPU)"})
+    device: str | None = field(default=None,
+        metadata={"help": "lm-eval benchmarks: torch device (default: cuda if available)"})
+    apply_chat_template: bool = field(default=False,
+        metadata={"help": "lm-eval benchmarks: render prompts with the model's chat template"})
+
+    @property
+    def benchmarks(self) -> list[str]:
+        """The benchmarks, as a list."""
+        return [self.benchmark] if isinstance(self.benchmark, str) else list(self.benchmark)
+
+
+#: EvaluationConfig fields added for the lm-eval benchmarks: left out of the stage key at their
+#: defaults, so studies evaluated before they existed keep their finished evaluations
+LM_EVAL_FIELDS = {"tasks_dir": None, "limit": None, "dtype": None, "device": None,
+                  "apply_chat_template": False}
+JUDGED = ("mt_bench", "win_rate")
 
 
 @dataclass
@@ -154,6 +181,8 @@ def _type_ok(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if hint is bool:
+        return isinstance(value, bool)
     return isinstance(value, hint) if isinstance(hint, type) else True
 
 
@@ -225,15 +254,38 @@ def _check(cfg: StudyConfig) -> None:
         raise ConfigError(f"study.sft.launcher must be 'python' or 'accelerate', got "
                           f"{cfg.sft.launcher!r}.")
     ev = cfg.evaluation
-    if ev.benchmark not in ("mt_bench", "win_rate"):
-        raise ConfigError(f"study.evaluation.benchmark must be 'mt_bench' or 'win_rate', got "
-                          f"{ev.benchmark!r}.")
-    if (ev.benchmark == "win_rate") != (ev.reference is not None):
-        raise ConfigError("study.evaluation.reference is needed by win_rate, and only by it.")
+    _check_benchmarks(ev)
     if ev.questions is not None and ev.questions < 1:
         raise ConfigError(f"study.evaluation.questions must be >= 1, got {ev.questions}.")
     if (cfg.stats_complexity_scorer is None) != (cfg.stats_quality_scorer is None):
         raise ConfigError("study.stats_complexity_scorer and stats_quality_scorer go together.")
+
+
+def _check_benchmarks(ev: EvaluationConfig) -> None:
+    from deita_hf.evaluation.lm_eval_tasks import is_lm_eval_benchmark, parse_lm_eval_benchmark
+
+    names = ev.benchmarks
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(f"study.evaluation.benchmark: give one benchmark or a list without repeats, got "
+                          f"{ev.benchmark!r}.")
+    for name in names:
+        if name not in JUDGED and not is_lm_eval_benchmark(name):
+            raise ConfigError(f"study.evaluation.benchmark: {name!r} is not one of mt_bench, win_rate, "
+                              "open_llm, ifeval, lm_eval:TASK[,TASK...].")
+        if is_lm_eval_benchmark(name):
+            parse_lm_eval_benchmark(name)
+    judged = [n for n in names if n in JUDGED]
+    if judged and not ev.judge:
+        raise ConfigError(f"study.evaluation.judge: {', '.join(judged)} needs a judge (openai:URL#MODEL, "
+                          "hf:DIR, vllm:DIR).")
+    if ("win_rate" in names) != (ev.reference is not None):
+        raise ConfigError("study.evaluation.reference is needed by win_rate, and only by it.")
+    lm_set = [k for k, v in LM_EVAL_FIELDS.items() if getattr(ev, k) != v]
+    if lm_set and not any(is_lm_eval_benchmark(n) for n in names):
+        raise ConfigError(f"study.evaluation: {', '.join(lm_set)} are for the lm-eval benchmarks (open_llm, "
+                          "ifeval, lm_eval:...).")
+    if ev.limit is not None and ev.limit < 1:
+        raise ConfigError(f"study.evaluation.limit must be >= 1, got {ev.limit}.")
 
 
 def study_from_dict(data: dict[str, Any]) -> StudyConfig:

@@ -1,8 +1,10 @@
 """The study's comparison: ``results.json``, ``results.md``, ``results.png`` and ``README.md``.
 
 One table per study table (``StudyConfig.tables``; one table of every arm when there are none):
-arm, strategy, rows selected, mean DEITA score and mean length of the selection, and the score.
-The figure draws the score per arm, each bar labelled with its selection's statistics.
+arm, strategy, rows selected, mean DEITA score and mean length of the selection, and the score:
+every benchmark's numbers side by side (``arm["scores"]``, label -> value: MT-Bench score, win
+rate, the Open LLM average and its four tasks, IFEval's accuracies, ...). The figure draws the
+first benchmark's score per arm, each bar labelled with its selection's statistics.
 
 Example:
     >>> arms = [{"name": "random", "strategy": "random:seed=0", "description": None,
@@ -35,15 +37,17 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 def _table(arms: list[dict[str, Any]]) -> str:
-    metric = arms[0]["metric"] if arms else "score"
-    lines = [f"| arm | strategy | rows | mean DEITA score | mean length (chars) | {metric} |",
-             "|---|---|---:|---:|---:|---:|"]
+    metrics = list(dict.fromkeys(k for a in arms for k in (a.get("scores") or {a["metric"]: a.get("score")})))
+    metrics = metrics or ["score"]
+    lines = [f"| arm | strategy | rows | mean DEITA score | mean length (chars) | {' | '.join(metrics)} |",
+             "|---|---|---:|---:|---:|" + "---:|" * len(metrics)]
     for arm in arms:
         sel = arm["selection"]
         name = arm["name"] + (f" ({arm['description']})" if arm.get("description") else "")
         lines.append(f"| {name} | `{arm['strategy']}` | {sel.get('rows', '–')} | "
                      f"{_num(sel.get('mean_deita_score'))} | {_num(sel.get('mean_chars'), 0)} | "
-                     f"{_num(arm.get('score'))} |")
+                     + " | ".join(_num((arm.get("scores") or {arm["metric"]: arm.get("score")}).get(m))
+                                  for m in metrics) + " |")
     return "\n".join(lines)
 
 
@@ -115,13 +119,18 @@ def _card(cfg: StudyConfig, arms: list[dict[str, Any]], tables: str, reproduce: 
     ev, sft = cfg.evaluation, cfg.sft
     overrides = ", ".join(f"`{k}={v}`" for k, v in sft.overrides.items()) or "none"
     subset = f", {ev.questions} questions" if ev.questions else ""
+    how = ", ".join(ev.benchmarks) + (f", judge `{ev.judge}`" if ev.judge else "")
+    if ev.tasks_dir:
+        subset += f", lm-eval tasks from `{ev.tasks_dir}`"
+    if ev.limit:
+        subset += f", first {ev.limit} documents per lm-eval task"
     lines = [
         f"# {cfg.name}", "",
         *([cfg.description.strip(), ""] if cfg.description else []),
         (f"A controlled data-selection study run by `deita-hf study`: every arm selects "
          f"**{cfg.budget:,} rows** from the same pool (`{cfg.pool}`, split `{cfg.split}`), trains "
          f"with the same SFT recipe (`{sft.recipe}`, overrides {overrides}, launcher "
-         f"`{sft.launcher}`) and is evaluated the same way ({ev.benchmark}, judge `{ev.judge}`"
+         f"`{sft.launcher}`) and is evaluated the same way ({how}"
          f"{subset}). Only the selection differs."), "",
         "## Results", "", tables, "",
         "Mean DEITA score: Σ over turns of complexity × quality of the selected rows, "

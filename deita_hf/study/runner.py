@@ -65,7 +65,10 @@ def plan_study(cfg: StudyConfig, output: str | Path, *, progress: bool = True) -
     output = Path(output)
     _check_output(output)
     plans = []
-    ev = dataclasses.asdict(cfg.evaluation)
+    from deita_hf.study.config import LM_EVAL_FIELDS
+
+    ev = {k: v for k, v in dataclasses.asdict(cfg.evaluation).items()
+          if k not in LM_EVAL_FIELDS or v != LM_EVAL_FIELDS[k]}
     for arm in cfg.arms:
         folder = output / "arms" / arm.name
         argv = stages.select_argv(cfg, arm, folder / "selection", progress=progress)
@@ -112,15 +115,17 @@ def _run_arm(cfg: StudyConfig, plan: ArmPlan, progress: bool) -> dict[str, Any]:
     if done:
         _say(f"arm {plan.name}: evaluated before, kept")
     else:
-        _say(f"arm {plan.name}: evaluating ({cfg.evaluation.benchmark})")
+        _say(f"arm {plan.name}: evaluating ({', '.join(cfg.evaluation.benchmarks)})")
         record.start("eval", plan.keys["eval"])
         out = stages.evaluate(cfg, plan.folder / "model", plan.folder / "eval", progress=progress)
         done = record.finish("eval", plan.keys["eval"], metric=out["metric"],
-                             score=out["score"], metrics=out["results"]["metrics"])
+                             score=out["score"], metrics=out["results"]["metrics"],
+                             scores=out["scores"], benchmark_metrics=out["metrics"])
     arm = next(a for a in cfg.arms if a.name == plan.name)
     return {"name": plan.name, "strategy": arm.strategy, "description": arm.description,
             "tables": list(arm.tables), "selection": stats, "metric": done["metric"],
             "score": done["score"], "metrics": done["metrics"],
+            "scores": done.get("scores") or {done["metric"]: done["score"]},
             "folders": {s: str(plan.folder / s) for s in stages.STAGES}}
 
 

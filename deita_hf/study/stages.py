@@ -21,6 +21,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -256,22 +257,62 @@ def _generator_kwargs(spec: str, cfg: StudyConfig) -> dict[str, Any]:
     return {} if prefix == "vllm" else {"batch_size": cfg.evaluation.batch_size}
 
 
+def benchmark_folder(eval_dir: Path, benchmark: str, several: bool) -> Path:
+    """The run folder of one benchmark: ``eval/`` itself for one, ``eval/<benchmark>/`` for several.
+
+    Example:
+        >>> benchmark_folder(Path("eval"), "lm_eval:arc_easy,piqa", True).as_posix()
+        'eval/lm_eval-arc_easy-piqa'
+    """
+    return eval_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", benchmark) if several else eval_dir
+
+
 def evaluate(cfg: StudyConfig, model_dir: Path, eval_dir: Path, *,
              progress: bool = True) -> dict[str, Any]:
-    """Evaluate one arm's model; returns ``{"score", "metric", "results"}``."""
+    """Evaluate one arm's model on every benchmark of the study.
+
+    Returns:
+        ``{"metric", "score"}`` (the first benchmark's headline), ``"scores"`` (label -> value
+        for every benchmark's numbers, in order: the report's columns), ``"results"`` (the
+        first benchmark's ``results.json``) and ``"metrics"`` (benchmark -> its metrics).
+    """
+    names = cfg.evaluation.benchmarks
+    outs = [_evaluate_one(cfg, name, model_dir, benchmark_folder(eval_dir, name, len(names) > 1),
+                          progress=progress) for name in names]
+    scores = {label: value for out in outs for label, value in out["scores"].items()}
+    return {"metric": outs[0]["metric"], "score": outs[0]["score"], "scores": scores,
+            "results": outs[0]["results"],
+            "metrics": {name: out["results"]["metrics"] for name, out in zip(names, outs)}}
+
+
+def _evaluate_one(cfg: StudyConfig, benchmark: str, model_dir: Path, eval_dir: Path, *,
+                  progress: bool = True) -> dict[str, Any]:
     from deita_hf import evaluation
+    from deita_hf.evaluation.lm_eval_tasks import is_lm_eval_benchmark
 
     ev = cfg.evaluation
     model = f"hf:{model_dir}"
+    if is_lm_eval_benchmark(benchmark):
+        from deita_hf.evaluation.lm_eval_results import lm_eval_scores
+        from deita_hf.evaluation.lm_eval_run import run_lm_eval
+
+        results = run_lm_eval(model, eval_dir, benchmark, tasks_dir=ev.tasks_dir, batch_size=ev.batch_size,
+                              dtype=ev.dtype, device=ev.device, limit=ev.limit,
+                              apply_chat_template=ev.apply_chat_template, overwrite=True, progress=progress)
+        scores = lm_eval_scores(results)
+        first = next(iter(scores))
+        return {"metric": first, "score": scores[first], "scores": scores, "results": results}
     common = {"questions": ev.questions, "max_new_tokens": ev.max_new_tokens,
               "judge_max_tokens": ev.judge_max_tokens, "retries": ev.retries,
               "progress": progress,
               "generator_kwargs": {"model": _generator_kwargs(model, cfg),
                                    "judge": _generator_kwargs(ev.judge, cfg)}}
-    if ev.benchmark == "mt_bench":
+    if benchmark == "mt_bench":
         results = evaluation.run_mt_bench(model, ev.judge, eval_dir, **common)
-        return {"metric": "MT-Bench score", "score": results["metrics"].get("score"),
-                "results": results}
+        score = results["metrics"].get("score")
+        return {"metric": "MT-Bench score", "score": score, "results": results,
+                "scores": {"MT-Bench score": score}}
     results = evaluation.run_win_rate(model, ev.judge, ev.reference, eval_dir, **common)
-    return {"metric": "win rate %", "score": results["metrics"].get("win_rate"),
-            "results": results}
+    score = results["metrics"].get("win_rate")
+    return {"metric": "win rate %", "score": score, "results": results,
+            "scores": {"win rate %": score}}

@@ -15,7 +15,7 @@ PAPER = REPO_ROOT / "recipes" / "study" / "deita-paper.yaml"
 def test_paper_study_plans_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO_ROOT)  # the recipe path is relative to the repository
     cfg = load_study(PAPER)
-    assert cfg.budget == 6000 and cfg.evaluation.benchmark == "mt_bench"
+    assert cfg.budget == 6000 and cfg.evaluation.benchmarks == ["mt_bench", "win_rate", "open_llm"]
     tables = {key: [a.description for a in cfg.arms if key in a.tables] for key in cfg.tables}
     assert tables["complexity"] == [
         "Random Selection", "Instruction Length", "Perplexity", "Direct Scoring",
