@@ -43,3 +43,25 @@ def test_selection_folder_trains_with_plain_sft_trainer(tmp_path, chat_llama):
     trainer.train()
     assert trainer.state.global_step == 1
     assert math.isfinite(_loss(trainer)) and _loss(trainer) > 0
+
+
+def test_preference_folder_trains_with_plain_dpo_trainer(tmp_path, chat_llama, test_data):
+    """``deita-hf preference`` on ShareGPT pairs (LLaMA-Factory's {from, value}) writes
+    prompt/chosen/rejected message lists that DPOTrainer reads as they are."""
+    import trl
+
+    from deita_hf.cli.main import main
+
+    out = tmp_path / "pairs"
+    assert main(["preference", str(test_data / "llamafactory_dpo_en_demo_70.jsonl"),
+                 "--budget", "4", "--seed", "0", "--output", str(out)]) == 0
+    train = load_dataset(str(out))["train"]
+    for column in ("prompt", "chosen", "rejected"):
+        assert {m["role"] for row in train[column] for m in row} <= {"system", "user",
+                                                                      "assistant"}
+    trainer = trl.DPOTrainer(model=chat_llama, train_dataset=train,
+                             args=trl.DPOConfig(output_dir=str(tmp_path / "dpo"),
+                                                **{**TRAIN, "max_length": 2048}))
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert math.isfinite(_loss(trainer)) and _loss(trainer) > 0
