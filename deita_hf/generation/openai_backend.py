@@ -8,10 +8,10 @@ and talks to loopback servers directly even when a proxy is configured. Raw prom
 
 Example:
     >>> from deita_hf.generation import GenerationParams, OpenAIGenerator
-    >>> from deita_hf.testing.openai_server import ScriptedOpenAIServer, scripted
-    >>> with ScriptedOpenAIServer(scripted("Paris.")) as server:
-    ...     gen = OpenAIGenerator(server.url, "my-model")
-    ...     gen.generate([[{"role": "user", "content": "Capital of France?"}]], progress=False)
+    >>> gen = OpenAIGenerator("http://127.0.0.1:8000", "my-model")  # a local vLLM server
+    >>> gen.spec
+    'openai:http://127.0.0.1:8000/v1#my-model'
+    >>> gen.generate([[{"role": "user", "content": "Capital of France?"}]])  # doctest: +SKIP
     ['Paris.']
 """
 

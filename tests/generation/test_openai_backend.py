@@ -11,7 +11,7 @@ import pytest
 
 from deita_hf.errors import ConfigError, GenerationError
 from deita_hf.generation import GenerationParams, OpenAIGenerator
-from deita_hf.testing.openai_server import Fault, ScriptedOpenAIServer, scripted
+from helpers.openai_server import Fault, ScriptedOpenAIServer, scripted
 
 FAST = {"timeout": 2.0, "backoff": 0.01, "max_retries": 3}
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and offline pipelines.
+"""A scripted OpenAI-compatible HTTP server on 127.0.0.1, for the tests (a test double).
 
 ``ScriptedOpenAIServer(responder)`` answers ``POST /v1/chat/completions``,
 ``POST /v1/completions`` and ``GET /v1/models`` from a ``ThreadingHTTPServer`` in a daemon
@@ -7,7 +7,7 @@ failure (an HTTP error with ``Retry-After``, a delay for timeouts, a malformed 2
 
 Example:
     >>> import json, urllib.request
-    >>> from deita_hf.testing.openai_server import Fault, ScriptedOpenAIServer, scripted
+    >>> from helpers.openai_server import Fault, ScriptedOpenAIServer, scripted
     >>> with ScriptedOpenAIServer(scripted("hello")) as server:
     ...     req = urllib.request.Request(server.url + "/completions", method="POST",
     ...                                  data=json.dumps({"model": "m", "prompt": "Hi"}).encode())
