@@ -39,6 +39,10 @@ def test_chat_and_completion_bodies(server, monkeypatch):
     assert chat["body"] == {**common, "messages": CHAT}
     assert completion["body"] == {**common, "prompt": "Complete: 1 2 3"}
     assert chat["headers"]["Authorization"] == "Bearer sk-test"
+    # sent by the maintained openai client (its own headers), not a hand-written HTTP client
+    import openai
+
+    assert chat["headers"]["X-Stainless-Package-Version"] == openai.__version__
     gen.generate(["x"], GenerationParams(seed=None), progress=False)
     last = server.requests[-1]["body"]
     assert "seed" not in last and "stop" not in last and last["temperature"] == 0.0
