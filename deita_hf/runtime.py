@@ -144,8 +144,11 @@ OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFL
 
 
 def _env_true(value: str | None) -> bool:
-    """huggingface_hub's reading of a boolean variable (``1``, ``ON``, ``YES``, ``TRUE``)."""
-    return value is not None and value.strip().upper() in ("1", "ON", "YES", "TRUE")
+    """A boolean variable as huggingface_hub and datasets read it: true when its upper-cased
+    value is one of their ``ENV_VARS_TRUE_VALUES`` (``1``, ``ON``, ``YES``, ``TRUE``)."""
+    from huggingface_hub.constants import ENV_VARS_TRUE_VALUES
+
+    return value is not None and value.upper() in ENV_VARS_TRUE_VALUES
 
 
 def offline_variables(library: str = "hub", env: Mapping[str, str] | None = None) -> list[str]:

@@ -90,8 +90,8 @@ def tiny_base_llama(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def hub():
-    """The fake Hub (deita_hf.testing.hub_server), running for the whole session."""
-    from deita_hf.testing.hub_server import HubServer
+    """The fake Hub (helpers.hub_server), running for the whole session."""
+    from helpers.hub_server import HubServer
 
     with HubServer(token=HUB_TOKEN) as server:
         yield server
@@ -105,7 +105,7 @@ def run_client(hub, tmp_path_factory):
     Returns a function ``(args, token=HUB_TOKEN, cli=False) -> (returncode, result, stderr)``;
     ``result`` is the JSON printed on the last stdout line (hub_client) or the stdout (cli).
     """
-    from deita_hf.testing.hub_server import client_env
+    from helpers.hub_server import client_env
 
     home = tmp_path_factory.mktemp("hf_home")
     client = Path(__file__).resolve().parent / "hub" / "hub_client.py"
@@ -129,7 +129,7 @@ def run_client(hub, tmp_path_factory):
 def openai_server():
     """``openai_server(responder) -> ScriptedOpenAIServer`` on 127.0.0.1; every server started
     through it stops at teardown."""
-    from deita_hf.testing import ScriptedOpenAIServer
+    from helpers.openai_server import ScriptedOpenAIServer
 
     servers = []
 

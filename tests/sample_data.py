@@ -263,3 +263,17 @@ def build_selection(pool, budget: int = 30):
         },
     }
     return selected, settings
+
+
+def alpaca_messages(row: dict) -> list[dict]:
+    """TRL's conversational messages of an instruction/input/output row, written out here
+    (independently of deita_hf.data.formats): the input joined to the instruction by a blank line."""
+    user = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": row["output"]}]
+
+
+def training_rows(selected, vectors=("embedding",)) -> list[dict]:
+    """What a selection folder's default config holds for ``selected`` (instruction/input/output
+    rows): every column but the vectors, plus ``messages``."""
+    return [{**{k: v for k, v in row.items() if k not in vectors}, "messages": alpaca_messages(row)}
+            for row in selected.to_list()]

@@ -151,7 +151,8 @@ print(json.dumps([huggingface_hub.constants.HF_HUB_OFFLINE, datasets.config.HF_H
 
 ENVS = [{}, {"TRANSFORMERS_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "1"},
         {"HF_DATASETS_OFFLINE": "1"}, {"HF_HUB_OFFLINE": "yes", "HF_DATASETS_OFFLINE": "0"},
-        {"HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "true"}]
+        {"HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": "true"}, {"HF_HUB_OFFLINE": " 1"},
+        {"HF_DATASETS_OFFLINE": "on "}]
 
 
 def test_offline_variables_are_read_as_the_libraries_read_them():

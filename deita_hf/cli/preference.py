@@ -8,7 +8,9 @@ Example:
           --quality-scorer hkust-nlp/deita-quality-scorer --output out/pairs-2k
 
 The output folder is in the Hub layout (``data/train-00000-of-00001.parquet`` + a README with
-``configs``), loads with ``datasets.load_dataset(DIR)`` and is a valid ``dataset_name`` for
+``configs``), loads with ``datasets.load_dataset(DIR)`` in TRL's conversational preference
+format (``prompt``/``chosen``/``rejected`` lists of ``{"role", "content"}`` messages, the other
+columns kept), trains with plain ``trl.DPOTrainer`` and is a valid ``dataset_name`` for
 ``recipes/dpo.py``; ``DIR/deita_preference.json`` records how the pairs were chosen (the DPO
 model card reads it).
 """
@@ -36,8 +38,10 @@ logger = logging.getLogger(__name__)
 _README = """# Preference pairs: {size} of {pool_size} ({strategy})
 
 Made with `deita-hf preference` from `{input}`: {how}
-`deita_preference.json` holds the full settings. Load with `datasets.load_dataset(<this folder>)`
-or train with `deita-hf dpo --dataset_name <this folder>`.
+`deita_preference.json` holds the full settings. The pairs are in TRL's conversational preference
+format (`prompt`, `chosen`, `rejected`: lists of `{{"role", "content"}}` messages). Load with
+`datasets.load_dataset(<this folder>)` and train with `trl.DPOTrainer`, or with
+`deita-hf dpo --dataset_name <this folder>`.
 """
 
 
@@ -73,6 +77,10 @@ def write_preference_output(selected: Any, settings: dict, output_dir: str | Pat
                             overwrite: bool = False) -> Path:
     """Write the pairs, ``deita_preference.json`` and a short README as a Hub-layout folder.
 
+    The pairs are written in TRL's conversational preference format
+    (:func:`deita_hf.data.preference.to_preference_dataset` with ``keep_columns=True``):
+    ``prompt``, ``chosen`` and ``rejected`` become message lists, the other columns stay.
+
     Args:
         selected: the ``Dataset`` from :func:`deita_hf.pipeline.build_preference_dataset`.
         settings: what ``deita_preference.json`` records (strategy, size, seed, scorers, ...).
@@ -82,8 +90,10 @@ def write_preference_output(selected: Any, settings: dict, output_dir: str | Pat
     Returns:
         The output folder.
     """
+    from deita_hf.data.preference import to_preference_dataset
     from deita_hf.hub.folder import write_folder
 
+    selected = to_preference_dataset(selected, keep_columns=True)
     if settings["strategy"] == "random":
         how = f"a uniform random sample with seed {settings['seed']}."
     else:

@@ -18,7 +18,12 @@ import sys
 from deita_hf.cli.evol import add_generator_arguments, generator_options
 from deita_hf.errors import ConfigError, GenerationError
 
-__all__ = ["register", "run"]
+__all__ = ["JUDGE_MAX_TOKENS", "JUDGE_RETRIES", "register", "run"]
+
+#: defaults of ``--judge-retries`` and ``--judge-max-tokens``, shared with ``deita-hf eval``
+#: (FastChat's judge replies get 2,048 tokens)
+JUDGE_RETRIES = 2
+JUDGE_MAX_TOKENS = 2048
 
 
 def register(subparsers, parents=()) -> argparse.ArgumentParser:
@@ -28,7 +33,7 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
         help="score each seed's evolved variants 1..6 with a judge LLM; write scorer training rows",
         description="One judge prompt per seed with its usable variants in a seeded shuffled order, "
         "answered as one line '[[k]] score: s' per variant (s in 1..6). Malformed answers are re-asked "
-        "(new seed, sampled) up to --retries times, then the seed is marked unusable with the raw "
+        "(new seed, sampled) up to --judge-retries times, then the seed is marked unusable with the raw "
         "answer kept. Writes the ranked variants (config default) and scorer training rows (config "
         "scorer) in DEITA's released format.",
     )
@@ -36,10 +41,13 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--judge", required=True, metavar="SPEC",
                    help="the judge LLM: hf:DIR, vllm:DIR, openai:URL#MODEL or a model folder")
     p.add_argument("--output", required=True, metavar="OUT", help="output folder (Hub layout)")
-    p.add_argument("--retries", type=int, default=3,
-                   help="re-asks of a malformed answer before the seed is unusable (default 3)")
+    # --judge-retries and --judge-max-tokens: the same names and defaults as `deita-hf eval`
+    p.add_argument("--judge-retries", type=int, default=JUDGE_RETRIES,
+                   help="re-asks (new seed, --reask-temperature) of a malformed answer before the "
+                        f"seed is unusable (default {JUDGE_RETRIES})")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffles and re-asks (0)")
-    p.add_argument("--max-new-tokens", type=int, default=256, help="tokens per judge answer (256)")
+    p.add_argument("--judge-max-tokens", type=int, default=JUDGE_MAX_TOKENS,
+                   help=f"tokens per judge reply (default {JUDGE_MAX_TOKENS})")
     p.add_argument("--reask-temperature", type=float, default=0.7,
                    help="sampling temperature of re-asks (0.7; the first ask is greedy)")
     add_generator_arguments(p)
@@ -52,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     from deita_hf.evol.pipeline import read_evol, run_rank
     from deita_hf.hub.folder import check_output, folder_kind
 
-    for flag, value, low in (("--retries", args.retries, 0), ("--seed", args.seed, 0),
-                             ("--max-new-tokens", args.max_new_tokens, 1)):
+    for flag, value, low in (("--judge-retries", args.judge_retries, 0), ("--seed", args.seed, 0),
+                             ("--judge-max-tokens", args.judge_max_tokens, 1)):
         if value < low:
             raise ConfigError(f"{flag} must be >= {low}, got {value}.")
     if not args.reask_temperature >= 0:
@@ -63,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     judge = generator_options(args.judge, args, "--judge")
     check_output(args.output, "rank", overwrite=args.overwrite)
     try:
-        out, s = run_rank(args.input, args.output, judge=judge, retries=args.retries, seed=args.seed,
-                          max_new_tokens=args.max_new_tokens, reask_temperature=args.reask_temperature,
+        out, s = run_rank(args.input, args.output, judge=judge, retries=args.judge_retries,
+                          seed=args.seed, max_new_tokens=args.judge_max_tokens,
+                          reask_temperature=args.reask_temperature,
                           cache_dir=judge.cache.path.parent, overwrite=args.overwrite,
                           progress=not args.no_progress)
     except (KeyboardInterrupt, GenerationError):

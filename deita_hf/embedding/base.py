@@ -65,8 +65,12 @@ class ConversationEmbedder(LazyRuntime):
         raise NotImplementedError
 
     def __call__(self, batch: dict[str, list], indices: list[int] | None = None) -> dict[str, list]:
-        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``."""
-        return {"embedding": self.embed_conversations(messages_from_batch(batch, indices=indices))}
+        """``{"embedding": [vector per row]}`` for ``Dataset.map(batched=True)``: float32 arrays,
+        so the column is stored as float32 (Python floats would make it float64)."""
+        import numpy as np
+
+        vectors = self.embed_conversations(messages_from_batch(batch, indices=indices))
+        return {"embedding": [np.asarray(v, dtype=np.float32) for v in vectors]}
 
 
 def embed_batches(

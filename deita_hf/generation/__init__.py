@@ -4,8 +4,8 @@ Three backends behind one interface, :meth:`Generator.generate`:
 
 - ``hf:PATH_OR_ID``: :class:`TransformersGenerator` (local, batched ``transformers.generate``);
 - ``vllm:PATH_OR_ID``: :class:`VLLMGenerator` (local vLLM engine, GPU);
-- ``openai:URL#MODEL``: :class:`OpenAIGenerator` (any OpenAI-compatible server; stdlib HTTP,
-  works with ``HF_HUB_OFFLINE=1``).
+- ``openai:URL#MODEL``: :class:`OpenAIGenerator` (any OpenAI-compatible server, through the
+  ``openai`` client; works with ``HF_HUB_OFFLINE=1``).
 
 Inputs are raw prompt strings or chats (lists of ``{"role", "content"}``); sampling settings
 are a :class:`GenerationParams`; pass ``cache_dir=`` to any backend to reuse finished
@@ -13,13 +13,11 @@ generations from a :class:`GenerationCache` (one SQLite file).
 
 Example:
     >>> from deita_hf.generation import GenerationParams, build_generator
-    >>> from deita_hf.testing.openai_server import ScriptedOpenAIServer, scripted
-    >>> with ScriptedOpenAIServer(scripted("4")) as server:
-    ...     gen = build_generator(f"openai:{server.url}#judge")
-    ...     gen.generate(["2 + 2 ="], GenerationParams(max_new_tokens=4), progress=False)
+    >>> gen = build_generator("openai:http://127.0.0.1:8000/v1#judge")
+    >>> gen.describe()["backend"], gen.base_url
+    ('openai', 'http://127.0.0.1:8000/v1')
+    >>> gen.generate(["2 + 2 ="], GenerationParams(max_new_tokens=4))  # doctest: +SKIP
     ['4']
-    >>> gen.describe()["backend"]
-    'openai'
 """
 
 from __future__ import annotations

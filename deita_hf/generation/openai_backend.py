@@ -1,30 +1,28 @@
 """Generation through any OpenAI-compatible server (vLLM, TGI, SGLang, llama.cpp, OpenAI...).
 
-Standard library only (``urllib`` + a bounded thread pool), so it works with
-``HF_HUB_OFFLINE=1`` set, and talks to loopback servers directly even when a proxy is
-configured. Raw prompts go to ``{base_url}/completions``, chats to ``{base_url}/chat/completions``.
+Requests go through the maintained ``openai`` client (its HTTP transport, timeouts, error
+types and ``Retry-After`` handling), several at a time from a bounded thread pool. It works with
+``HF_HUB_OFFLINE=1`` set (``huggingface_hub``'s ``InferenceClient`` refuses every request then)
+and talks to loopback servers directly even when a proxy is configured. Raw prompts go to
+``{base_url}/completions``, chats to ``{base_url}/chat/completions``.
 
 Example:
     >>> from deita_hf.generation import GenerationParams, OpenAIGenerator
-    >>> from deita_hf.testing.openai_server import ScriptedOpenAIServer, scripted
-    >>> with ScriptedOpenAIServer(scripted("Paris.")) as server:
-    ...     gen = OpenAIGenerator(server.url, "my-model")
-    ...     gen.generate([[{"role": "user", "content": "Capital of France?"}]], progress=False)
+    >>> gen = OpenAIGenerator("http://127.0.0.1:8000", "my-model")  # a local vLLM server
+    >>> gen.spec
+    'openai:http://127.0.0.1:8000/v1#my-model'
+    >>> gen.generate([[{"role": "user", "content": "Capital of France?"}]])  # doctest: +SKIP
     ['Paris.']
 """
 
 from __future__ import annotations
 
-import email.utils
-import http.client
 import ipaddress
 import json
 import os
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime, timezone
 from pathlib import Path
@@ -85,28 +83,15 @@ def _text(payload: Any, chat: bool) -> str:
     return text
 
 
-def _server_message(raw: bytes) -> str:
-    try:
-        data = json.loads(raw)
-        err = data.get("error", data) if isinstance(data, dict) else data
-        msg = err.get("message") or err.get("detail") if isinstance(err, dict) else err
-        return str(msg or data)[:500]
-    except (ValueError, AttributeError):
-        return raw.decode("utf-8", "replace")[:500]
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
+def _server_message(err: Any) -> str:
+    """The server's error message of an ``openai.APIStatusError`` (its ``error.message``, or
+    ``detail``, else the raw body)."""
+    body = err.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        msg = inner.get("message") or inner.get("detail") if isinstance(inner, dict) else inner
+        return str(msg or body)[:500]
+    return str(body if body is not None else err.response.text)[:500]
 
 
 class _Permanent(GenerationError):
@@ -116,9 +101,13 @@ class _Permanent(GenerationError):
 class OpenAIGenerator(Generator):
     """Generate through an OpenAI-compatible HTTP server, several requests at a time.
 
-    Timeouts, connection errors, HTTP 408/429/5xx and malformed bodies (not JSON, no
-    ``choices``) are retried with exponential backoff (``backoff * 2**attempt`` seconds, or the
-    server's ``Retry-After``, at most 600 s); other 4xx fail at once with the server's message.
+    Each request is one call of the ``openai`` client (``chat.completions`` or
+    ``completions``, ``timeout`` seconds per attempt). The client's own retries are off
+    (``max_retries=0``) because one loop here retries what it does not (a malformed 200 body),
+    logs every attempt and stops waiting when the run is cancelled: timeouts, connection
+    errors, HTTP 408/429/5xx and malformed bodies (not JSON, no ``choices``) are retried with
+    exponential backoff (``backoff * 2**attempt`` seconds, or the server's ``Retry-After`` as the
+    client parses it, at most 600 s); other 4xx fail at once with the server's message.
 
     Args:
         base_url: API root, e.g. ``http://127.0.0.1:8000/v1`` (``/v1`` is added to a bare host).
@@ -168,14 +157,19 @@ class OpenAIGenerator(Generator):
                 "max_retries": self.max_retries, "backoff": self.backoff,
                 "request_log": str(self.request_log) if self.request_log else None}
 
-    def _opener(self) -> urllib.request.OpenerDirector:
+    def _client(self) -> Any:
+        """An ``openai.OpenAI`` client for ``base_url`` (no proxy for a loopback host)."""
+        import openai
+
         host = urllib.parse.urlsplit(self.base_url).hostname or ""
         try:
             loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
-        return urllib.request.build_opener(urllib.request.ProxyHandler({})) if loopback \
-            else urllib.request.build_opener()
+        http_client = openai.DefaultHttpxClient(trust_env=False) if loopback else None
+        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout,
+                             max_retries=0, http_client=http_client,
+                             default_headers={"User-Agent": "deita_hf"})
 
     def _log(self, **record: Any) -> None:
         if self.request_log is None:
@@ -187,38 +181,40 @@ class OpenAIGenerator(Generator):
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def request(self, index: int, item: GenerationInput, params: GenerationParams,
-                cancelled: threading.Event | None = None, opener: Any = None) -> str:
+                cancelled: threading.Event | None = None, client: Any = None) -> str:
         """Send one input (with retries) and return its completion text.
 
         Raises:
             GenerationError: a permanent failure, or the last error once retries are spent.
         """
+        import openai
+
         path, body = request_body(self.model, params, item)
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "Authorization": f"Bearer {self.api_key}", "User-Agent": "deita_hf"}
-        opener = opener or self._opener()
+        client = client or self._client()
+        endpoint = client.chat.completions if is_chat(item) else client.completions
+        kwargs = {k: v for k, v in body.items()}
         for attempt in range(self.max_retries + 1):
             status, error, wait = None, None, None
             start = time.monotonic()
             try:
-                req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
-                with opener.open(req, timeout=self.timeout) as resp:
-                    status, raw = resp.status, resp.read()
+                response = endpoint.with_raw_response.create(**kwargs)
+                status, raw = response.status_code, response.http_response.content
                 try:
                     text = _text(json.loads(raw), is_chat(item))
                 except (ValueError, KeyError, IndexError, TypeError) as err:
                     error = f"malformed response ({type(err).__name__}: {err}): {raw[:200]!r}"
-            except urllib.error.HTTPError as err:
-                status, wait = err.code, _retry_after(err.headers)
-                error = f"HTTP {status} from {self.base_url + path}: {_server_message(err.read())}"
+            except openai.APIStatusError as err:
+                status = err.status_code
+                wait = client._parse_retry_after_header(err.response.headers)
+                wait = None if wait is None else min(max(wait, 0.0), _MAX_RETRY_AFTER_S)
+                error = f"HTTP {status} from {self.base_url + path}: {_server_message(err)}"
                 if status < 500 and status not in (408, 429):
                     self._log(index=index, attempt=attempt + 1, status=status,
                               latency_s=round(time.monotonic() - start, 4), error=error)
                     raise _Permanent(error) from None
-            except (OSError, http.client.HTTPException) as err:  # timeouts, refused, reset
-                reason = getattr(err, "reason", None) or err
-                error = f"{type(err).__name__}: {reason} ({self.base_url + path})"
+            except openai.APIConnectionError as err:  # timeouts, refused, reset
+                cause = err.__cause__ or err
+                error = f"{type(err).__name__}: {cause} ({self.base_url + path})"
             self._log(index=index, attempt=attempt + 1, status=status,
                       latency_s=round(time.monotonic() - start, 4), error=error)
             if error is None:
@@ -234,11 +230,11 @@ class OpenAIGenerator(Generator):
 
     def _run(self, jobs: list[tuple[int, GenerationInput]], params: GenerationParams, report: Report) -> None:
         cancelled = threading.Event()
-        opener = self._opener()
+        client = self._client()
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(jobs)),
                                   thread_name_prefix="deita-openai")
         try:
-            futures = {pool.submit(self.request, index, item, params, cancelled, opener): index
+            futures = {pool.submit(self.request, index, item, params, cancelled, client): index
                        for index, item in jobs}
             for future in as_completed(futures):
                 try:
@@ -250,3 +246,4 @@ class OpenAIGenerator(Generator):
         finally:
             cancelled.set()  # no-op when all finished; else stop retries and queued requests
             pool.shutdown(wait=True, cancel_futures=True)
+            client.close()

@@ -23,10 +23,10 @@ __all__ = ["KILL_ENV", "WRITE_ERRNOS", "FolderLock", "check_writable", "kill_poi
 class FolderLock:
     """An exclusive lock beside a folder: the file ``.NAME.lock``, holding the owner's pid.
 
-    Where ``fcntl`` exists the file is also ``flock``-ed while held, so the kernel releases the
-    lock when its process dies (a SIGKILL leaves the file, which the next run simply locks
-    again); elsewhere the file is created exclusively and a file whose pid is gone
-    (:meth:`_stale`) is taken over.
+    The lock is a :class:`filelock.FileLock` (an ``flock`` on Unix), so the kernel releases it
+    when its process dies: a SIGKILL leaves the file, which the next run simply locks again.
+    The owner writes its pid into the file (for the "in use" message) and removes the file when
+    it is done (``filelock`` retries a lock whose file was removed while it waited).
 
     ``wait``: seconds to keep trying while another process holds the lock (default 0: fail at
     once with :class:`~deita_hf.errors.FolderInUseError`); processes that each hold the lock
@@ -37,7 +37,7 @@ class FolderLock:
         self.path = Path(root).parent / f".{name or Path(root).name}.lock"
         self.target = Path(root)
         self.wait = float(wait)
-        self._fd: int | None = None
+        self._lock: Any = None
 
     def _in_use(self) -> Exception:
         from deita_hf.errors import FolderInUseError
@@ -51,60 +51,29 @@ class FolderLock:
             f"held. Wait for that run to finish; a lock left by a process that is gone is taken "
             f"over automatically.")
 
+    @staticmethod
+    def _write_pid(fd: int) -> None:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+
     def __enter__(self) -> FolderLock:
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.path, timeout=self.wait, thread_local=False,
+                        on_acquired=self._write_pid)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = self._acquire()
+            lock.acquire(poll_interval=0.05)
+        except Timeout:
+            raise self._in_use() from None
         except OSError as err:  # read-only, missing permissions, a file system refusing
             raise not_writable(self.target, err) from err
-        os.ftruncate(self._fd, 0)
-        os.write(self._fd, str(os.getpid()).encode())
+        self._lock = lock
         return self
 
-    def _acquire(self) -> int:
-        import time
-
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                return self._try_acquire()
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise self._in_use() from None
-                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
-
-    def _try_acquire(self) -> int:
-        """The locked file descriptor; BlockingIOError while another process holds the lock."""
-        try:
-            import fcntl
-        except ImportError:  # no flock: an exclusive file, taken over when its pid is gone
-            fcntl = None
-        for _ in range(20):
-            if fcntl is None:
-                try:
-                    return os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
-                except FileExistsError:
-                    if not self._stale():
-                        raise BlockingIOError(self.path) from None
-                    self.path.unlink(missing_ok=True)
-                    continue
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise
-            try:  # the holder may have released (unlinked) the file between open and flock
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                return fd
-            os.close(fd)
-        raise self._in_use()
-
     def _stale(self) -> bool:
-        """True when the lock file names a process that no longer exists."""
+        """True when the lock file names a process that no longer exists (a lock file left by a
+        killed run; it never blocks the next one)."""
         try:
             pid = int(self.path.read_text() or "0")
         except (OSError, ValueError):
@@ -121,9 +90,9 @@ class FolderLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.path.unlink(missing_ok=True)
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 #: errors of a write that the user fixes by choosing another folder

@@ -30,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "DATA_DIR",
+    "EMBEDDINGS_CONFIG",
     "EVOL_FILE",
     "FIGURES_DIR",
     "FOLDER_KINDS",
@@ -38,8 +39,10 @@ __all__ = [
     "RANK_FILE",
     "SCORE_FILE",
     "SELECTION_FILE",
+    "VECTOR_COLUMNS",
     "config_dir",
     "config_info",
+    "float32_vectors",
     "folder_kind",
     "layout_card_data",
     "read_folder",
@@ -65,6 +68,12 @@ SCORE_FILE = "deita_score.json"
 EVOL_FILE = "deita_evol.json"
 #: settings written by ``deita-hf rank``
 RANK_FILE = "deita_rank.json"
+
+#: config (and folder) of a selection's vector columns, kept out of the training rows
+EMBEDDINGS_CONFIG = "embeddings"
+#: vector columns the package writes (embedders: ``embedding``; LESS: ``less_grad``): stored as
+#: float32 in every folder, and kept out of a selection's default config
+VECTOR_COLUMNS: tuple[str, ...] = ("embedding", "less_grad")
 
 #: folder kind -> its settings file
 FOLDER_KINDS = {"selection": SELECTION_FILE, "scores": SCORE_FILE, "preference": PREFERENCE_FILE,
@@ -93,9 +102,42 @@ def config_dir(config: str) -> str:
     return config
 
 
+def float32_vectors(ds, columns=VECTOR_COLUMNS):
+    """``ds`` with its float64 vector ``columns`` (those present) cast to float32 lists.
+
+    Embeddings are stored as float32 (half the bytes of Python floats' float64); other columns,
+    and vector columns already float32 (or float16), are left as they are.
+
+    Args:
+        ds: a ``datasets.Dataset``.
+        columns: the vector columns' names.
+
+    Returns:
+        The dataset (the same object when nothing was float64).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> ds = float32_vectors(Dataset.from_dict({"embedding": [[0.6, 0.8]], "x": [[1.0]]}))
+        >>> ds.features["embedding"].feature.dtype, ds.features["x"].feature.dtype
+        ('float32', 'float64')
+    """
+    from datasets import LargeList, List, Value
+
+    for column in dict.fromkeys(columns):
+        feature = ds.features.get(column)
+        inner = getattr(feature, "feature", None)
+        if isinstance(feature, (List, LargeList)) and isinstance(inner, Value) \
+                and inner.dtype == "float64":
+            kind = LargeList if isinstance(feature, LargeList) else List
+            size = {} if kind is LargeList else {"length": feature.length}
+            ds = ds.cast_column(column, kind(Value("float32"), **size))
+    return ds
+
+
 def write_parquet(ds, folder: str | os.PathLike, *, max_shard_bytes: int = _MAX_SHARD_BYTES) -> int:
     """Write ``ds`` as ``train-0000i-of-0000n.parquet`` shards of at most ~``max_shard_bytes``,
     replacing any parquet files already in ``folder`` (``load_dataset`` would read them too).
+    Float64 :data:`VECTOR_COLUMNS` are written as float32 (:func:`float32_vectors`).
 
     Args:
         ds: the ``datasets.Dataset``.
@@ -109,6 +151,7 @@ def write_parquet(ds, folder: str | os.PathLike, *, max_shard_bytes: int = _MAX_
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.parquet"):
         stale.unlink()
+    ds = float32_vectors(ds)
     nbytes = ds.data.nbytes * len(ds) / max(ds.data.num_rows, 1)
     n = max(1, math.ceil(nbytes / max_shard_bytes))
     for i in range(n):
@@ -255,7 +298,9 @@ def read_folder(root: str | os.PathLike, config: str = "default", *,
         allow_partial: read an unfinished ``deita-hf score`` run (only the resume path does).
 
     Returns:
-        The rows, in the order they were written.
+        The rows, in the order they were written. A selection folder's ``"default"`` rows come
+        back with their vector columns, joined from the ``embeddings`` config (written there,
+        row for row, to keep ``load_dataset(folder)`` small).
 
     Raises:
         IncompleteFolderError: the folder is an unfinished ``deita-hf score`` run.
@@ -276,6 +321,26 @@ def read_folder(root: str | os.PathLike, config: str = "default", *,
     if not files:
         raise InputNotFoundError(f"{str(root)!r} has no {config!r} rows ({sub}/*.parquet); it is "
                                  f"not a complete deita_hf folder.")
-    return load_dataset("parquet", data_files=files, split="train")
+    ds = load_dataset("parquet", data_files=files, split="train")
+    vector_files = sorted(str(p) for p in (root / EMBEDDINGS_CONFIG).glob("*.parquet"))
+    if config == "default" and kind == "selection" and vector_files:
+        ds = _join_vectors(ds, load_dataset("parquet", data_files=vector_files, split="train"),
+                           root)
+    return ds
+
+
+def _join_vectors(ds, vectors, root: Path):
+    """The selection's rows with the vector columns of its ``embeddings`` config beside them."""
+    import numpy as np
+    from datasets import concatenate_datasets
+
+    from deita_hf.errors import InputError
+
+    rows = np.asarray(vectors.data.column("row")) if "row" in vectors.column_names else None
+    if len(vectors) != len(ds) or rows is None or not np.array_equal(rows, np.arange(len(ds))):
+        raise InputError(f"{str(root)!r}: {EMBEDDINGS_CONFIG}/ does not hold one row per row of "
+                         f"{DATA_DIR}/ in order (its 'row' column); rewrite the folder.")
+    keep = [c for c in vectors.column_names if c not in ("row", *ds.column_names)]
+    return concatenate_datasets([ds, vectors.select_columns(keep)], axis=1)
 
 

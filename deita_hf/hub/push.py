@@ -24,6 +24,7 @@ from deita_hf.errors import (
 )
 from deita_hf.hub.selection_folder import (
     DATA_DIR,
+    EMBEDDINGS_CONFIG,
     FIGURES_DIR,
     POOL_DIR,
     SELECTION_FILE,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["MissingTokenError", "RepoNotEmptyError", "push_selection"]
 
 #: repo folders that a new upload replaces as a whole (stale shards would break the configs)
-_REPLACED_DIRS = (DATA_DIR, POOL_DIR, FIGURES_DIR)
+_REPLACED_DIRS = (DATA_DIR, EMBEDDINGS_CONFIG, POOL_DIR, FIGURES_DIR)
 
 
 def _resolve_token(token: str | None) -> str:

@@ -2,14 +2,19 @@
 
 The folder holds exactly::
 
-    README.md                 dataset card (YAML ``configs:`` + how the rows were chosen)
-    deita_selection.json      the selection settings, machine-readable
-    data/train-*.parquet      the selected rows      (config "default")
-    pool/train-*.parquet      the whole scored pool  (config "pool", optional)
-    figures/*.png             score, similarity and length figures
+    README.md                   dataset card (YAML ``configs:`` + how the rows were chosen)
+    deita_selection.json        the selection settings, machine-readable
+    data/train-*.parquet        the selected rows        (config "default")
+    embeddings/train-*.parquet  their vector columns     (config "embeddings")
+    pool/train-*.parquet        the whole scored pool    (config "pool", optional)
+    figures/*.png               score, similarity and length figures
 
 so ``load_dataset(folder)`` and ``load_dataset(folder, "pool")`` work, and
-:func:`deita_hf.hub.push_selection` can upload it as it is.
+:func:`deita_hf.hub.push_selection` can upload it as it is. The default config is what
+``trl.SFTTrainer`` trains on: every original column plus ``messages`` (TRL's conversational
+format), without the vectors (``embedding``, ``less_grad``), which go to the ``embeddings``
+config, row for row with ``data/`` (its ``row`` column is the row's position there), unless
+``keep_vectors=True``. Vectors are stored as float32 everywhere.
 
 Example:
     >>> from deita_hf.hub import save_selection
@@ -27,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from datasets import Dataset
 
-from deita_hf.errors import ConfigError, FolderKindError, InputError, InputNotFoundError
+from deita_hf.data.formats import FORMATS, detect_format, messages_from_batch
+from deita_hf.errors import (
+    ConfigError,
+    FolderKindError,
+    FormatError,
+    InputError,
+    InputNotFoundError,
+)
 from deita_hf.hub.card import build_card, card_context, example_rows, hub_sources, run_metadata
 from deita_hf.hub.figures import FIGURES, write_figures
 from deita_hf.hub.folder import (
@@ -35,10 +47,12 @@ from deita_hf.hub.folder import (
     FIGURES_DIR,
     POOL_DIR,
     SELECTION_FILE,
+    config_dir,
     read_folder,
     read_settings,
     write_folder,
 )
+from deita_hf.hub.layout import EMBEDDINGS_CONFIG, VECTOR_COLUMNS, float32_vectors
 from deita_hf.hub.run_setup import settings_with_provenance
 from deita_hf.hub.stats import columns_from_settings, selection_statistics
 
@@ -47,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DATA_DIR",
+    "EMBEDDINGS_CONFIG",
     "FIGURES_DIR",
     "LAYOUT_ENTRIES",
     "POOL_DIR",
@@ -54,10 +69,69 @@ __all__ = [
     "complete_folder",
     "load_folder",
     "save_selection",
+    "training_rows",
 ]
 
 #: every top-level entry a selection folder may hold
-LAYOUT_ENTRIES: tuple[str, ...] = ("README.md", SELECTION_FILE, DATA_DIR, POOL_DIR, FIGURES_DIR)
+LAYOUT_ENTRIES: tuple[str, ...] = ("README.md", SELECTION_FILE, DATA_DIR, EMBEDDINGS_CONFIG,
+                                   POOL_DIR, FIGURES_DIR)
+
+
+def _add_messages(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+    return {"messages": messages_from_batch(batch, indices=indices)}
+
+
+def training_rows(selected: Dataset) -> Dataset:
+    """The rows with a ``messages`` column in TRL's conversational format, for ``SFTTrainer``.
+
+    A ``messages`` column of ``{"role", "content"}`` lists is kept as it is; rows of any other
+    :data:`~deita_hf.data.formats.FORMATS` format get one (from
+    :func:`~deita_hf.data.formats.to_messages`) beside their original columns. Rows with a
+    ``text`` column and no conversation format are left as they are (TRL trains on ``text``).
+
+    Args:
+        selected: the selected rows.
+
+    Returns:
+        The rows with ``messages`` (every original column kept).
+
+    Raises:
+        FormatError: a ``messages`` column not in TRL's format, rows in no conversation format
+            and without ``text``, or a malformed row (the message names it).
+
+    Example:
+        >>> rows = training_rows(Dataset.from_dict({"instruction": ["2+2?"], "output": ["4"]}))
+        >>> rows.column_names, rows[0]["messages"][1]
+        (['instruction', 'output', 'messages'], {'role': 'assistant', 'content': '4'})
+    """
+    if "messages" in selected.column_names:
+        first = selected[0]["messages"]
+        if not (isinstance(first, list) and first and isinstance(first[0], dict)
+                and {"role", "content"} <= set(first[0])):
+            raise FormatError(f"Column 'messages' (row 0) is not in TRL's conversational format "
+                              f"(a list of {{'role', 'content'}} dicts): {str(first)[:80]!r}. "
+                              f"Rename the column before saving the selection.")
+        return selected
+    try:
+        detect_format(selected.column_names)
+    except FormatError:
+        if "text" in selected.column_names:
+            return selected
+        raise FormatError(f"The selection's columns {selected.column_names} are in no "
+                          f"conversation format ({', '.join(FORMATS)}) and have no 'text' "
+                          f"column: SFTTrainer could not train on them. Rename the columns "
+                          f"(e.g. to instruction/output).") from None
+    return selected.map(_add_messages, batched=True, with_indices=True,
+                        desc="Adding TRL messages")
+
+
+def _vector_rows(selected: Dataset, vectors: list[str]) -> Dataset:
+    """The ``embeddings`` config: ``row`` (position in ``data/``), ``deita_rank`` if present,
+    and the vector columns."""
+    ids = [c for c in ("deita_rank",) if c in selected.column_names]
+    out = selected.select_columns([*ids, *vectors]).flatten_indices()
+    out = out.add_column("row", list(range(len(out))))
+    return out.select_columns(["row", *ids, *vectors])
 
 
 def _default_sources(selected: Dataset, pool: Dataset | None) -> list[str] | None:
@@ -88,6 +162,7 @@ def save_selection(
     pretty_name: str | None = None,
     tags: Sequence[str] | None = None,
     overwrite: bool = False,
+    keep_vectors: bool = False,
 ) -> Path:
     """Write a selection as a Hub-layout folder with its card, settings and figures.
 
@@ -115,6 +190,9 @@ def save_selection(
         pretty_name: the card's title.
         tags: extra Hub tags (``deita`` and ``data-selection`` are always added).
         overwrite: replace a non-empty ``output_dir`` once the new folder is complete.
+        keep_vectors: keep the vector columns (``embedding``, ``less_grad``, the settings'
+            ``embedding_column``) in the default config; by default they go to the
+            ``embeddings`` config and ``data/`` holds what ``trl.SFTTrainer`` trains on.
 
     Returns:
         The folder's path.
@@ -151,13 +229,22 @@ def save_selection(
     statistics = selection_statistics(selected, pool, merged, pool_scores=pool_scores)
     out = Path(output_dir)
 
-    configs = {"default": selected}
+    vector_names = tuple(dict.fromkeys((*VECTOR_COLUMNS, columns["embedding"])))
+    selected = float32_vectors(selected, vector_names)
+    vectors = [] if keep_vectors else [c for c in vector_names if c in selected.column_names]
+    train = training_rows(selected.remove_columns(vectors) if vectors else selected)
+    configs = {"default": train}
     card_configs = [{"name": "default", "path": f"{DATA_DIR}/train-*", "rows": len(selected)}]
+    if vectors:
+        configs[EMBEDDINGS_CONFIG] = _vector_rows(selected, vectors)
+        card_configs.append({"name": EMBEDDINGS_CONFIG,
+                             "path": f"{config_dir(EMBEDDINGS_CONFIG)}/train-*",
+                             "rows": len(selected)})
     if include_pool:
-        pool_out = pool
+        pool_out = float32_vectors(pool, vector_names)
         if (columns["score"] not in pool.column_names
                 and "deita_score" in statistics["values"]["pool"]):
-            pool_out = pool.add_column(columns["score"],
+            pool_out = pool_out.add_column(columns["score"],
                                        statistics["values"]["pool"]["deita_score"].tolist())
         configs["pool"] = pool_out
         card_configs.append({"name": "pool", "path": f"{POOL_DIR}/train-*", "rows": len(pool)})
@@ -165,7 +252,7 @@ def save_selection(
     name = pretty_name or _pretty_name(merged, len(selected))
     publishing = {"license": license, "source_datasets": sources, "pretty_name": name,
                   "tags": list(tags) if tags else None, "include_pool": include_pool,
-                  "dataset_id": str(out)}
+                  "keep_vectors": keep_vectors, "dataset_id": str(out)}
     figures: list[dict[str, str]] = []
 
     def extra(tmp: Path) -> None:
@@ -179,7 +266,7 @@ def save_selection(
             settings=merged, stats=statistics, figures=figures,
             examples=example_rows(selected, score_column=columns["score"]), configs=card_configs,
             dataset_id=str(out), pretty_name=name, license=license, folder_name=out.name,
-            columns=selected.column_names,
+            columns=train.column_names,
         )
         return str(build_card(context, source_datasets=sources, tags=tags, infos=infos))
 
@@ -194,7 +281,8 @@ def load_folder(folder: str | os.PathLike) -> tuple[Dataset, Dataset | None, dic
         folder: a folder written by :func:`save_selection` or by ``deita-hf select``.
 
     Returns:
-        ``(selected, pool, settings)``.
+        ``(selected, pool, settings)``; ``selected`` holds the vector columns of the
+        ``embeddings`` config too.
 
     Raises:
         InputNotFoundError: the folder or its rows are missing.
@@ -242,4 +330,5 @@ def complete_folder(folder: str | os.PathLike) -> Path:
         selected, root, settings=settings, pool=pool, include_pool=pool is not None,
         license=options.get("license"), source_datasets=options.get("source_datasets"),
         pretty_name=options.get("pretty_name"), tags=options.get("tags"), overwrite=True,
+        keep_vectors=bool(options.get("keep_vectors")),
     )

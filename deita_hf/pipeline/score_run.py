@@ -44,6 +44,7 @@ from typing import Any
 
 from deita_hf.errors import ConfigError, InputError
 from deita_hf.hub.folder import SCORE_FILE, check_output, clean_leftovers, write_folder
+from deita_hf.hub.layout import float32_vectors
 from deita_hf.hub.guard import FolderLock, kill_point
 
 __all__ = ["MANIFEST", "RUN_KEYS", "ScoreRun", "check_score_output", "input_fingerprint",
@@ -264,8 +265,9 @@ class ScoreRun:
                 tmp.unlink(missing_ok=True)
 
     def write_shard(self, i: int, ds: Any, *, tag: str) -> Path:
-        """Write shard ``i`` (a ``Dataset``) atomically: a temporary file, then a rename."""
-        return self._write(ds, self.path(i), tag)
+        """Write shard ``i`` (a ``Dataset``) atomically: a temporary file, then a rename (vector
+        columns as float32)."""
+        return self._write(float32_vectors(ds), self.path(i), tag)
 
     def _write(self, ds: Any, dst: Path, tag: str) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)

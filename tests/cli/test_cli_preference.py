@@ -16,7 +16,17 @@ def test_random_output_folder(test_data, tmp_path):
     assert main(["preference", str(test_data / POOL), "--size", "25", "--seed", "3",
                  "--output", str(out)]) == 0
     ds = load_pool(str(out))
-    assert len(ds) == 25 and sorted(ds.column_names) == ["chosen", "conversations", "rejected"]
+    assert len(ds) == 25
+    assert sorted(ds.column_names) == ["chosen", "conversations", "prompt", "rejected"]
+    # TRL's conversational preference format, the ShareGPT prompt kept beside it
+    raw = [json.loads(line) for line in (test_data / POOL).read_text().splitlines()]
+    by_prompt = {r["conversations"][-1]["value"]: r for r in raw}
+    for row in ds:
+        pair = by_prompt[row["prompt"][-1]["content"]]
+        assert row["prompt"][-1]["role"] == "user"
+        assert row["chosen"] == [{"role": "assistant", "content": pair["chosen"]["value"]}]
+        assert row["rejected"] == [{"role": "assistant", "content": pair["rejected"]["value"]}]
+        assert row["conversations"] == pair["conversations"]
     settings = json.loads((out / "deita_preference.json").read_text())
     assert settings["strategy"] == "random" and settings["seed"] == 3
     assert settings["pool_size"] == 70 and settings["size"] == 25

@@ -1,4 +1,4 @@
-"""`deita-hf publish DIR --repo-id ...` against the fake Hub (deita_hf.testing.hub_server;
+"""`deita-hf publish DIR --repo-id ...` against the fake Hub (helpers.hub_server;
 the `hub` and `run_client` fixtures come from tests/conftest.py)."""
 
 from __future__ import annotations

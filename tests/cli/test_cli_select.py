@@ -62,8 +62,10 @@ def test_select_writes_loadable_hub_folder(pool_file, tmp_path, capsys):
 
     loaded = load_dataset(str(out_dir), split="train")
     assert len(loaded) == 40
-    assert set(loaded.column_names) == {"instruction", "category", "input", "output", "embedding",
+    assert set(loaded.column_names) == {"instruction", "category", "input", "output", "messages",
                                         "complexity", "quality", "deita_score", "deita_rank"}
+    vectors = load_dataset(str(out_dir), "embeddings", split="train")  # not training data
+    assert vectors.column_names == ["row", "deita_rank", "embedding"]
     assert loaded["deita_rank"][:] == list(range(40))
     assert len(set(loaded["instruction"][:])) == 40  # the duplicated rows appear once at most
 
@@ -202,7 +204,8 @@ def test_readme_main_job_command_end_to_end(tmp_path):
     pool = load_dataset(str(out_dir), "pool", split="train")
     assert len(selected) == 100 and len(pool) == 471
     assert set(pool.column_names) >= {"messages", "source", "complexity", "quality", "embedding"}
-    emb = np.asarray(selected["embedding"][:])
+    assert "embedding" not in selected.column_names  # the vectors are a config of their own
+    emb = np.asarray(load_dataset(str(out_dir), "embeddings", split="train")["embedding"][:])
     assert emb.shape == (100, 384)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     sims = emb @ emb.T

@@ -30,7 +30,7 @@ def _judge(body, path):
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, reference_file):
-    from deita_hf.testing.openai_server import ScriptedOpenAIServer
+    from helpers.openai_server import ScriptedOpenAIServer
 
     tmp = tmp_path_factory.mktemp("export")
     rows = load_reference_outputs(reference_file)

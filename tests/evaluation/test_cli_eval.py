@@ -11,7 +11,7 @@ from eval_helpers import chat_requests, model_reply, rating_judge, read_jsonl_fi
 
 from deita_hf.cli.main import main
 from deita_hf.generation import OpenAIGenerator
-from deita_hf.testing.openai_server import Fault, scripted
+from helpers.openai_server import Fault, scripted
 
 
 def _mt(model, judge_url, out, *extra):

@@ -9,7 +9,7 @@ from eval_helpers import chat_requests
 from deita_hf.errors import ConfigError
 from deita_hf.evaluation.judging import ask_judge, parse_rating, parse_verdict
 from deita_hf.generation import build_generator
-from deita_hf.testing.openai_server import scripted
+from helpers.openai_server import scripted
 
 
 @pytest.mark.parametrize("text, rating", [

@@ -31,7 +31,7 @@ QUESTIONS = {row["question_id"]: row for row in read_jsonl_file(DATA_DIR / "ques
 
 @pytest.fixture(scope="module")
 def mt_run(tmp_path_factory):
-    from deita_hf.testing.openai_server import ScriptedOpenAIServer
+    from helpers.openai_server import ScriptedOpenAIServer
 
     out = tmp_path_factory.mktemp("mt") / "run"
     with ScriptedOpenAIServer(model_reply) as model, ScriptedOpenAIServer(rating_judge) as judge:

@@ -48,7 +48,7 @@ def _fastchat_show_result(rows, baseline):
 
 @pytest.fixture(scope="module")
 def pair_run(tmp_path_factory):
-    from deita_hf.testing.openai_server import ScriptedOpenAIServer
+    from helpers.openai_server import ScriptedOpenAIServer
 
     out = tmp_path_factory.mktemp("pair") / "run"
     with ScriptedOpenAIServer(model_reply) as model, ScriptedOpenAIServer(_pair_judge) as judge:

@@ -3,7 +3,7 @@
 
 import re
 
-from deita_hf.testing import Fault
+from helpers.openai_server import Fault
 
 N_SEEDS = 50
 MARK = " EVOLVED"

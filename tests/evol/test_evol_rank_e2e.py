@@ -146,7 +146,7 @@ def test_rank_retries_malformed_answers_then_marks_the_seed_unusable(seeds_file,
                                         bad_first=("Which episodes of season four",),
                                         fail=("unique curtain tie backs",), garbage=garbage))
     rank = tmp_path / "rank-c"
-    assert main(["rank", str(evol), "--judge", f"openai:{judge_server.url}#j", "--retries", "2",
+    assert main(["rank", str(evol), "--judge", f"openai:{judge_server.url}#j", "--judge-retries", "2",
                  "--seed", "5", "--output", str(rank), "--no-progress"]) == 0
     ranked = {r["variant_id"]: r for r in read_folder(rank).to_list()}
     bad = [r for r in ranked.values() if r["source_index"] == 0]

@@ -16,7 +16,7 @@ from deita_hf.errors import GenerationError
 from deita_hf.evol import run_evol
 from deita_hf.generation import GenerationCache, build_generator
 from deita_hf.hub.folder import read_folder
-from deita_hf.testing import Fault
+from helpers.openai_server import Fault
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_expected_errors_give_one_message(seeds_file, tmp_path, capsys, openai_s
         (["rank", seeds_file, "--judge", "openai:http://127.0.0.1:9#m", "--output", out],
          "`deita-hf rank` reads the output of `deita-hf evol`"),
         (["rank", str(tmp_path), "--judge", "openai:http://127.0.0.1:9#m", "--output", out,
-          "--retries", "-1"], "--retries must be >= 0"),
+          "--judge-retries", "-1"], "--judge-retries must be >= 0"),
     ]
     no_response = tmp_path / "no_response.jsonl"
     rows = [dict(r) for r in seed_rows_50[:5]]
@@ -149,7 +149,7 @@ def test_rank_stops_when_nothing_can_be_ranked_or_the_judge_never_answers(seeds_
     assert main(_evol_args(seeds_file, good.url, evol, "--limit", "3")) == 0
     chatty = openai_server(judge(bad=("",), garbage="They are all great!"))
     rank[1], rank[3] = str(evol), f"openai:{chatty.url}#j"
-    assert main(rank + ["--retries", "1"]) == 2
+    assert main(rank + ["--judge-retries", "1"]) == 2
     err = capsys.readouterr().err
     assert "gave no valid answer for any of the 3 seeds" in err and "They are all great!" in err
     assert len(chatty.requests) == 3 * 2 and not (tmp_path / "r").exists()

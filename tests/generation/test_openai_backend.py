@@ -11,7 +11,7 @@ import pytest
 
 from deita_hf.errors import ConfigError, GenerationError
 from deita_hf.generation import GenerationParams, OpenAIGenerator
-from deita_hf.testing.openai_server import Fault, ScriptedOpenAIServer, scripted
+from helpers.openai_server import Fault, ScriptedOpenAIServer, scripted
 
 FAST = {"timeout": 2.0, "backoff": 0.01, "max_retries": 3}
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]
@@ -39,6 +39,10 @@ def test_chat_and_completion_bodies(server, monkeypatch):
     assert chat["body"] == {**common, "messages": CHAT}
     assert completion["body"] == {**common, "prompt": "Complete: 1 2 3"}
     assert chat["headers"]["Authorization"] == "Bearer sk-test"
+    # sent by the maintained openai client (its own headers), not a hand-written HTTP client
+    import openai
+
+    assert chat["headers"]["X-Stainless-Package-Version"] == openai.__version__
     gen.generate(["x"], GenerationParams(seed=None), progress=False)
     last = server.requests[-1]["body"]
     assert "seed" not in last and "stop" not in last and last["temperature"] == 0.0

@@ -6,6 +6,8 @@ import pytest
 from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
+from sample_data import training_rows
+
 from deita_hf.hub import MissingTokenError, push_selection
 
 
@@ -35,12 +37,12 @@ def test_push_then_load_gives_back_rows_columns_and_configs(folder, hub, run_cli
     assert repo.files["README.md"]["lfs"] is False
     card = DatasetCard(repo.files["README.md"]["content"].decode())
     assert 'load_dataset("tester/deita-30", split="train")' in card.text
-    assert {c["config_name"] for c in card.data.configs} == {"default", "pool"}
+    assert {c["config_name"] for c in card.data.configs} == {"default", "embeddings", "pool"}
 
     rc, result, err = run_client(["load", "tester/deita-30", str(tmp_path / "loaded")])
     assert rc == 0, err
-    assert result["configs"] == ["default", "pool"]
-    for config in ("default", "pool"):
+    assert result["configs"] == ["default", "embeddings", "pool"]
+    for config in ("default", "embeddings", "pool"):
         local = load_dataset(str(folder), config, split="train")
         assert result["features"][config] == local.features.to_dict()
         from_hub = _parquet_rows(tmp_path / "loaded" / f"{config}.parquet")
@@ -71,9 +73,9 @@ def test_existing_repo_is_not_overwritten_without_the_flag(folder, hub, run_clie
     assert not any(p.startswith("pool/") for p in files)
     rc, result, err = run_client(["load", "tester/keep-me", str(tmp_path / "loaded")])
     assert rc == 0, err
-    assert result["configs"] == ["default"]
+    assert result["configs"] == ["default", "embeddings"]
     rows = _parquet_rows(tmp_path / "loaded" / "default.parquet")
-    assert rows == selected.select(range(7)).to_list()
+    assert rows == training_rows(selected.select(range(7)))
 
 
 def test_missing_token_gives_a_clear_error(folder, hub, monkeypatch, tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from datasets import Dataset, get_dataset_config_names, load_dataset
 from huggingface_hub import DatasetCard
-from sample_data import lima_style_rows
+from sample_data import lima_style_rows, training_rows
 
 from deita_hf.hub import complete_folder, save_selection
 from deita_hf.hub.stats import selection_statistics
@@ -25,21 +25,31 @@ def test_layout_is_exactly_the_hub_layout(folder):
     entries = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert entries == [
         "README.md", "data/train-00000-of-00001.parquet", "deita_selection.json",
-        "figures/lengths.png", "figures/max_similarity.png", "figures/scores.png",
+        "embeddings/train-00000-of-00001.parquet", "figures/lengths.png", "figures/max_similarity.png", "figures/scores.png",
         "pool/train-00000-of-00001.parquet",
     ]
 
 
 def test_folder_round_trip_gives_back_rows_columns_and_configs(folder, selection, scored_pool):
     selected, _ = selection
-    assert sorted(get_dataset_config_names(str(folder))) == ["default", "pool"]
+    assert sorted(get_dataset_config_names(str(folder))) == ["default", "embeddings", "pool"]
     loaded = load_dataset(str(folder), split="train")
-    assert loaded.column_names == selected.column_names
-    assert loaded.features == selected.features
-    assert _rows(loaded) == _rows(selected)
+    assert loaded.column_names == [c for c in selected.column_names if c != "embedding"] + [
+        "messages"]
+    assert _rows(loaded) == training_rows(selected)
+    vectors = load_dataset(str(folder), "embeddings", split="train")
+    assert vectors.column_names == ["row", "deita_rank", "embedding"]
+    assert vectors["row"][:] == list(range(len(selected)))
+    assert vectors["deita_rank"][:] == selected["deita_rank"][:]
+    assert vectors["embedding"][:] == selected["embedding"][:]  # float32 values, kept exactly
     pool = load_dataset(str(folder), "pool", split="train")
     assert pool.column_names == scored_pool.column_names
     assert _rows(pool) == _rows(scored_pool)
+    # the package's reader puts the vectors back beside the rows
+    from deita_hf.hub import load_folder
+
+    back, _, _ = load_folder(folder)
+    assert _rows(back.remove_columns("messages")) == _rows(selected)
 
 
 def test_real_select_deita_output_round_trips(tmp_path, pool, scored_pool):
@@ -51,7 +61,7 @@ def test_real_select_deita_output_round_trips(tmp_path, pool, scored_pool):
                 "input": "dolly+mt_bench", "scorers": None}
     out = save_selection(selected, tmp_path / "real", settings=settings, pool=pool,
                          include_pool=True)
-    assert load_dataset(str(out), split="train").to_list() == selected.to_list()
+    assert load_dataset(str(out), split="train").to_list() == training_rows(selected)
     loaded_pool = load_dataset(str(out), "pool", split="train")
     assert loaded_pool.column_names == [*pool.column_names, "deita_score"]
     assert loaded_pool["deita_score"] == pytest.approx(scored_pool["deita_score"])
@@ -82,7 +92,8 @@ def test_card_parses_and_carries_metadata(folder, selection):
     assert data.annotations_creators == ["machine-generated"]
     assert data.pretty_name.startswith("DEITA selection: 30 rows")
     configs = {c["config_name"]: c["data_files"][0]["path"] for c in data.configs}
-    assert configs == {"default": "data/train-*", "pool": "pool/train-*"}
+    assert configs == {"default": "data/train-*", "embeddings": "embeddings/train-*",
+                       "pool": "pool/train-*"}
     text = card.text
     for needle in ("hkust-nlp/deita-complexity-scorer", "`abc123`", "`def456`",
                    "| pool size | 200 |", "| budget (rows wanted) | 30 |", "| rows kept | 30 |",
@@ -138,8 +149,8 @@ def test_refuses_non_empty_folder_and_overwrites_on_request(tmp_path, selection)
     assert len(load_dataset(str(out), split="train")) == len(selected)
     # rewritten with other rows: load_dataset must not serve the first version from its cache
     save_selection(selected.select(range(5)), out, settings=settings, overwrite=True)
-    assert _rows(load_dataset(str(out), split="train")) == _rows(selected.select(range(5)))
-    assert get_dataset_config_names(str(out)) == ["default"]
+    assert _rows(load_dataset(str(out), split="train")) == training_rows(selected.select(range(5)))
+    assert get_dataset_config_names(str(out)) == ["default", "embeddings"]
 
 
 def test_empty_selection_and_bad_arguments_give_clear_errors(tmp_path, selection):
@@ -166,7 +177,7 @@ def test_without_pool_the_card_describes_the_selection_only(tmp_path, selection)
     assert "The scored pool was not available" in text
     assert "The pool came already scored" in text
     assert "| DEITA score (per row) | pool |" not in text
-    assert get_dataset_config_names(str(out)) == ["default"]
+    assert get_dataset_config_names(str(out)) == ["default", "embeddings"]
 
 
 def test_multi_turn_rows_count_turns():
@@ -196,7 +207,7 @@ def test_complete_folder_adds_card_and_figures_to_a_plain_select_output(tmp_path
     complete_folder(plain)
     assert DatasetCard.load(plain / "README.md").data.configs[0]["config_name"] == "default"
     assert (plain / "figures" / "scores.png").read_bytes()[:8] == PNG_SIGNATURE
-    assert _rows(load_dataset(str(plain), split="train")) == _rows(selected)
+    assert _rows(load_dataset(str(plain), split="train")) == training_rows(selected)
     assert math.isclose(json.loads((plain / "deita_selection.json").read_text())["threshold"], 0.9)
 
 

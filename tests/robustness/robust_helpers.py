@@ -41,7 +41,7 @@ def write_jsonl(rows: list[dict], path: Path) -> Path:
 def cli_env(online: bool = False, **extra: str) -> dict[str, str]:
     """The environment of a CLI subprocess: offline, or with ``online`` every offline variable
     removed (for a command that talks to a Hub endpoint)."""
-    from deita_hf.testing.hub_server import online_env
+    from helpers.hub_server import online_env
 
     base = online_env() if online else {**os.environ, "HF_HUB_OFFLINE": "1"}
     env = {**base, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",

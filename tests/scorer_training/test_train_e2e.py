@@ -184,7 +184,7 @@ def test_push_goes_to_the_output_dir_name_on_the_configured_endpoint(
     import subprocess
     import sys
 
-    from deita_hf.testing.hub_server import HubServer, client_env
+    from helpers.hub_server import HubServer, client_env
 
     data = write_jsonl(tmp_path / "released.jsonl", released_complexity_rows)
     cfg = tmp_path / "push.yaml"

@@ -11,7 +11,7 @@ from deita_hf.components import build_component
 from deita_hf.errors import GenerationError
 from deita_hf.scoring import JUDGE_PROMPTS, InsTagTagger, JudgeScorer
 from deita_hf.scoring.instag import INSTAG_PROMPT
-from deita_hf.testing import Fault, ScriptedOpenAIServer
+from helpers.openai_server import Fault, ScriptedOpenAIServer
 
 ROWS = {"instruction": ["Name a red fruit.", "Add 2 and 3.", "Write a haiku."],
         "output": ["A strawberry.", "5", "Leaves fall in silence"]}

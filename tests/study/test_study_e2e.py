@@ -14,7 +14,7 @@ from sample_data import DOLLY, read_jsonl
 from deita_hf.cli.main import main
 from deita_hf.errors import ConfigError
 from deita_hf.study import load_study, stages, study_from_dict
-from deita_hf.testing import ScriptedOpenAIServer
+from helpers.openai_server import ScriptedOpenAIServer
 
 TINY_TRAINING = {
     "use_cpu": True, "bf16": False, "activation_checkpointing": False, "report_to": "none",

@@ -124,7 +124,7 @@ def test_dpo_on_preference_folder_and_push(tiny_base_llama, test_data, tmp_path)
 
     from deita_hf.cli.main import main as cli
     from deita_hf.data.loading import load_pool
-    from deita_hf.testing.hub_server import HubServer, client_env
+    from helpers.hub_server import HubServer, client_env
 
     pool = load_pool(test_data / "llamafactory_dpo_en_demo_70.jsonl")
     short = pool.filter(lambda r: sum(len(m["value"]) for m in r["conversations"])

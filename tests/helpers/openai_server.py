@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible HTTP server on 127.0.0.1, for tests and offline pipelines.
+"""A scripted OpenAI-compatible HTTP server on 127.0.0.1, for the tests (a test double).
 
 ``ScriptedOpenAIServer(responder)`` answers ``POST /v1/chat/completions``,
 ``POST /v1/completions`` and ``GET /v1/models`` from a ``ThreadingHTTPServer`` in a daemon
@@ -7,7 +7,7 @@ failure (an HTTP error with ``Retry-After``, a delay for timeouts, a malformed 2
 
 Example:
     >>> import json, urllib.request
-    >>> from deita_hf.testing.openai_server import Fault, ScriptedOpenAIServer, scripted
+    >>> from helpers.openai_server import Fault, ScriptedOpenAIServer, scripted
     >>> with ScriptedOpenAIServer(scripted("hello")) as server:
     ...     req = urllib.request.Request(server.url + "/completions", method="POST",
     ...                                  data=json.dumps({"model": "m", "prompt": "Hi"}).encode())
@@ -87,7 +87,7 @@ class ScriptedOpenAIServer:
     Attributes:
         url: the API root, ``http://HOST:PORT/v1``.
         requests: received requests, in arrival order: ``{"path", "body", "headers"}`` (``body``
-            is the parsed JSON, None for a GET).
+            is the parsed JSON, None for a GET; header names in Title-Case).
         max_in_flight: the most requests handled at the same time so far.
 
     Args:
@@ -179,7 +179,7 @@ class ScriptedOpenAIServer:
 
             def do_GET(self) -> None:
                 with server._lock:
-                    server.requests.append({"path": self.path, "body": None, "headers": dict(self.headers)})
+                    server.requests.append({"path": self.path, "body": None, "headers": {k.title(): v for k, v in self.headers.items()}})
                 if self.path.rstrip("/") == "/v1/models":
                     data = [{"id": m, "object": "model", "owned_by": "deita_hf"} for m in server.model_ids]
                     self._send(200, {}, json.dumps({"object": "list", "data": data}).encode())
@@ -198,7 +198,7 @@ class ScriptedOpenAIServer:
                     self._send(400, {}, json.dumps({"error": {"message": f"bad JSON body: {why}"}}).encode())
                     return
                 with server._lock:
-                    server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                    server.requests.append({"path": self.path, "body": body, "headers": {k.title(): v for k, v in self.headers.items()}})
                     server._in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server._in_flight)
                 try:

@@ -17,7 +17,7 @@ them). Xet storage must be off (``HF_HUB_DISABLE_XET=1``): the fake speaks plain
 
 Example:
     >>> import json, urllib.request
-    >>> from deita_hf.testing.hub_server import HubServer, client_env
+    >>> from helpers.hub_server import HubServer, client_env
     >>> no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     >>> with HubServer(token="hf_test") as hub:
     ...     req = urllib.request.Request(f"{hub.url}/api/whoami-v2",
