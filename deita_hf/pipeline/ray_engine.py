@@ -166,7 +166,7 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                  num_workers: int | None = None, gpus_per_worker: float | None = None,
                  cpus_per_worker: float = 1, address: str | None = None,
                  overwrite: bool = False, progress: bool = True, source: str | None = None,
-                 split: str = "train") -> Path:
+                 split: str = "train", preset: str | None = None) -> Path:
     """Score a pool on a Ray cluster into a Hub-layout folder (see the module docstring).
 
     Args:
@@ -188,6 +188,7 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
         progress: show a progress bar over the shards.
         source: where the pool came from (recorded; default ``ds_or_path`` when it is a path).
         split: the split to read from folders and Hub ids.
+        preset: the preset the components came from (recorded in the settings).
 
     Returns:
         ``Path(output_dir)``, loadable with :func:`deita_hf.data.loading.load_pool`.
@@ -222,7 +223,8 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                                 cpus_per_worker=cpus_per_worker)
             env = worker_env(plan)
             settings = run_settings(ds, components, shard_size=shard_size, source=source,
-                                    descriptions=_describe(ray, components, plan, env))
+                                    descriptions=_describe(ray, components, plan, env),
+                                    preset=preset)
             run = ScoreRun(out, settings, engine={"name": "ray", "ray": ray.__version__,
                                                   **plan.to_dict()})
             if run.prepare(overwrite=overwrite):
