@@ -27,13 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from deita_hf.components.specs import ON_ERROR
 from deita_hf.errors import ConfigError
 
 __all__ = ["ON_ERROR", "ComponentArguments", "ScoreConfig", "SelectionConfig", "config_keys",
            "load_config"]
-
-#: the one ``on_error`` vocabulary of the components: stop, or NaN for the rows that failed
-ON_ERROR = ("raise", "nan")
 
 C = TypeVar("C")
 
@@ -327,3 +325,4 @@ def _check_keys(cls: type, values: dict[str, Any], where: str) -> None:
                  if k.replace("-", "_") in known else repr(k) for k in unknown]
         raise ConfigError(f"{where}: unknown key(s) {', '.join(hints)}; the keys are the "
                           f"options' names with underscores: {', '.join(known)}.")
+
