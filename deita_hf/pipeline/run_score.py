@@ -13,9 +13,8 @@ Example:
     >>> from pathlib import Path
     >>> from datasets import Dataset
     >>> tmp = Path(tempfile.mkdtemp())
-    >>> Dataset.from_dict({"instruction": ["a", "bb"], "output": ["x", "y"]}).to_json(
+    >>> _ = Dataset.from_dict({"instruction": ["a", "bb"], "output": ["x", "y"]}).to_json(
     ...     str(tmp / "pool.jsonl"))
-    32
     >>> result = run_scoring(ScoreConfig(input=str(tmp / "pool.jsonl"), output=str(tmp / "s"),
     ...                      complexity_scorer="length", quality_scorer="length",
     ...                      embedder="none"), progress=False)

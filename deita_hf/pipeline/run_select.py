@@ -16,9 +16,8 @@ Example:
     >>> from pathlib import Path
     >>> from datasets import Dataset
     >>> tmp = Path(tempfile.mkdtemp())
-    >>> Dataset.from_dict({"instruction": ["a", "bb", "ccc"],
+    >>> _ = Dataset.from_dict({"instruction": ["a", "bb", "ccc"],
     ...                    "output": ["x", "y", "z"]}).to_json(str(tmp / "pool.jsonl"))
-    48
     >>> result = run_selection(SelectionConfig(input=str(tmp / "pool.jsonl"), budget=2,
     ...                        output=str(tmp / "out"), strategy="topk:column=complexity",
     ...                        complexity_scorer="length"), progress=False)
