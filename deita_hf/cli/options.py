@@ -16,7 +16,7 @@ from typing import Any
 from deita_hf.errors import ConfigError
 
 __all__ = ["add_component_arguments", "add_config_arguments", "check_budget", "check_local_models",
-           "check_threshold", "component_options", "config_from_args"]
+           "component_options", "config_from_args"]
 
 
 def add_config_arguments(p: argparse.ArgumentParser, cls: type,
@@ -63,6 +63,8 @@ def add_config_arguments(p: argparse.ArgumentParser, cls: type,
         for action in p._actions[before:]:  # absent unless given (see the docstring)
             action.default = argparse.SUPPRESS
             action.required = False
+            # --help shows the dashed spelling first (both are accepted)
+            action.option_strings = sorted(action.option_strings, key=lambda o: "_" in o)
             if typing.get_origin(hints[f.name]) is list:  # repeatable: --scorer A --scorer B
                 action.__class__ = argparse._AppendAction
                 action.nargs = None
@@ -154,16 +156,6 @@ def check_budget(value: Any, flag: str = "--budget") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{flag} must be a positive number of rows, got {value!r}.")
     return value
-
-
-def check_threshold(value: Any, flag: str = "--threshold") -> float:
-    """A cosine-similarity threshold in [-1, 1] (checked before anything loads)."""
-    from deita_hf.selection.deita import check_threshold as check
-
-    try:
-        return check(value)
-    except ConfigError as err:
-        raise ConfigError(f"{flag}: {err}") from None
 
 
 _FLAGS = {"complexity": "--complexity-scorer", "quality": "--quality-scorer",

@@ -120,8 +120,8 @@ def _positive(value: Any, name: str, flag: str) -> int:
 
 def _required(value: Any, name: str, what: str) -> None:
     if value is None or value == "":
-        raise ConfigError(f"--{name.replace('_', '-')} is required ({name}: in a --config YAML): "
-                          f"{what}.")
+        flag = "INPUT (the first argument)" if name == "input" else f"--{name.replace('_', '-')}"
+        raise ConfigError(f"{flag} is required ({name}: in a --config YAML): {what}.")
 
 
 @dataclass
