@@ -35,9 +35,20 @@ def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_wheel_contents(wheel_site):
     pkg = wheel_site / "deita_hf"
-    for name in ("templates/model_card.md", "templates/dataset_card.md", "py.typed"):
+    for name in ("templates/dataset_card.md", "py.typed"):
         assert (pkg / name).is_file(), name
     assert not (wheel_site / "tests").exists() and not (wheel_site / "recipes").exists()
+    # the top-level model_cards/ and the recipe YAMLs + accelerate configs ship, as they are
+    shipped = {"model_cards": sorted((REPO_ROOT / "model_cards").glob("*.md")),
+               "recipes": sorted([*(REPO_ROOT / "recipes").glob("deita-*/*.yaml"),
+                                  *(REPO_ROOT / "recipes").glob("accelerate_configs/*.yaml")])}
+    assert len(shipped["model_cards"]) == 2 and len(shipped["recipes"]) == 10
+    for folder, files in shipped.items():
+        for path in files:
+            copy = pkg / folder / path.relative_to(REPO_ROOT / folder)
+            assert copy.is_file() and not copy.is_symlink(), copy
+            assert copy.read_bytes() == path.read_bytes(), copy
+    assert not (pkg / "templates" / "model_card.md").exists()  # one home for the card templates
 
 
 def test_wheel_cli_card_and_select(wheel_site, tmp_path, dolly_rows):
@@ -50,6 +61,13 @@ def test_wheel_cli_card_and_select(wheel_site, tmp_path, dolly_rows):
         assert proc.returncode == 0, proc.stderr
     assert "--dataset_name" in _run(wheel_site, tmp_path, "-m", "deita_hf.cli.main", "sft",
                                     "--help").stdout
+    found = _run(wheel_site, tmp_path, "-c", (
+        "from deita_hf.training.packaged import expand_recipe, accelerate_config\n"
+        "print(expand_recipe(['--recipe', 'deita-mistral-7b'], 'sft')[1])\n"
+        "print(accelerate_config('zero3'))"))
+    assert found.returncode == 0, found.stderr
+    for line in found.stdout.split():
+        assert line.startswith(str(wheel_site)), line  # from the installed package
 
     card = _run(wheel_site, tmp_path, "-c", (
         "from deita_hf.training.model_card import render_model_card\n"

@@ -2,7 +2,8 @@
 as ``recipes/scorer.py``.
 
 Every argument after the command goes to TRL's ``TrlParser`` (``--config recipe.yaml`` and flags
-that override its keys); ``deita-hf scorer-train --help`` lists them.
+that override its keys); ``deita-hf scorer-train --help`` lists them. ``--recipe
+deita-scorer/complexity`` takes the recipe that ships with the package.
 
 Example:
     $ deita-hf scorer-train --config recipes/deita-scorer/complexity.yaml --dataset_name out/rank
@@ -21,7 +22,7 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "scorer-train", parents=list(parents), add_help=False,
         help="train a DEITA complexity/quality scorer (TRL SFT); --help lists its options",
-        description="The DEITA scorer recipe: TRL arguments, --config YAML.")
+        description="The DEITA scorer recipe: TRL arguments, --config YAML or --recipe NAME.")
     p.set_defaults(func=run, passthrough=True)
     return p
 
@@ -29,7 +30,8 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Parse the remaining arguments with the recipe's ``TrlParser`` and train."""
     from deita_hf.scorer_training.train import make_scorer_parser, run_scorer_training
+    from deita_hf.training.packaged import add_config_flags, expand_recipe
 
-    parser = make_scorer_parser(prog="deita-hf scorer-train")
-    run_scorer_training(*parser.parse_args_and_config(args=args.rest))
+    parser = add_config_flags(make_scorer_parser(prog="deita-hf scorer-train"), "scorer")
+    run_scorer_training(*parser.parse_args_and_config(args=expand_recipe(args.rest, "scorer")))
     return 0

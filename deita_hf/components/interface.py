@@ -122,7 +122,9 @@ def apply_components(
         **map_kwargs: passed to ``Dataset.map`` (``batch_size``, ``num_proc``, ...).
 
     Returns:
-        The dataset with each component's column added.
+        The dataset with each component's column added, and each such column's record (the
+        component's ``describe()``, taken after it ran) in the dataset's provenance
+        (:func:`deita_hf.data.provenance.column_provenance`).
 
     Raises:
         ConfigError: a component's column exists and ``replace`` is False.
@@ -152,4 +154,17 @@ def apply_components(
         ds = ds.map(fn, batched=True, with_indices=True,
                     desc=f"{label}: {describe_component(component).split(' [')[0]}" if show else None,
                     **map_kwargs)
+        _record_provenance(ds, component)
     return ds
+
+
+def _record_provenance(ds: Dataset, component: Any) -> None:
+    """Record the component's ``describe()`` as the provenance of every column it wrote."""
+    from deita_hf.data.provenance import with_provenance
+
+    try:
+        record = component.describe()
+    except AttributeError:
+        record = {"name": type(component).__name__, "kind": "unknown"}
+    with_provenance(ds, {column: record for column in component_columns(component)
+                         if column in ds.column_names})

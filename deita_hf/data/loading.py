@@ -139,6 +139,44 @@ def _check_unfinished(path: Path, text: str) -> None:
                 f"the previous folder back first), or rename that folder to {text!r}.")
 
 
+#: a selection settings file's role -> (its column key, the default column)
+_SELECTION_ROLES = {"complexity": ("complexity_column", "complexity"),
+                    "quality": ("quality_column", "quality"),
+                    "embedder": ("embedding_column", "embedding")}
+
+
+def _with_folder_provenance(ds: Dataset, folder: Path) -> Dataset:
+    """Attach what a deita_hf folder's settings say computed its columns
+    (:mod:`deita_hf.data.provenance`): the components of a ``deita-hf score`` folder
+    (``deita_score.json``, with its engine and input), or the scorers a selection recorded."""
+    from deita_hf.data.provenance import with_provenance
+    from deita_hf.hub.layout import read_settings
+
+    kind, settings = read_settings(folder)
+    columns: dict[str, dict] = {}
+    if kind == "scores":
+        for record in settings.get("components") or ():
+            if not isinstance(record, dict):
+                continue
+            for column in record.get("columns") or [record.get("column")]:
+                if column in ds.column_names:
+                    columns[column] = record
+        run = {"folder": str(folder), "engine": settings.get("engine"),
+               "input": settings.get("input")}
+        run.update({k: settings[k] for k in ("preset", "max_length") if k in settings})
+        return with_provenance(ds, columns, score_run=run)
+    if kind == "selection":
+        for role, record in (settings.get("scorers") or {}).items():
+            key, default = _SELECTION_ROLES.get(role, (None, None))
+            column = (settings.get(key) or default) if key else None
+            if (isinstance(record, dict) and record.get("kind") != "precomputed"
+                    and column in ds.column_names):
+                columns[column] = record
+        if columns or settings.get("score_run"):
+            return with_provenance(ds, columns, score_run=settings.get("score_run"))
+    return ds
+
+
 def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
     """Load a dataset from a file, a folder or the Hub.
 
@@ -149,7 +187,9 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
         split: the split to return from folders, DatasetDicts and Hub repos.
 
     Returns:
-        The ``Dataset``.
+        The ``Dataset``. Read from a ``deita-hf score`` or ``deita-hf select`` folder, it
+        carries what computed its score and embedding columns
+        (:func:`deita_hf.data.provenance.column_provenance`).
 
     Raises:
         FileNotFoundError: ``source`` looks like a local path but does not exist.
@@ -164,7 +204,7 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
         from deita_hf.hub.layout import folder_kind, read_folder
 
         if folder_kind(path) is not None:  # a folder deita_hf wrote: the one reader
-            return read_folder(path)
+            return _with_folder_provenance(read_folder(path), path)
         if (path / "state.json").is_file() or (path / "dataset_dict.json").is_file():
             loaded = load_from_disk(str(path))
             return loaded if isinstance(loaded, Dataset) else _pick_split(loaded, split, text)

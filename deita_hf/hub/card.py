@@ -21,16 +21,29 @@ from datasets import Dataset
 from huggingface_hub import DatasetCard
 
 from deita_hf.data.formats import detect_format, to_messages
+from deita_hf.hub.card_metadata import (
+    ANNOTATIONS_CREATORS,
+    TASK_CATEGORIES,
+    hub_sources,
+    is_hub_id,
+    run_metadata,
+    size_category,
+)
 from deita_hf.hub.layout import layout_card_data
 
 __all__ = [
+    "ANNOTATIONS_CREATORS",
     "DEFAULT_TAGS",
     "SETUP_SENTENCES",
+    "TASK_CATEGORIES",
     "build_card",
     "card_context",
     "example_rows",
+    "hub_sources",
+    "is_hub_id",
     "render_template",
     "reproduce_command",
+    "run_metadata",
     "setup_context",
     "size_category",
     "strategy_context",
@@ -39,25 +52,7 @@ __all__ = [
 #: tags every published selection gets (user tags are added after these)
 DEFAULT_TAGS: tuple[str, ...] = ("deita", "data-selection", "instruction-tuning", "deita-hf")
 
-_SIZE_BOUNDS = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"),
-                (1_000_000_000, "100M<n<1B"), (10**10, "1B<n<10B"), (10**11, "10B<n<100B"),
-                (10**12, "100B<n<1T"))
-
 _EXAMPLE_CHARS = 400
-
-
-def size_category(n: int) -> str:
-    """The Hub's ``size_categories`` value for ``n`` rows.
-
-    Example:
-        >>> size_category(6000)
-        '1K<n<10K'
-    """
-    for bound, name in _SIZE_BOUNDS:
-        if n < bound:
-            return name
-    return "n>1T"
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -188,6 +183,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         >>> reproduce_command({"input": "p.jsonl", "budget": 5, "decontamination": {
         ...     "against": "mt_bench", "method": "ngram", "ngram": 10}}, "out/d")
         'deita-hf select p.jsonl --budget 5 --decontaminate mt_bench --decontaminate-ngram 10 --output out/d'
+        >>> reproduce_command({"input": "p.jsonl", "budget": 5, "max_length": 512}, "out/m")
+        'deita-hf select p.jsonl --budget 5 --max-length 512 --output out/m'
     """
     import shlex
 
@@ -200,6 +197,8 @@ def reproduce_command(settings: Mapping[str, Any], output: str) -> str:
         parts += ["--budget", str(settings["budget"])]
     if settings.get("threshold") is not None:
         parts += ["--threshold", str(settings["threshold"])]
+    if settings.get("max_length") is not None:
+        parts += ["--max-length", str(settings["max_length"])]
     defaults = {"embedding_column": "embedding", "complexity_column": "complexity",
                 "quality_column": "quality", "score_column": None}
     for key, default in defaults.items():
@@ -365,7 +364,7 @@ def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | N
 
     Args:
         context: :func:`card_context` output.
-        source_datasets: the pool's source datasets for the YAML (None: left out).
+        source_datasets: the pool's source datasets for the YAML, Hub ids (None: left out).
         tags: extra tags, added after :data:`DEFAULT_TAGS`.
         infos: config name -> ``datasets.DatasetInfo`` (features, split sizes, file sizes),
             written as the YAML ``dataset_info``. ``datasets`` hashes it into the cache key of
@@ -384,6 +383,8 @@ def build_card(context: Mapping[str, Any], *, source_datasets: Sequence[str] | N
         source_datasets=list(source_datasets) if source_datasets else None,
         tags=all_tags,
         size_categories=[size_category(context["stats"]["rows"]["selected"])],
+        task_categories=list(TASK_CATEGORIES),
+        annotations_creators=list(ANNOTATIONS_CREATORS),
         pretty_name=context["pretty_name"],
     )
     text = f"---\n{data.to_yaml()}\n---\n\n" + render_template("dataset_card.md", context)

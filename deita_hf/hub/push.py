@@ -1,5 +1,8 @@
 """Push a selection folder to a Hugging Face Hub dataset repository.
 
+The upload is one ``HfApi.upload_folder(..., delete_patterns=...)`` commit; the URL returned
+is built from the configured endpoint (``HF_ENDPOINT``).
+
 Example:
     >>> from deita_hf.hub import push_selection
     >>> push_selection("out/deita-6k", "me/my-deita-6k", private=True)   # doctest: +SKIP
@@ -91,7 +94,7 @@ def push_selection(folder: str | os.PathLike, repo_id: str, *, private: bool = F
         commit_message: the commit's summary.
 
     Returns:
-        The repository's URL.
+        The repository's URL, on the configured endpoint (``HF_ENDPOINT``).
 
     Raises:
         MissingTokenError: no token passed or found.
@@ -144,11 +147,32 @@ def _is_network_error(err: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in _NETWORK_PACKAGES for cls in type(err).__mro__)
 
 
+def _staged(root: Path, repo_id: str, tmp: Path) -> Path:
+    """The layout's files in ``tmp`` (hard links, copies across file systems) with the card
+    pointing at ``repo_id``: the folder ``upload_folder`` uploads."""
+    import shutil
+
+    for path in _layout_files(root):
+        dst = tmp / path
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if path == "README.md":
+            dst.write_bytes(_card_for_repo(root, repo_id))
+            continue
+        try:
+            os.link(root / path, dst)
+        except OSError:
+            shutil.copy2(root / path, dst)
+    return tmp
+
+
 def _push(api: HfApi, root: Path, repo_id: str, *, private: bool, overwrite: bool,
           commit_message: str | None) -> str:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    """One ``HfApi.upload_folder`` commit: the layout's files, and ``delete_patterns`` removing
+    the repository's stale ``data/``, ``pool/`` and ``figures/`` files."""
+    import tempfile
 
-    existing: list[str] = []
+    from deita_hf import __version__
+
     if api.repo_exists(repo_id, repo_type="dataset"):
         existing = [f for f in api.list_repo_files(repo_id, repo_type="dataset")
                     if f != ".gitattributes"]
@@ -159,22 +183,16 @@ def _push(api: HfApi, root: Path, repo_id: str, *, private: bool, overwrite: boo
                 f"Pass overwrite=True (--overwrite) to replace its data, or choose another repo id."
             )
     url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-
-    files = _layout_files(root)
-    operations: list = [
-        CommitOperationDelete(path_in_repo=path)
-        for path in existing
-        if path.split("/", 1)[0] in _REPLACED_DIRS and path not in files
-    ]
-    for path in files:
-        content = _card_for_repo(root, repo_id) if path == "README.md" else str(root / path)
-        operations.append(CommitOperationAdd(path_in_repo=path, path_or_fileobj=content))
-    from deita_hf import __version__
-
-    api.create_commit(
-        repo_id,
-        operations,
-        commit_message=commit_message or f"Upload DEITA selection (deita_hf {__version__})",
-        repo_type="dataset",
-    )
+    with tempfile.TemporaryDirectory(prefix=".deita-push-", dir=_stage_parent(root)) as tmp:
+        api.upload_folder(
+            repo_id=repo_id, repo_type="dataset", folder_path=_staged(root, repo_id, Path(tmp)),
+            commit_message=commit_message or f"Upload DEITA selection (deita_hf {__version__})",
+            delete_patterns=[f"{folder}/*" for folder in _REPLACED_DIRS],
+        )
     return str(url)
+
+
+def _stage_parent(root: Path) -> str | None:
+    """Beside the folder when writable (hard links need the same file system), else the
+    system's temporary folder."""
+    return str(root.parent) if os.access(root.parent, os.W_OK) else None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from datasets import Dataset
 
 from deita_hf.errors import ConfigError, FolderKindError, InputError, InputNotFoundError
-from deita_hf.hub.card import build_card, card_context, example_rows
+from deita_hf.hub.card import build_card, card_context, example_rows, hub_sources, run_metadata
 from deita_hf.hub.figures import FIGURES, write_figures
 from deita_hf.hub.folder import (
     DATA_DIR,
@@ -39,6 +39,7 @@ from deita_hf.hub.folder import (
     read_settings,
     write_folder,
 )
+from deita_hf.hub.run_setup import settings_with_provenance
 from deita_hf.hub.stats import columns_from_settings, selection_statistics
 
 if TYPE_CHECKING:
@@ -100,12 +101,17 @@ def save_selection(
             (``select_deita(..., return_stats=True)``): its settings, the pool's scores and
             each kept row's highest similarity are taken from it.
         settings: more settings to record (``input``, ``scorers``, ``specs``, ...), merged over
-            ``stats.to_dict()``; without ``stats`` the whole settings dict.
+            ``stats.to_dict()``; without ``stats`` the whole settings dict. Scorers it does not
+            name (or names ``precomputed``) come from the rows' provenance
+            (:func:`deita_hf.hub.run_setup.settings_with_provenance`); ``created_at`` and
+            ``deita_hf_version`` are added when missing.
         pool: the whole scored pool, for pool-vs-selection statistics (and ``pool/`` with
             ``include_pool``).
         include_pool: also write the pool as the ``pool`` config (with its DEITA score).
         license: the license id for the card's YAML (e.g. ``"cc-by-nc-4.0"``).
-        source_datasets: the pool's source datasets; default: the ``source`` column's values.
+        source_datasets: the pool's source datasets, as Hub dataset ids; default: the
+            settings' ``input`` when it is a Hub id, and the ``source`` column's values that are
+            Hub ids.
         pretty_name: the card's title.
         tags: extra Hub tags (``deita`` and ``data-selection`` are always added).
         overwrite: replace a non-empty ``output_dir`` once the new folder is complete.
@@ -136,6 +142,9 @@ def save_selection(
         raise ConfigError("save_selection needs stats=<SelectionStats> (from select_deita(..., "
                           "return_stats=True)) or settings=<dict>.")
     merged = {**(stats.to_dict() if stats is not None else {}), **(settings or {})}
+    # the scorers the rows carry (deita_hf.data.provenance), unless the settings name them
+    merged = run_metadata(settings_with_provenance(merged, selected, pool))
+    sources = hub_sources(merged, source_datasets, _default_sources(selected, pool))
     # another strategy's pool scores (a top-k column, k-means weights) are not DEITA scores
     pool_scores = stats.pool_scores if stats is not None and stats.strategy == "deita" else None
     columns = columns_from_settings(merged)
@@ -153,7 +162,6 @@ def save_selection(
         configs["pool"] = pool_out
         card_configs.append({"name": "pool", "path": f"{POOL_DIR}/train-*", "rows": len(pool)})
 
-    sources = list(source_datasets) if source_datasets else _default_sources(selected, pool)
     name = pretty_name or _pretty_name(merged, len(selected))
     publishing = {"license": license, "source_datasets": sources, "pretty_name": name,
                   "tags": list(tags) if tags else None, "include_pool": include_pool,

@@ -1,6 +1,6 @@
 """The model card of a trained DEITA scorer, and its held-out agreement section.
 
-:func:`render_scorer_card` fills the package template ``deita_hf/templates/scorer_model_card.md``
+:func:`render_scorer_card` fills the package template ``model_cards/scorer_model_card.md``
 (base model, data, hyper-parameters, usage, held-out agreement when measured);
 :func:`update_scorer_card` (``deita-hf scorer-eval --update-card``) replaces the agreement
 section of an existing card and leaves the rest as it is.

@@ -57,7 +57,7 @@ class ScorerArguments:
     model_card_template: str | None = field(
         default=None,
         metadata={"help": "Jinja model-card template (default: the package's "
-                  "deita_hf/templates/scorer_model_card.md)."},
+                  "model_cards/scorer_model_card.md)."},
     )
 
     def __post_init__(self) -> None:

@@ -179,4 +179,8 @@ def _finish(trainer: Any, train_result: Any, rows: Any, held_out: Any, script_ar
     if args.push_to_hub:
         trainer.create_model_card = lambda *a, **k: None  # upload the card written above
         trainer.push_to_hub(commit_message=f"deita_hf {scorer_args.kind} scorer")
+        if trainer.accelerator.is_main_process:  # shown at every log level
+            from deita_hf.training.model_card import hub_url
+
+            print(f"Pushed the scorer to {hub_url(trainer.hub_model_id)}", flush=True)
     return out

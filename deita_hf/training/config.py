@@ -17,7 +17,21 @@ from typing import Any
 from deita_hf.errors import ConfigError
 from deita_hf.training.chat_template import CHAT_TEMPLATE_MODES
 
-__all__ = ["RecipeArguments", "check_recipe_args"]
+__all__ = ["DEITA_SETTINGS", "RecipeArguments", "check_recipe_args", "recipe_differences"]
+
+#: the settings that make a run DEITA's recipe, per stage (hkust-nlp/deita examples/train/sft.sh
+#: and dpo.sh at commit acec45ca; recipes/deita-*/<stage>.yaml set them, for 8 processes: a test
+#: checks). ``total_train_batch_size`` is per_device x accumulation x processes.
+DEITA_SETTINGS: dict[str, dict[str, Any]] = {
+    "sft": {"learning_rate": 2e-5, "num_train_epochs": 6, "lr_scheduler_type": "cosine",
+            "warmup_steps": 0.1, "weight_decay": 0.0, "max_length": 2048,
+            "assistant_only_loss": True, "packing": False, "total_train_batch_size": 512,
+            "train_fraction": 0.98, "split_seed": 0},
+    "dpo": {"learning_rate": 5e-7, "num_train_epochs": 9, "lr_scheduler_type": "linear",
+            "warmup_steps": 0.1, "beta": 0.1, "loss_type": ["sigmoid"], "max_length": 2048,
+            "max_prompt_length": 512, "chat_template_mode": "deita",
+            "total_train_batch_size": 32},
+}
 
 
 @dataclass
@@ -72,7 +86,7 @@ class RecipeArguments:
     )
     model_card_template: str | None = field(
         default=None,
-        metadata={"help": "Jinja model-card template (default: the package's deita_hf/templates/model_card.md)."},
+        metadata={"help": "Jinja model-card template (default: the package's model_cards/model_card.md)."},
     )
 
     def __post_init__(self) -> None:
@@ -128,3 +142,61 @@ def check_recipe_args(stage: str, training_args: Any, recipe_args: RecipeArgumen
             f"max_length - max_prompt_length, so max_length must be larger. Raise --max_length "
             f"above {recipe_args.max_prompt_length} or lower --max_prompt_length below "
             f"{max_length} (DEITA: max_length 2048, max_prompt_length 512).")
+
+
+def _same(used: Any, wanted: Any) -> bool:
+    used = getattr(used, "value", used)  # enums (SchedulerType) as text
+    if isinstance(wanted, list):
+        used = list(used) if isinstance(used, (list, tuple)) else [used]
+        return [getattr(u, "value", u) for u in used] == wanted
+    if isinstance(wanted, bool) or isinstance(used, bool):
+        return used is wanted
+    if isinstance(wanted, (int, float)) and isinstance(used, (int, float)):
+        return abs(float(used) - float(wanted)) <= 1e-9 * max(1.0, abs(float(wanted)))
+    return used == wanted
+
+
+def recipe_differences(stage: str, hparams: dict[str, Any],
+                       recipe_args: Any = None) -> dict[str, dict[str, Any]]:
+    """The settings of a run that differ from DEITA's recipe (:data:`DEITA_SETTINGS`).
+
+    Args:
+        stage: ``"sft"`` or ``"dpo"``.
+        hparams: the run's hyper-parameters
+            (:func:`deita_hf.training.model_card.hyperparameters`, with
+            ``total_train_batch_size``).
+        recipe_args: the :class:`RecipeArguments` (``train_fraction``, ``chat_template_mode``,
+            ...), or None.
+
+    Returns:
+        ``{name: {"used": value, "recipe": DEITA's value}}``; empty when the run used the
+        recipe's settings.
+
+    Raises:
+        ConfigError: unknown ``stage``.
+
+    Example:
+        >>> recipe_differences("sft", {**DEITA_SETTINGS["sft"], "learning_rate": 1e-4},
+        ...                    RecipeArguments(train_fraction=0.98))
+        {'learning_rate': {'used': 0.0001, 'recipe': 2e-05}}
+    """
+    if stage not in DEITA_SETTINGS:
+        raise ConfigError(f"stage={stage!r}; expected one of {sorted(DEITA_SETTINGS)}.")
+    out = {}
+    for name, wanted in DEITA_SETTINGS[stage].items():
+        if name in hparams:
+            used = hparams[name]
+        elif recipe_args is not None and hasattr(recipe_args, name):
+            used = getattr(recipe_args, name)
+        else:
+            used = None
+        if not _same(used, wanted):
+            used = getattr(used, "value", used)
+            out[name] = {"used": list(used) if isinstance(used, tuple) else used,
+                         "recipe": wanted}
+    # a step or row limit cuts the recipe's epochs short
+    if hparams.get("max_steps") not in (None, -1, 0):
+        out["max_steps"] = {"used": hparams["max_steps"], "recipe": None}
+    if getattr(recipe_args, "max_train_samples", None) is not None:
+        out["max_train_samples"] = {"used": recipe_args.max_train_samples, "recipe": None}
+    return out

@@ -3,8 +3,10 @@
 The card states the base model, the training data with a link to its dataset card and how it
 was selected (read from the ``deita_selection.json`` that ``deita-hf select`` writes, or the
 ``deita_preference.json`` of ``deita-hf preference``), the hyper-parameters, the framework
-versions and, when results are given, an evaluation table. Rendering uses
-``huggingface_hub.ModelCard.from_template`` with the package's Jinja template ``deita_hf/templates/model_card.md``.
+versions, whether the run used DEITA's recipe settings (and which differ) and, when results
+are given, an evaluation table. Rendering uses ``huggingface_hub.ModelCard.from_template`` with
+the Jinja template ``model_cards/model_card.md`` (the top-level folder, shipped in the wheel as
+``deita_hf/model_cards``). Links point at the configured endpoint (``HF_ENDPOINT``).
 
 Example:
     >>> from deita_hf.training.model_card import read_data_provenance
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "MODEL_CARDS_DIR",
+    "hub_url",
     "framework_versions",
     "hyperparameters",
     "load_eval_results",
@@ -39,9 +43,26 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: the package's templates (shipped in the wheel)
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
-DEFAULT_TEMPLATE = TEMPLATES_DIR / "model_card.md"
+#: the model-card templates: the top-level ``model_cards/`` (``deita_hf/model_cards`` links to
+#: it in a checkout; the wheel ships it there)
+MODEL_CARDS_DIR = Path(__file__).resolve().parents[1] / "model_cards"
+#: the folder the model-card templates are read from (the scorer card's too)
+TEMPLATES_DIR = MODEL_CARDS_DIR
+DEFAULT_TEMPLATE = MODEL_CARDS_DIR / "model_card.md"
+
+
+def hub_url(repo_id: str, repo_type: str = "model") -> str:
+    """A repository's page on the configured Hub endpoint (``HF_ENDPOINT``, else the Hub).
+
+    Example:
+        >>> from huggingface_hub import constants
+        >>> hub_url("me/m") == f"{constants.ENDPOINT}/me/m"
+        True
+    """
+    from huggingface_hub import constants
+
+    prefix = "" if repo_type == "model" else f"{repo_type}s/"
+    return f"{constants.ENDPOINT.rstrip('/')}/{prefix}{repo_id}"
 
 
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
@@ -77,7 +98,7 @@ def read_data_provenance(dataset_name: str, *, dataset_hub_id: str | None = None
     hub_id = dataset_hub_id or (dataset_name if _is_hub_id(dataset_name) else None)
     info: dict[str, Any] = {"name": dataset_name, "hub_id": hub_id, "selection": None,
                             "preference": None,
-                            "card_url": f"https://huggingface.co/datasets/{hub_id}" if hub_id else None}
+                            "card_url": hub_url(hub_id, "dataset") if hub_id else None}
     path = Path(dataset_name)
     if path.is_dir():
         for key, filename in (("selection", SELECTION_FILE), ("preference", PREFERENCE_FILE)):
@@ -188,7 +209,8 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
                       train_metrics: dict[str, Any] | None = None,
                       eval_results: list[dict[str, Any]] | None = None,
                       num_train_rows: int | None = None, chat_template: str | None = None,
-                      template_path: str | os.PathLike | None = None) -> ModelCard:
+                      template_path: str | os.PathLike | None = None,
+                      recipe_differences: dict[str, Any] | None = None) -> ModelCard:
     """Render the model card.
 
     Args:
@@ -202,6 +224,9 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
         num_train_rows: rows the model was trained on.
         chat_template: a short description of the chat template used.
         template_path: Jinja template (default :data:`DEFAULT_TEMPLATE`).
+        recipe_differences: :func:`deita_hf.training.config.recipe_differences` of the run:
+            empty, the card says the run follows the DEITA recipe; otherwise it lists the
+            settings that differ; None (not known), it says neither.
 
     Returns:
         A ``huggingface_hub.ModelCard``; ``card.save(path)`` writes it.
@@ -218,7 +243,7 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
     if not template.is_file():
         raise InputNotFoundError(
             f"Model-card template {template} not found; pass model_card_template=<path to a "
-            f"Jinja .md template> (the default is deita_hf/templates/model_card.md)."
+            f"Jinja .md template> (the default is model_cards/model_card.md)."
         )
     card_data = ModelCardData(
         base_model=base_model if _is_hub_id(base_model) else None,
@@ -236,7 +261,7 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
                     "dpo": "direct preference optimisation (DPO)"}[stage],
         model_name=model_name,
         base_model_name=base_model,
-        base_model_url=f"https://huggingface.co/{base_model}" if _is_hub_id(base_model) else None,
+        base_model_url=hub_url(base_model) if _is_hub_id(base_model) else None,
         data=provenance,
         selection=provenance.get("selection"),
         preference=provenance.get("preference"),
@@ -246,4 +271,6 @@ def render_model_card(*, stage: str, base_model: str, provenance: dict[str, Any]
         num_train_rows=num_train_rows,
         chat_template=chat_template,
         versions=framework_versions(),
+        recipe=None if recipe_differences is None else {
+            "follows": not recipe_differences, "differences": dict(recipe_differences)},
     )

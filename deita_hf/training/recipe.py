@@ -20,8 +20,9 @@ from deita_hf.data.loading import load_pool
 from deita_hf.data.preference import to_preference_dataset
 from deita_hf.errors import ConfigError, InputNotFoundError
 from deita_hf.training.chat_template import describe_format, ensure_chat_template
-from deita_hf.training.config import RecipeArguments
+from deita_hf.training.config import RecipeArguments, recipe_differences
 from deita_hf.training.model_card import (
+    hub_url,
     hyperparameters,
     load_eval_results,
     read_data_provenance,
@@ -249,8 +250,11 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
     """Save the model, tokenizer, metrics and model card; push them when asked.
 
     The model card is written next to the model (``output_dir/README.md``) on the main process
-    and pushed with it: ``trainer.push_to_hub`` is called with TRL's own card generation turned
-    off so that it uploads this card.
+    (saying whether the run used the DEITA recipe's settings, and which differ) and pushed with
+    it to ``hub_model_id``, by default the ``output_dir``'s name (as transformers and TRL do);
+    the repository's URL on the configured endpoint (``HF_ENDPOINT``) is printed.
+    ``trainer.push_to_hub`` is called with TRL's own card generation turned off so that it
+    uploads this card.
 
     Returns:
         The output folder.
@@ -268,11 +272,14 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
         train_metrics = {k: v for k, v in metrics.items()
                          if k in ("train_loss", "train_runtime", "epoch", "train_samples")}
         train_metrics["global_step"] = trainer.state.global_step
+        # the repo name transformers/TRL push to: hub_model_id, else output_dir's name
         name = args.hub_model_id.split("/")[-1] if args.hub_model_id else out.name
         template = getattr(trainer.processing_class, "chat_template", None)
+        hparams = hyperparameters(args)
         card = render_model_card(
             stage=stage, base_model=model_args.model_name_or_path, provenance=provenance,
-            hparams=hyperparameters(args), model_name=name, train_metrics=train_metrics,
+            hparams=hparams, model_name=name, train_metrics=train_metrics,
+            recipe_differences=recipe_differences(stage, hparams, recipe_args),
             eval_results=eval_results, num_train_rows=len(trainer.train_dataset),
             chat_template=describe_format(stage, recipe_args.chat_template_mode, template,
                                           max_length=getattr(args, "max_length", None),
@@ -285,5 +292,6 @@ def finish_training(trainer: Any, train_result: Any, *, stage: str, script_args:
         # the card written above is the one to upload: skip TRL's draft card
         trainer.create_model_card = lambda *a, **k: None
         trainer.push_to_hub(commit_message=f"deita_hf {stage} recipe")
-        logger.info("Pushed to https://huggingface.co/%s", trainer.hub_model_id)
+        if trainer.accelerator.is_main_process:  # shown at every log level
+            print(f"Pushed the model to {hub_url(trainer.hub_model_id)}", flush=True)
     return out

@@ -25,7 +25,8 @@ def test_push_then_load_gives_back_rows_columns_and_configs(folder, hub, run_cli
                                                             pushed):
     rc, result, err = pushed
     assert rc == 0, err
-    assert result["url"].endswith("/datasets/tester/deita-30")
+    assert result["url"] == f"{hub.url}/datasets/tester/deita-30"  # HF_ENDPOINT's, not huggingface.co
+    assert not list(folder.parent.glob(".deita-push-*"))  # the upload_folder staging is gone
     repo = hub.state.repos[("dataset", "tester/deita-30")]
     assert sorted(repo.files) == sorted(
         p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())

@@ -67,7 +67,7 @@ def test_settings_file_is_the_settings(folder, selection):
     assert saved == settings
     assert publishing["license"] == "cc-by-sa-3.0"
     assert publishing["include_pool"] is True
-    assert publishing["source_datasets"] == ["dolly", "mt_bench"]
+    assert publishing["source_datasets"] is None  # 'dolly' and a local input are not Hub ids
 
 
 def test_card_parses_and_carries_metadata(folder, selection):
@@ -75,9 +75,11 @@ def test_card_parses_and_carries_metadata(folder, selection):
     card = DatasetCard.load(folder / "README.md")
     data = card.data
     assert data.license == "cc-by-sa-3.0"
-    assert data.source_datasets == ["dolly", "mt_bench"]
+    assert data.source_datasets is None
     assert {"deita", "data-selection", "test"} <= set(data.tags)
     assert data.size_categories == ["n<1K"]
+    assert data.task_categories == ["text-generation"]
+    assert data.annotations_creators == ["machine-generated"]
     assert data.pretty_name.startswith("DEITA selection: 30 rows")
     configs = {c["config_name"]: c["data_files"][0]["path"] for c in data.configs}
     assert configs == {"default": "data/train-*", "pool": "pool/train-*"}
@@ -196,3 +198,40 @@ def test_complete_folder_adds_card_and_figures_to_a_plain_select_output(tmp_path
     assert (plain / "figures" / "scores.png").read_bytes()[:8] == PNG_SIGNATURE
     assert _rows(load_dataset(str(plain), split="train")) == _rows(selected)
     assert math.isclose(json.loads((plain / "deita_selection.json").read_text())["threshold"], 0.9)
+
+
+def test_card_metadata_follows_the_hub_conventions(tmp_path, selection):
+    """created at filled, source_datasets only Hub ids, --max-length in the reproduce command."""
+    from deita_hf.errors import ConfigError
+
+    selected, settings = selection
+    bare = {k: v for k, v in settings.items() if k not in ("created_at", "deita_hf_version")}
+    hub_pool = {**bare, "input": "tatsu-lab/alpaca", "max_length": 512}
+    rows = selected.map(lambda r: {"source": "databricks/databricks-dolly-15k"})
+    out = save_selection(rows, tmp_path / "hub", settings=hub_pool)
+    card = DatasetCard.load(out / "README.md")
+    assert card.data.source_datasets == ["tatsu-lab/alpaca", "databricks/databricks-dolly-15k"]
+    created = json.loads((out / "deita_selection.json").read_text())["created_at"]
+    assert created and f"| created at | {created} |" in card.text
+    assert "--max-length 512" in card.text and "| max length (tokens) | 512 |" in card.text
+    assert card.data.size_categories == ["n<1K"]
+
+    local = save_selection(selected, tmp_path / "local",
+                           settings={**bare, "input": str(tmp_path / "pool.jsonl")})
+    assert DatasetCard.load(local / "README.md").data.source_datasets is None
+    with pytest.raises(ConfigError, match="'data/pool.jsonl' is not a Hub dataset id"):
+        save_selection(selected, tmp_path / "bad", settings=bare,
+                       source_datasets=["data/pool.jsonl"])
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("rows, expected", [(999, "n<1K"), (1000, "1K<n<10K"),
+                                            (6000, "1K<n<10K"), (10_000, "10K<n<100K"),
+                                            (2_500_000, "1M<n<10M")])
+def test_size_category_is_one_of_the_hubs_values(rows, expected):
+    from huggingface_hub.repocard_data import DatasetCardData
+
+    from deita_hf.hub.card import size_category
+
+    assert size_category(rows) == expected
+    assert expected in DatasetCardData.__doc__  # the Hub's documented values

@@ -174,3 +174,31 @@ def test_recipe_script_under_accelerate_launch(tiny_base_llama, released_quality
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (tmp_path / "out" / "model.safetensors").is_file()
     assert "A DEITA **quality scorer**" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_push_goes_to_the_output_dir_name_on_the_configured_endpoint(
+        tiny_base_llama, released_complexity_rows, tmp_path):
+    """No hub_model_id (the recipes set none): the scorer goes to the output_dir's name, and the
+    URL printed is the HF_ENDPOINT's."""
+    import os
+    import subprocess
+    import sys
+
+    from deita_hf.testing.hub_server import HubServer, client_env
+
+    data = write_jsonl(tmp_path / "released.jsonl", released_complexity_rows)
+    cfg = tmp_path / "push.yaml"
+    cfg.write_text(yaml.safe_dump({
+        **TINY, "model_name_or_path": str(tiny_base_llama), "dataset_name": str(data),
+        "kind": "complexity", "max_steps": 1, "output_dir": str(tmp_path / "my-scorer"),
+        "push_to_hub": True, "hub_token": "hf_test_token"}))
+    with HubServer(token="hf_test_token") as hub:
+        env = {**client_env(hub, token="hf_test_token", hf_home=tmp_path / "home"),
+               "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+        proc = subprocess.run([sys.executable, "-m", "deita_hf.cli.main", "scorer-train",
+                               "--config", str(cfg)], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        files = hub.state.repos[("model", "tester/my-scorer")].files
+    assert "README.md" in files and "model.safetensors" in files
+    assert f"Pushed the scorer to {hub.url}/tester/my-scorer" in proc.stdout

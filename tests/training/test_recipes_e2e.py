@@ -137,13 +137,16 @@ def test_dpo_on_preference_folder_and_push(tiny_base_llama, test_data, tmp_path)
     config = {
         **TINY_TRAINING, "model_name_or_path": str(tiny_base_llama), "dataset_name": str(pairs),
         "output_dir": str(tmp_path / "dpo"), "max_length": 384, "max_steps": 2, "beta": 0.1,
-        "save_strategy": "no", "push_to_hub": True, "hub_model_id": "tester/tiny-dpo",
-        "hub_token": "hf_test_token",
+        "save_strategy": "no", "push_to_hub": True, "hub_token": "hf_test_token",
     }
     with HubServer(token="hf_test_token") as hub:
-        launch("dpo.py", config, tmp_path, "dpo", client_env(hub, token="hf_test_token"))
-        repo = hub.state.repos[("model", "tester/tiny-dpo")]
+        proc = launch("dpo.py", config, tmp_path, "dpo", client_env(hub, token="hf_test_token"))
+        # no hub_model_id: the repo is named after output_dir, as in transformers and TRL
+        repo = hub.state.repos[("model", "tester/dpo")]
         pushed = {path: f["content"] for path, f in repo.files.items()}
+    # the URL on HF_ENDPOINT, printed at the default log level
+    assert f"Pushed the model to {hub.url}/tester/dpo" in proc.stdout
+    assert "huggingface.co/tester" not in proc.stdout + proc.stderr
     out = tmp_path / "dpo"
     # the model, tokenizer and OUR card went up (not TRL's draft card)
     assert pushed["README.md"] == (out / "README.md").read_bytes()
@@ -160,3 +163,6 @@ def test_dpo_on_preference_folder_and_push(tiny_base_llama, test_data, tmp_path)
     assert f"| pool size | {len(short)} |" in text
     assert "| beta | 0.1 |" in text
     assert "No evaluation results were given" in text
+    # a 2-step CPU run is not the DEITA recipe: the card says what differs
+    assert "follow the DEITA recipe" not in text
+    assert "| max_steps | 2 | not set |" in text and "| learning_rate | 0.001 | 5e-07 |" in text
