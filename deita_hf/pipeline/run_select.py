@@ -3,7 +3,7 @@ behind ``deita-hf select`` and the study.
 
 1. check the config and parse every spec once (strategy, components, measures), nothing loaded;
 2. read the benchmark prompts (``decontaminate``), check the output folder, load the pool
-   (a ``deita-hf score`` folder brings what it recorded: :mod:`deita_hf.pipeline.provenance`),
+   (a ``deita-hf score`` folder brings what it recorded: :mod:`deita_hf.data.provenance`),
    drop contaminated rows;
 3. plan the columns to compute (:func:`deita_hf.pipeline.strategy_plan.plan_strategy`), add the
    measures' and the components' columns;
@@ -151,6 +151,7 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     """
     from deita_hf.components import build_component, describe_component, parse_spec
     from deita_hf.data.loading import load_pool
+    from deita_hf.data.provenance import column_provenance, score_run_provenance
     from deita_hf.hub import save_selection
     from deita_hf.hub.card import reproduce_command
     from deita_hf.hub.folder import check_output
@@ -159,7 +160,6 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     from deita_hf.pipeline.less_target import resolve_target
     from deita_hf.pipeline.measures import apply_scorers, build_scorers, measure_columns
     from deita_hf.pipeline.presets import check_models_available, get_preset
-    from deita_hf.pipeline.provenance import score_provenance
     from deita_hf.pipeline.selector import DatasetSelector
     from deita_hf.pipeline.strategy_plan import plan_strategy
     from deita_hf.selection import dispatch
@@ -191,7 +191,9 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
             split=config.split, command="deita-hf select")
     output = check_output(config.output, "selection", overwrite=config.overwrite)
     pool = load_pool(config.input, split=config.split)
-    recorded = score_provenance(config.input)
+    # what wrote the pool's columns (a `deita-hf score` folder's components, or the scorers a
+    # selection folder recorded), read before any column is added here
+    recorded, score_run = column_provenance(pool), score_run_provenance(pool)
     pool, decontamination = drop_contaminated(dec, pool)
     if decontamination:
         say(summary(decontamination, prefix="decontamination"))
@@ -232,12 +234,11 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     scorers = {}
     for role in plan.roles:
         scorers[_CARD_ROLES[role]] = described[_CARD_ROLES[role]]
-        if role not in plan.specs and recorded.get(columns[role]):  # made by `deita-hf score`
+        if role not in plan.specs and recorded.get(columns[role]):  # made by an earlier run
             scorers[_CARD_ROLES[role]] = recorded.get(columns[role])
     scorers.update({m.column: m.describe() for m in measures})
     if label_embedder is not None:
         scorers["labels"] = label_embedder.describe()  # what embedded the tags
-    score_run = recorded.run
     # every component ran in the score run: its preset is the set-up's
     setup_preset = ((score_run or {}).get("preset") or preset.name) if score_run and not \
         plan.specs else preset.name

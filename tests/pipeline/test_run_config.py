@@ -96,7 +96,7 @@ def test_run_selection_from_python_gives_the_cli_folder(pool, tmp_path):
     selected, stats = result  # unpacks like (selected, stats)
     assert stats.kept == 6 and result.output == tmp_path / "py"
     assert _rows(tmp_path / "cli") == _rows(tmp_path / "py") == selected["instruction"][:]
-    drop = ("created", "seconds", "command", "config", "publishing")
+    drop = ("created", "created_at", "seconds", "command", "config", "publishing")
     cli, py = _settings(tmp_path / "cli"), _settings(tmp_path / "py")
     assert {k: v for k, v in cli.items() if k not in drop} == \
         {k: v for k, v in py.items() if k not in drop}
