@@ -61,8 +61,9 @@ def test_bad_scorer_specs_list_the_accepted_forms(spec, why):
 
 
 def test_build_scorer_components_with_shared_options(tmp_path):
-    opts = {"batch_size": 4, "max_length": 512, "device": "cpu", "on_error": "nan", "threshold": 0.9,
-            "retries": 1, "cache_dir": str(tmp_path), "dtype": None}
+    opts = {"batch_size": 4, "max_length": 512, "device": "cpu", "on_error": "nan", "dtype": None}
+    with pytest.raises(ConfigError, match="PerplexityScorer takes no option 'threshold'"):
+        build_component("scorer", "perplexity:/m/llama", **opts, threshold=0.9)
     ppl = build_component("scorer", "perplexity:/m/llama", **opts)
     assert isinstance(ppl, PerplexityScorer) and (ppl.batch_size, ppl.max_length, ppl.on_error) == (4, 512, "nan")
     ifd = build_component("scorer", "ifd:/m/llama", **opts)
@@ -71,10 +72,12 @@ def test_build_scorer_components_with_shared_options(tmp_path):
     assert sf.model_name_or_path == "gpt2" and sf.describe()["variant"] == "superfilter" and sf.device == "cpu"
     rm = build_component("scorer", "reward:/m/rm", **opts)
     assert isinstance(rm, RewardModelScorer) and rm.batch_size == 4
-    judge = build_component("scorer", f"judge:complexity@{GEN}", **opts)
+    judge = build_component("scorer", f"judge:complexity@{GEN}", **opts, retries=1,
+                            cache_dir=str(tmp_path))
     assert isinstance(judge, JudgeScorer) and judge.retries == 1 and judge.generator.cache is not None
     assert judge.column == "judge_complexity"
-    assert isinstance(build_component("scorer", f"instag@{GEN}", **opts), InsTagTagger)
+    assert isinstance(build_component("scorer", f"instag@{GEN}", **opts, retries=1),
+                      InsTagTagger)
     assert build_component("scorer", "random:5").seed == 5 and build_component("scorer", "random").seed == 0
     assert build_component("scorer", "none") is None
 

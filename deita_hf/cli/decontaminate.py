@@ -1,5 +1,6 @@
 """``deita-hf decontaminate``: which rows of a folder or file match benchmark prompts (a report;
-nothing is changed), and the ``--decontaminate`` flags of ``deita-hf select``.
+nothing is changed). ``deita-hf select --decontaminate`` drops them before selecting (its options:
+:class:`deita_hf.pipeline.config.SelectionConfig`; the step: :mod:`deita_hf.pipeline.decontam`).
 
 Example:
     $ deita-hf decontaminate out/deita-6k --against mt_bench,alpaca_eval=alpaca_eval.json \\
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.pipeline.decontam import summary
 
-__all__ = ["add_decontamination_arguments", "decontaminator_from_args", "drop_contaminated",
-           "register", "run", "settings_of", "summary"]
+__all__ = ["register", "run", "summary"]
 
 _METHODS = ("ngram", "embedding", "both")
 
@@ -37,19 +38,6 @@ def _method_arguments(g: argparse._ArgumentGroup, prefix: str) -> None:
     g.add_argument(f"--{prefix}threshold", type=float, default=0.9,
                    help="cosine at or above which a turn matches a prompt (embedding, both; "
                         "default 0.9, suited to all-MiniLM-L6-v2)")
-
-
-def add_decontamination_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``--decontaminate*`` flags of ``deita-hf select``."""
-    g = p.add_argument_group("decontamination (drop pool rows matching benchmark prompts "
-                             "before selecting)")
-    g.add_argument("--decontaminate", default=None, metavar="SPEC",
-                   help="benchmarks, comma-separated: mt_bench (shipped), alpaca_eval (Hub, or "
-                        "alpaca_eval=PATH), NAME=PATH or PATH (a file of prompts)")
-    _method_arguments(g, "decontaminate-")
-    g.add_argument("--decontaminate-embedder", default=None, metavar="SPEC",
-                   help="embedder of the embedding method (default: --embedder, else the "
-                        "preset's: the pool's embedder)")
 
 
 def register(subparsers, parents=()) -> argparse.ArgumentParser:
@@ -81,87 +69,6 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     return p
 
 
-def _build(against: str, method: str, ngram: int, min_words: int, threshold: float,
-           embedder_spec: str | None, options: dict[str, Any], *, examples: int = 3,
-           progress: bool = True, split: str = "train", command: str) -> Any:
-    from deita_hf.components import build_component, parse_spec
-    from deita_hf.pipeline.presets import check_models_available
-    from deita_hf.selection.decontamination import Decontaminator
-
-    embedder = None
-    if method != "ngram":
-        flag = "--decontaminate-" if command.endswith("select") else "--"
-        if not embedder_spec or embedder_spec.strip().lower() == "none":
-            raise ConfigError(f"{flag}method {method} compares embeddings: pass the pool's "
-                              f"embedder with {flag}embedder SPEC (e.g. minilm).")
-        parse_spec("embedding", embedder_spec)
-        check_models_available({"embedding": embedder_spec}, command=command)
-        embedder = build_component("embedding", embedder_spec, **options)
-    dec = Decontaminator(against, method=method, ngram=ngram, min_words=min_words,
-                         threshold=threshold, embedder=embedder, examples=examples,
-                         split=split, progress=progress)
-    dec.embedder_spec = embedder_spec if method != "ngram" else None  # for the reproduce command
-    dec.prompt_sets()  # read the prompts now: a bad file or an offline Hub fails before the pool
-    return dec
-
-
-def decontaminator_from_args(args: argparse.Namespace, options: dict[str, Any],
-                             default_embedder: str | None) -> Any:
-    """The :class:`~deita_hf.selection.decontamination.Decontaminator` of ``deita-hf select``'s
-    flags (None without ``--decontaminate``); the prompts are read here, before the pool.
-
-    Args:
-        args: parsed ``deita-hf select`` arguments.
-        options: component options (for the embedder).
-        default_embedder: the pool's embedder spec (``--embedder``, else the preset's).
-    """
-    if getattr(args, "decontaminate", None) is None:
-        return None
-    spec = args.decontaminate_embedder or default_embedder
-    return _build(args.decontaminate, args.decontaminate_method, args.decontaminate_ngram,
-                  args.decontaminate_min_words, args.decontaminate_threshold, spec,
-                  options, progress=not args.no_progress, split=args.split,
-                  command="deita-hf select")
-
-
-def settings_of(dec: Any, report: Any) -> dict[str, Any]:
-    """The report's dict, with the embedder spec the command line used (for the reproduce
-    command)."""
-    out = report.to_dict()
-    if getattr(dec, "embedder_spec", None):
-        out["embedder_spec"] = dec.embedder_spec
-    return out
-
-
-def drop_contaminated(dec: Any, pool: Any) -> tuple[Any, dict[str, Any] | None]:
-    """Drop the pool rows ``dec`` matches (both ``deita-hf select`` paths call this after
-    loading the pool, before any scorer runs).
-
-    Returns:
-        ``(the rows kept, the settings' "decontamination" dict)``; ``(pool, None)`` without
-        ``dec``.
-    """
-    if dec is None:
-        return pool, None
-    kept, report = dec.apply(pool)
-    settings = settings_of(dec, report)
-    print(summary(settings, prefix="deita-hf select: decontamination"), file=sys.stderr)
-    return kept, settings
-
-
-def summary(report: dict[str, Any], prefix: str = "deita-hf decontaminate") -> str:
-    """A few lines: rows matched per benchmark, with one example each."""
-    lines = [f"{prefix}: {report['dropped']:,} of {report['pool_rows']:,} rows match benchmark "
-             f"prompts ({report['method']})"]
-    for name, info in report["benchmarks"].items():
-        short = f", {info['too_short']} too short for n-grams" if info.get("too_short") else ""
-        lines.append(f"  {name:<12} {info['rows']:>6,} rows  ({info['prompts']} prompts{short})")
-        for ex in info["examples"][:1]:
-            lines.append(f"    e.g. row {ex['row']} turn {ex['turn']} ~ {ex['prompt_id']}: "
-                         f"{ex['match']}")
-    return "\n".join(lines)
-
-
 def _recorded_embedder(source: str) -> str | None:
     settings = Path(source) / "deita_selection.json"
     if not settings.is_file():
@@ -177,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf decontaminate``; returns 0 (matches are reported, not errors)."""
     from deita_hf.data.loading import load_pool
     from deita_hf.hub.card import render_template
+    from deita_hf.pipeline.decontam import build_decontaminator
 
     output = Path(args.output) if args.output else None
     if output is not None and output.suffix.lower() not in (".json", ".md"):
@@ -186,9 +94,11 @@ def run(args: argparse.Namespace) -> int:
     embedder = args.embedder or (_recorded_embedder(args.input) if args.method != "ngram"
                                  else None)
     options = {"device": args.device} if args.device else {}
-    dec = _build(args.against, args.method, args.ngram, args.min_words, args.threshold,
-                 embedder, options, examples=args.examples, progress=not args.no_progress,
-                 split=args.split, command="deita-hf decontaminate")
+    dec = build_decontaminator(args.against, method=args.method, ngram=args.ngram,
+                               min_words=args.min_words, threshold=args.threshold,
+                               embedder_spec=embedder, options=options, examples=args.examples,
+                               progress=not args.no_progress, split=args.split,
+                               command="deita-hf decontaminate")
     report = dec.find(load_pool(args.input, split=args.split)).to_dict()
     report["input"] = str(args.input)
     if output is not None:

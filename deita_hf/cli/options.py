@@ -15,8 +15,73 @@ from typing import Any
 
 from deita_hf.errors import ConfigError
 
-__all__ = ["add_component_arguments", "check_budget", "check_local_models", "check_threshold",
-           "component_options"]
+__all__ = ["add_component_arguments", "add_config_arguments", "check_budget", "check_local_models",
+           "component_options", "config_from_args"]
+
+
+def add_config_arguments(p: argparse.ArgumentParser, cls: type,
+                         groups: dict[str, tuple[str, ...]] | None = None) -> None:
+    """The flags of a config dataclass (``SelectionConfig``, ``ScoreConfig``) and ``--config``.
+
+    Each field becomes ``--name`` and ``--name-with-dashes`` (plus its ``aliases``) through
+    transformers' ``HfArgumentParser`` field rules, with its ``help``; a field marked
+    ``positional`` becomes the positional argument. No flag has a parse-time default: a flag
+    not given is absent from the namespace, so :func:`config_from_args` can put the YAML file
+    between the dataclass defaults and the flags.
+
+    Args:
+        p: the sub-command's parser.
+        cls: the config dataclass.
+        groups: group title -> the fields shown under it (the others: the main group).
+    """
+    import copy
+    import dataclasses
+    import typing
+
+    from transformers import HfArgumentParser
+
+    hints = typing.get_type_hints(cls)
+    containers = {}
+    for title, names in (groups or {}).items():
+        g = p.add_argument_group(title)
+        containers.update({name: g for name in names})
+    p.add_argument("--config", default=None, metavar="YAML",
+                   help="a YAML file of these options (keys: the flags' names with underscores, "
+                        "e.g. budget, complexity_scorer); flags given here override it")
+    for f in dataclasses.fields(cls):
+        meta = dict(f.metadata)
+        target = containers.get(f.name, p)
+        if meta.pop("positional", False):
+            target.add_argument(f.name, nargs="?", default=argparse.SUPPRESS,
+                                help=meta.get("help", ""))
+            continue
+        resolved = copy.copy(f)
+        resolved.type = hints[f.name]
+        resolved.metadata = meta
+        before = len(p._actions)
+        HfArgumentParser._parse_dataclass_field(target, resolved)
+        for action in p._actions[before:]:  # absent unless given (see the docstring)
+            action.default = argparse.SUPPRESS
+            action.required = False
+            # --help shows the dashed spelling first (both are accepted)
+            action.option_strings = sorted(action.option_strings, key=lambda o: "_" in o)
+            if typing.get_origin(hints[f.name]) is list:  # repeatable: --scorer A --scorer B
+                action.__class__ = argparse._AppendAction
+                action.nargs = None
+
+
+def config_from_args(cls: type, args: argparse.Namespace) -> Any:
+    """The config of ``args``: the dataclass defaults, then ``--config`` YAML, then the flags.
+
+    Raises:
+        ConfigError: the YAML file is unreadable or holds a key no option has.
+    """
+    import dataclasses
+
+    from deita_hf.pipeline.config import load_config
+
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return load_config(cls, getattr(args, "config", None), **given)
 
 
 def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | None,
@@ -91,16 +156,6 @@ def check_budget(value: Any, flag: str = "--budget") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{flag} must be a positive number of rows, got {value!r}.")
     return value
-
-
-def check_threshold(value: Any, flag: str = "--threshold") -> float:
-    """A cosine-similarity threshold in [-1, 1] (checked before anything loads)."""
-    from deita_hf.selection.deita import check_threshold as check
-
-    try:
-        return check(value)
-    except ConfigError as err:
-        raise ConfigError(f"{flag}: {err}") from None
 
 
 _FLAGS = {"complexity": "--complexity-scorer", "quality": "--quality-scorer",

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import shlex
 
 __all__ = ["register", "run"]
 
@@ -37,13 +36,14 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf study``; returns the exit code."""
+    from deita_hf.pipeline.config_flags import command_line
     from deita_hf.study import load_study, plan_study, run_study
 
     cfg = load_study(args.study)
     progress = not args.no_progress
     if args.dry_run:
         for plan in plan_study(cfg, args.output, progress=progress):
-            print(f"arm {plan.name}:\n  deita-hf {shlex.join(plan.select_argv)}\n"
+            print(f"arm {plan.name}:\n  {command_line(plan.selection, 'select')}\n"
                   f"  train: {cfg.sft.launcher}, {plan.folder / 'sft.yaml'} "
                   f"(recipe {cfg.sft.recipe})\n  evaluate: {', '.join(cfg.evaluation.benchmarks)}"
                   + (f", judge {cfg.evaluation.judge}" if cfg.evaluation.judge else ""))

@@ -76,9 +76,11 @@ from deita_hf.components.interface import (
     describe_component,
 )
 from deita_hf.components.specs import (
+    ON_ERROR,
     ROLES,
     SCORER_FORMS,
     SCORER_ROLE,
+    SHARED_OPTIONS,
     ComponentSpec,
     build_component,
     build_embedder,
@@ -87,9 +89,11 @@ from deita_hf.components.specs import (
 )
 
 __all__ = [
+    "ON_ERROR",
     "ROLES",
     "SCORER_FORMS",
     "SCORER_ROLE",
+    "SHARED_OPTIONS",
     "Component",
     "ComponentSpec",
     "apply_components",

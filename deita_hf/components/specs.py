@@ -18,8 +18,8 @@ from deita_hf.errors import ConfigError
 if TYPE_CHECKING:
     pass
 
-__all__ = ["ROLES", "SCORER_FORMS", "SCORER_ROLE", "ComponentSpec", "build_component",
-           "build_embedder", "build_scorer", "parse_spec"]
+__all__ = ["ON_ERROR", "ROLES", "SCORER_FORMS", "SCORER_ROLE", "SHARED_OPTIONS", "ComponentSpec",
+           "build_component", "build_embedder", "build_scorer", "parse_spec"]
 
 #: role -> the column its component writes ("" for ``scorer``: each measure names its own)
 ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embedding": "embedding",
@@ -27,6 +27,14 @@ ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embe
 
 _SCORER_KINDS = ("none", "length", "vllm", "model")
 _EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm", "vllm")
+
+#: the options one set of which serves every component of a run (``--batch-size``,
+#: ``--max-length``, ``--device``, ``--dtype``, ``--on-error``): each component takes those it
+#: knows (MiniLM has no ``max_length``, the length baselines no model options); any other option
+#: a component does not take is an error
+SHARED_OPTIONS = ("batch_size", "max_length", "device", "dtype", "on_error")
+#: the one ``on_error`` vocabulary: stop at a failed item, or NaN for it (counted in a warning)
+ON_ERROR = ("raise", "nan")
 
 #: the role of the generic measures (perplexity, IFD, reward, judges, InsTag, random)
 SCORER_ROLE = "scorer"
@@ -236,23 +244,36 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
     Args:
         role: ``"complexity"``, ``"quality"``, ``"embedding"`` or ``"scorer"``.
         spec: a spec string or a parsed :class:`ComponentSpec` (None: the role's default).
-        **options: passed to the component's constructor; None values are dropped, and
-            options a component does not take (e.g. ``max_length`` for MiniLM) are ignored
-            for it, so one set of CLI options can serve every component.
+        **options: passed to the component's constructor; None values are dropped. The
+            :data:`SHARED_OPTIONS` a component does not take (e.g. ``max_length`` for MiniLM)
+            are left out for it, so one set of options serves every component; any other
+            option it does not take raises.
 
     Returns:
         The component, or None for ``none``.
 
+    Raises:
+        ConfigError: a bad spec, an option the component does not take (named, with the
+            options it accepts), or an ``on_error`` outside :data:`ON_ERROR`.
+
     Example:
         >>> build_component("complexity", "none") is None
         True
-        >>> build_component("scorer", "ifd:/models/llama", batch_size=4, threshold=0.9).batch_size
+        >>> build_component("scorer", "ifd:/models/llama", batch_size=4).batch_size
         4
+        >>> build_component("scorer", "ifd:/models/llama", batch_sise=4)
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.ConfigError: IFDScorer takes no option 'batch_sise'; it accepts: batch_size, device, dtype, max_length, model_name_or_path, on_error, prompt, revision, superfilter, trust_remote_code.
     """
     parsed = spec if isinstance(spec, ComponentSpec) else parse_spec(role, spec)
     if parsed.kind == "none":
         return None
     kwargs = {k: v for k, v in options.items() if v is not None}
+    if kwargs.get("on_error", "raise") not in ON_ERROR:
+        raise ConfigError(f"on_error must be one of {list(ON_ERROR)} (stop, or NaN for the rows "
+                          f"that failed), got {kwargs['on_error']!r}.")
+
     if parsed.role == SCORER_ROLE:
         return _build_scorer_component(parsed, kwargs)
     if parsed.role == "embedding":
@@ -277,7 +298,8 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
     )
 
     if parsed.kind == "length":
-        return InstructionLengthScorer() if parsed.role == "complexity" else ResponseLengthScorer()
+        cls = InstructionLengthScorer if parsed.role == "complexity" else ResponseLengthScorer
+        return cls(**_accepted(cls, kwargs))
     cls = ComplexityScorer if parsed.role == "complexity" else QualityScorer
     if parsed.kind == "vllm":
         kwargs["backend"] = "vllm"
@@ -285,7 +307,23 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
 
 
 def _accepted(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The options ``cls`` takes (following ``**kwargs`` to the base classes' ``__init__``)."""
+    """The options of ``kwargs`` for ``cls``: those it takes (following ``**kwargs`` to the base
+    classes' ``__init__``); the :data:`SHARED_OPTIONS` it does not take are left out.
+
+    Raises:
+        ConfigError: another option ``cls`` does not take (named, with those it accepts).
+    """
+    names = _init_names(cls)
+    unknown = [k for k in kwargs if k not in names and k not in SHARED_OPTIONS]
+    if unknown:
+        raise ConfigError(f"{cls.__name__} takes no option "
+                          f"{', '.join(map(repr, unknown))}; it accepts: "
+                          f"{', '.join(sorted(names - {'self'}))}.")
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def _init_names(cls: type) -> set[str]:
+    """The keyword names ``cls.__init__`` takes, following ``**kwargs`` to the base classes."""
     import inspect
 
     names: set[str] = set()
@@ -296,7 +334,7 @@ def _accepted(cls: type, kwargs: dict[str, Any]) -> dict[str, Any]:
         names |= {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
         if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
             break
-    return {k: v for k, v in kwargs.items() if k in names}
+    return names
 
 
 def build_scorer(kind: str, spec: str | None = None, **kwargs: Any) -> Any:

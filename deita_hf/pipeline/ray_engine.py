@@ -4,10 +4,14 @@ The run is the one-process run's (:mod:`deita_hf.pipeline.score_run`): the same 
 same settings in ``deita_score.json``, the same partial folder, the same assembly by the one
 writer, in the pool's order. Only who scores a shard changes:
 
-1. the driver (this process) loads the pool, hashes it, checks or starts the partial folder
-   under the run's lock, and writes the rows of every shard still to score once as Parquet
-   into ``.NAME.partial/input/`` (the storage the workers read; on a multi-node cluster the
-   output's parent must be on storage every node sees);
+1. the driver (this process) loads the pool, hashes it and checks or starts the partial folder
+   under the run's lock. A pool read from a file (json, jsonl, Parquet, csv: one memory-mapped
+   Arrow file in the ``datasets`` cache, :class:`PoolRows`) is not copied: each worker
+   memory-maps that file and reads its own shard's row range (on a multi-node cluster the
+   ``datasets`` cache, ``HF_DATASETS_CACHE``, must then be on storage every node sees). Any
+   other pool (in memory, several files, a selection of rows) is written once, the rows of
+   every shard still to score, as Parquet into ``.NAME.partial/input/`` (the output's parent
+   must be on shared storage);
 2. a Ray Data pipeline maps the missing shards' numbers with ``map_batches`` over a fixed pool
    of actors (:class:`ShardWorker`): each actor receives the components (picklable without their
    models), loads every model once in its constructor, and for each shard reads its rows, runs
@@ -39,6 +43,7 @@ import copy
 import logging
 import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +54,8 @@ from deita_hf.pipeline.engine_plan import WorkerPlan, plan_workers
 from deita_hf.pipeline.score_run import ScoreRun, run_lock, run_settings
 from deita_hf.runtime import OFFLINE_VARIABLES
 
-__all__ = ["RAY_INSTALL", "ShardWorker", "require_ray", "score_on_ray", "worker_env"]
+__all__ = ["RAY_INSTALL", "PoolRows", "ShardWorker", "pool_rows", "require_ray", "score_on_ray",
+           "worker_env"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,19 +104,78 @@ def worker_env(plan: WorkerPlan, environ: dict[str, str] | None = None) -> dict[
     return env
 
 
+@dataclass(frozen=True)
+class PoolRows:
+    """The pool's one memory-mapped Arrow file, from which a worker reads its shard's rows."""
+
+    #: the Arrow file (``datasets`` cache) the driver's pool is read from
+    path: str
+    #: its rows (checked on the worker: a file that changed is not read)
+    num_rows: int
+
+    def read(self, rows: range) -> Any:
+        """The rows ``rows`` as an in-memory ``Dataset`` (only they are read from the file).
+
+        Raises:
+            InputError: the file is not there (a worker on another node without the shared
+                ``datasets`` cache) or has other rows.
+        """
+        from datasets import Dataset
+
+        from deita_hf.errors import InputError
+
+        if not os.path.isfile(self.path):
+            import socket
+
+            raise InputError(f"A Ray worker on {socket.gethostname()} cannot read the pool's "
+                             f"Arrow file {self.path!r}: put the datasets cache "
+                             f"(HF_DATASETS_CACHE) on storage every node sees, or pass the pool "
+                             f"as a Dataset kept in memory (it is then staged beside the output).")
+        ds = Dataset.from_file(self.path, in_memory=False)
+        if len(ds) != self.num_rows:
+            raise InputError(f"The pool's Arrow file {self.path!r} has {len(ds)} rows, not "
+                             f"{self.num_rows}: it changed during the run; run it again.")
+        from datasets.table import InMemoryTable
+
+        return Dataset(InMemoryTable(ds.data.table.slice(rows.start, len(rows))))
+
+
+def pool_rows(ds: Any) -> PoolRows | None:
+    """The :class:`PoolRows` of a pool that is exactly one memory-mapped Arrow file (a pool
+    read from a json/jsonl/Parquet/csv file), else None (the rows are then staged).
+
+    Example:
+        >>> from datasets import Dataset
+        >>> pool_rows(Dataset.from_dict({"x": [1, 2]})) is None  # in memory
+        True
+    """
+    from datasets.table import MemoryMappedTable
+
+    table = getattr(ds, "_data", None)
+    if getattr(ds, "_indices", None) is not None or not isinstance(table, MemoryMappedTable):
+        return None
+    if any(op != "replace_schema_metadata" for op, *_ in table.replays or ()) or \
+            not table.path or not os.path.isfile(table.path):
+        return None  # columns changed after reading: the file is not the pool
+    return PoolRows(str(table.path), len(ds))
+
+
 class ShardWorker:
     """The Ray actor of :func:`score_on_ray`: loads the models once, then scores shards.
 
     Args:
         components: the components (their models load here, once per actor).
         run: the run's :class:`~deita_hf.pipeline.score_run.ScoreRun` (paths and shard rows).
+        source: the pool's Arrow file to read the shards' rows from (None: the rows staged in
+            the partial folder).
         map_batch_size: ``batch_size`` of ``Dataset.map``.
         threads: torch threads of this actor.
         tensor_parallel_size: GPUs of each vLLM engine this actor starts.
     """
 
     def __init__(self, components: list, run: ScoreRun, map_batch_size: int = 1000,
-                 threads: int = 1, tensor_parallel_size: int = 1) -> None:
+                 threads: int = 1, tensor_parallel_size: int = 1,
+                 source: PoolRows | None = None) -> None:
         import socket
 
         import datasets
@@ -125,6 +190,7 @@ class ShardWorker:
                               distributed_executor_backend="mp")
         self.components = components
         self.run = run
+        self.source = source
         self.map_batch_size = int(map_batch_size)
         self.tag = f"ray-{socket.gethostname()}-{os.getpid()}"
         self.error: bytes = b""  # an expected error, reported with the first shard
@@ -145,15 +211,17 @@ class ShardWorker:
             computed, error = False, self.error
             if not error and not self.run.done(i):  # written before (a retried task): not again
                 try:
+                    rows_ds = (self.source.read(rows) if self.source is not None
+                               else self.run.read_input(i))
                     scored = apply_components(
-                        self.run.read_input(i), self.components, progress=False,
+                        rows_ds, self.components, progress=False,
                         offset=rows.start, batch_size=self.map_batch_size,
                         load_from_cache_file=False, keep_in_memory=True)
                     self.run.write_shard(i, scored, tag=self.tag)
                     computed = True
                 except DeitaError as err:  # a bad row: the driver raises it, as one message
                     error = _pickled(err)
-            if not error:
+            if not error and self.source is None:
                 self.run.drop_input(i)
             for key, v in (("shard", i), ("rows", len(rows)), ("computed", computed),
                            ("pid", os.getpid()), ("error", error)):
@@ -166,7 +234,7 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                  num_workers: int | None = None, gpus_per_worker: float | None = None,
                  cpus_per_worker: float = 1, address: str | None = None,
                  overwrite: bool = False, progress: bool = True, source: str | None = None,
-                 split: str = "train") -> Path:
+                 split: str = "train", preset: str | None = None) -> Path:
     """Score a pool on a Ray cluster into a Hub-layout folder (see the module docstring).
 
     Args:
@@ -188,6 +256,7 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
         progress: show a progress bar over the shards.
         source: where the pool came from (recorded; default ``ds_or_path`` when it is a path).
         split: the split to read from folders and Hub ids.
+        preset: the preset the components came from (recorded in the settings).
 
     Returns:
         ``Path(output_dir)``, loadable with :func:`deita_hf.data.loading.load_pool`.
@@ -222,7 +291,8 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                                 cpus_per_worker=cpus_per_worker)
             env = worker_env(plan)
             settings = run_settings(ds, components, shard_size=shard_size, source=source,
-                                    descriptions=_describe(ray, components, plan, env))
+                                    descriptions=_describe(ray, components, plan, env),
+                                    preset=preset)
             run = ScoreRun(out, settings, engine={"name": "ray", "ray": ray.__version__,
                                                   **plan.to_dict()})
             if run.prepare(overwrite=overwrite):
@@ -230,9 +300,11 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
             run.clean_tmp("stage")
             todo = run.missing()
             if todo:
-                run.stage_input(ds, todo)
+                rows_from = pool_rows(ds)
+                if rows_from is None:  # no file to read row ranges from: stage them once
+                    run.stage_input(ds, todo)
                 _run_workers(ray, run, components, todo, plan, env, map_batch_size=map_batch_size,
-                             progress=progress)
+                             progress=progress, source=rows_from)
             return run.assemble()
         finally:
             if started:
@@ -294,7 +366,8 @@ def _reraise(error: bytes) -> None:
 
 
 def _run_workers(ray: Any, run: ScoreRun, components: list, todo: list[int], plan: WorkerPlan,
-                 env: dict[str, str], *, map_batch_size: int, progress: bool) -> None:
+                 env: dict[str, str], *, map_batch_size: int, progress: bool,
+                 source: PoolRows | None = None) -> None:
     from tqdm.auto import tqdm
 
     context = ray.data.DataContext.get_current()
@@ -311,7 +384,8 @@ def _run_workers(ray: Any, run: ScoreRun, components: list, todo: list[int], pla
             fn_constructor_kwargs={"components": components, "run": run,
                                    "map_batch_size": map_batch_size,
                                    "threads": int(plan.num_cpus),
-                                   "tensor_parallel_size": plan.tensor_parallel_size})
+                                   "tensor_parallel_size": plan.tensor_parallel_size,
+                                   "source": source})
         total = sum(len(run.rows(i)) for i in todo)
         with tqdm(total=total, unit="rows", disable=not progress,
                   desc=f"deita-hf score [ray, {plan.num_workers} workers]") as bar:

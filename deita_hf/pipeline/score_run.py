@@ -51,8 +51,10 @@ __all__ = ["MANIFEST", "RUN_KEYS", "ScoreRun", "check_score_output", "input_fing
            "owned_shards", "partial_dir", "run_lock", "run_settings"]
 
 MANIFEST = SCORE_FILE
-#: keys of ``deita_score.json`` recorded but left out of the resume check
-RUN_KEYS = ("complete", "engine")
+#: keys of ``deita_score.json`` recorded but left out of the resume check (the input's
+#: ``source``, its path as given, is recorded but not compared either: the same rows spelled
+#: ``pool.jsonl``, ``./pool.jsonl``, absolute or copied elsewhere are the same input)
+RUN_KEYS = ("complete", "engine", "preset", "deita_hf_version")
 README = """# Scored pool (deita_hf)
 
 Columns added by `deita-hf score`: see `deita_score.json` for the scorers and embedder used.
@@ -101,7 +103,8 @@ def input_fingerprint(ds: Any) -> dict[str, Any]:
 
 
 def run_settings(ds: Any, components: list, *, shard_size: int, source: str | None = None,
-                 descriptions: list[dict] | None = None) -> dict[str, Any]:
+                 descriptions: list[dict] | None = None,
+                 preset: str | None = None) -> dict[str, Any]:
     """The settings of a run, the same for every engine (see the module docstring).
 
     Args:
@@ -111,20 +114,25 @@ def run_settings(ds: Any, components: list, *, shard_size: int, source: str | No
         source: where the pool came from.
         descriptions: the components' ``describe()`` if computed elsewhere (on a Ray worker,
             where the device and dtype they resolve are those the scores are computed with).
+        preset: the preset the components came from (recorded, not compared).
 
     Returns:
-        ``num_rows``, ``columns``, ``shard_size``, ``num_shards``, ``components`` and ``input``.
+        ``num_rows``, ``columns``, ``shard_size``, ``num_shards``, ``components``, ``input``,
+        ``preset`` and ``deita_hf_version``.
 
     Raises:
         ConfigError: ``shard_size`` is not positive.
     """
+    from deita_hf import __version__
+
     if shard_size < 1:
         raise ConfigError(f"shard_size must be positive, got {shard_size}.")
     return {"num_rows": len(ds), "columns": ds.column_names, "shard_size": shard_size,
             "num_shards": max(1, -(-len(ds) // shard_size)),
             "components": descriptions if descriptions is not None
             else [c.describe() for c in components],
-            "input": {"source": source, **input_fingerprint(ds)}}
+            "input": {"source": source, **input_fingerprint(ds)},
+            "preset": preset, "deita_hf_version": __version__}
 
 
 def owned_shards(num_shards: int, index: int, count: int, *, contiguous: bool = False) -> list[int]:
@@ -162,7 +170,11 @@ def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool,
 
 
 def _comparable(settings: dict) -> dict:
-    return {k: v for k, v in json.loads(json.dumps(settings)).items() if k not in RUN_KEYS}
+    """The settings a resume compares: the input by its rows and hash, not its path."""
+    out = {k: v for k, v in json.loads(json.dumps(settings)).items() if k not in RUN_KEYS}
+    if isinstance(out.get("input"), dict):
+        out["input"] = {k: v for k, v in out["input"].items() if k != "source"}
+    return out
 
 
 class ScoreRun:

@@ -67,7 +67,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
                     shard_size: int = 1000, map_batch_size: int = 1000, overwrite: bool = False,
                     state: Any = None, progress: bool = True, source: str | None = None,
                     num_shards: int | None = None, shard_index: int | None = None,
-                    assemble: bool = False) -> Path:
+                    assemble: bool = False, preset: str | None = None) -> Path:
     """Apply ``components`` (scorers/embedders) to ``ds`` shard by shard and assemble the result.
 
     Args:
@@ -85,6 +85,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
             ``num_shards`` (a Slurm array task), then assemble if every shard file is there.
         assemble: score nothing; write the output folder from the finished shards of an array
             run (raises if any is missing).
+        preset: the preset the components came from (recorded in the settings).
 
     Returns:
         ``Path(output_dir)``; loadable with ``deita_hf.data.loading.load_pool`` once complete
@@ -103,7 +104,8 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     settings = None
     if num_shards is not None or shard_index is not None or assemble:
         check_array_task(num_shards, shard_index, assemble)
-        settings = run_settings(ds, components, shard_size=shard_size, source=source)
+        settings = run_settings(ds, components, shard_size=shard_size, source=source,
+                                preset=preset)
         if assemble:
             return _assemble(out, settings, num_shards)
         return _array_task(ds, out, components, settings, num_shards, shard_index,
@@ -112,7 +114,8 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     with contextlib.ExitStack() as stack:
         if state.is_main_process:  # one run at a time in this partial folder
             stack.enter_context(run_lock(out))
-            settings = run_settings(ds, components, shard_size=shard_size, source=source)
+            settings = run_settings(ds, components, shard_size=shard_size, source=source,
+                                preset=preset)
         _score(ds, out, components, settings, shard_size=shard_size, map_batch_size=map_batch_size,
                overwrite=overwrite, state=state, progress=progress)
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.pipeline.config import SelectionConfig
 from deita_hf.study import stages
 from deita_hf.study.config import StudyConfig
 
@@ -30,7 +31,7 @@ class ArmPlan:
 
     name: str
     folder: Path
-    select_argv: list[str]
+    selection: SelectionConfig
     sft: dict[str, Any]
     keys: dict[str, str]
 
@@ -71,17 +72,15 @@ def plan_study(cfg: StudyConfig, output: str | Path, *, progress: bool = True) -
           if k not in LM_EVAL_FIELDS or v != LM_EVAL_FIELDS[k]}
     for arm in cfg.arms:
         folder = output / "arms" / arm.name
-        argv = stages.select_argv(cfg, arm, folder / "selection", progress=progress)
-        stages.parse_select(argv, arm.name)
+        config = stages.select_config(cfg, arm, folder / "selection")
         sft = stages.sft_config(cfg, folder / "selection", folder / "model")
-        fixed = [a for a in argv if a not in ("--no-progress",)]
-        selection = stages.stage_key({"argv": fixed, "budget": cfg.budget,
+        selection = stages.stage_key({"config": config.to_dict(changed_only=True),
                                       "stats": [cfg.stats_complexity_scorer,
                                                 cfg.stats_quality_scorer]})
         model = stages.stage_key({"selection": selection, "sft": sft,
                                   "launcher": [cfg.sft.launcher, cfg.sft.accelerate_args]})
         evaluation = stages.stage_key({"model": model, "evaluation": ev})
-        plans.append(ArmPlan(arm.name, folder, argv, sft,
+        plans.append(ArmPlan(arm.name, folder, config, sft,
                              {"selection": selection, "model": model, "eval": evaluation}))
     return plans
 
@@ -94,10 +93,9 @@ def _run_arm(cfg: StudyConfig, plan: ArmPlan, progress: bool) -> dict[str, Any]:
     if done:
         _say(f"arm {plan.name}: selection finished before, kept")
     else:
-        _say(f"arm {plan.name}: selecting (--strategy {plan.select_argv[5]})")
+        _say(f"arm {plan.name}: selecting (strategy {plan.selection.strategy})")
         record.start("selection", plan.keys["selection"])
-        args = stages.parse_select(plan.select_argv + ["--overwrite"], plan.name)
-        args.func(args)
+        stages.select(plan.selection, progress=progress)
         stats = stages.selection_stats(cfg, plan.folder / "selection", progress=progress)
         done = record.finish("selection", plan.keys["selection"], stats=stats)
     stats = done["stats"]

@@ -1,4 +1,5 @@
-"""The three stages of one arm: select (``deita-hf select``), train (the SFT recipe), evaluate.
+"""The three stages of one arm: select (:func:`deita_hf.pipeline.run_selection` with the arm's
+:class:`~deita_hf.pipeline.config.SelectionConfig`), train (the SFT recipe), evaluate.
 
 Each arm lives in ``OUTPUT/arms/<name>/``: ``selection/`` (a ``deita-hf select`` folder),
 ``sft.yaml`` (the exact recipe it trained with), ``model/`` (the trainer's ``output_dir``),
@@ -31,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.pipeline.config import SelectionConfig
 from deita_hf.study.config import ArmConfig, StudyConfig
 
-__all__ = ["STAGES", "ArmRecord", "evaluate", "select_argv", "selection_stats", "sft_config",
-           "stage_key", "train"]
+__all__ = ["STAGES", "ArmRecord", "evaluate", "select", "select_config", "selection_stats",
+           "sft_config", "stage_key", "train"]
 
 #: the stages of an arm, in order, with their folder names
 STAGES = ("selection", "model", "eval")
@@ -97,66 +99,67 @@ class ArmRecord:
         return rec
 
 
-def select_argv(cfg: StudyConfig, arm: ArmConfig, output: Path, *, overwrite: bool = False,
-                progress: bool = True) -> list[str]:
-    """The ``deita-hf select`` arguments of an arm (study defaults filled in).
+def select_config(cfg: StudyConfig, arm: ArmConfig, output: Path, *,
+                  overwrite: bool = False) -> SelectionConfig:
+    """The :class:`~deita_hf.pipeline.config.SelectionConfig` of an arm (study defaults filled
+    in), checked: its strategy and component specs parse (nothing loads).
+
+    Raises:
+        ConfigError: a bad option, strategy or component spec (naming the arm).
 
     Example:
         >>> from deita_hf.study.config import ArmConfig, StudyConfig
         >>> cfg = StudyConfig(name="s", pool="p.jsonl", budget=5, complexity_scorer="length")
-        >>> select_argv(cfg, ArmConfig(name="r", strategy="random"), Path("o"))[1:8]
-        ['p.jsonl', '--budget', '5', '--strategy', 'random', '--split', 'train']
+        >>> c = select_config(cfg, ArmConfig(name="r", strategy="random"), Path("o"))
+        >>> c.input, c.budget, c.strategy, c.complexity_scorer, c.output
+        ('p.jsonl', 5, 'random', 'length', 'o')
     """
-    argv = ["select", cfg.pool, "--budget", str(cfg.budget), "--strategy", arm.strategy,
-            "--split", cfg.split, "--output", str(output)]
-    if cfg.preset:
-        argv += ["--preset", cfg.preset]
-    for key, flag in (("complexity_scorer", "--complexity-scorer"),
-                      ("quality_scorer", "--quality-scorer"), ("embedder", "--embedder")):
-        spec = getattr(arm, key) or getattr(cfg, key)
-        if spec:
-            argv += [flag, spec]
-    for spec in arm.scorers:
-        argv += ["--scorer", spec]
-    if arm.score_column:
-        argv += ["--score-column", arm.score_column]
-    if arm.threshold is not None:
-        argv += ["--threshold", str(arm.threshold)]
-    argv += [*cfg.select_args, *arm.select_args]
-    if overwrite:
-        argv.append("--overwrite")
-    if not progress:
-        argv.append("--no-progress")
-    return argv
-
-
-def parse_select(argv: list[str], arm: str):
-    """Parse ``deita-hf select`` arguments with the real parser; check the strategy and
-    component specs (nothing loads).
-
-    Raises:
-        ConfigError: argparse rejects them, or a strategy or component spec is bad.
-    """
-    from deita_hf.cli.main import build_parser
+    from deita_hf.components import parse_spec
+    from deita_hf.pipeline.config import load_config
+    from deita_hf.pipeline.config_flags import options_from_flags
     from deita_hf.selection.dispatch import parse_strategy
 
+    values: dict[str, Any] = {"input": cfg.pool, "budget": cfg.budget, "strategy": arm.strategy,
+                              "split": cfg.split, "output": str(output)}
+    if cfg.preset:
+        values["preset"] = cfg.preset
+    for key in ("complexity_scorer", "quality_scorer", "embedder"):
+        spec = getattr(arm, key) or getattr(cfg, key)
+        if spec:
+            values[key] = spec
+    if arm.scorers:
+        values["scorers"] = list(arm.scorers)
+    if arm.score_column:
+        values["score_column"] = arm.score_column
+    if arm.threshold is not None:
+        values["threshold"] = arm.threshold
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit:
-        raise ConfigError(f"arm {arm!r}: deita-hf select rejects {shlex.join(argv)} (see the "
-                          f"message above).") from None
-    from deita_hf.components import parse_spec
-
-    specs = [("complexity", args.complexity_scorer), ("quality", args.quality_scorer),
-             ("embedding", args.embedder), *(("scorer", s) for s in args.scorers or ())]
-    try:
-        parse_strategy(args.strategy)
-        for role, spec in specs:
+        for extra in (cfg.select_args, arm.select_args):  # later ones win; lists add up
+            for key, value in options_from_flags(SelectionConfig, list(extra),
+                                                 f"arm {arm.name!r}: select_args").items():
+                values[key] = values.get(key, []) + value if isinstance(value, list) else value
+        if overwrite:
+            values["overwrite"] = True
+        config = load_config(SelectionConfig, None, **values)
+        config.check()
+        parse_strategy(config.strategy)
+        for role, spec in config.flag_specs().items():
             if spec is not None:
                 parse_spec(role, spec)
+        for spec in config.scorers:
+            parse_spec("scorer", spec)
     except ConfigError as err:
-        raise ConfigError(f"arm {arm!r}: {err}") from None
-    return args
+        raise ConfigError(f"arm {arm.name!r}: {err}") from None
+    return config
+
+
+def select(config: SelectionConfig, *, progress: bool = True) -> Any:
+    """Run an arm's selection with the Python API (:func:`deita_hf.pipeline.run_selection`),
+    replacing an interrupted folder; returns the :class:`~deita_hf.pipeline.SelectionRun`."""
+    from deita_hf.pipeline.run_select import run_selection
+
+    return run_selection(dataclasses.replace(config, overwrite=True), progress=progress,
+                         say=lambda line: print(f"deita-hf study: {line}", file=sys.stderr))
 
 
 def selection_stats(cfg: StudyConfig, folder: Path, *, progress: bool = True) -> dict[str, Any]:

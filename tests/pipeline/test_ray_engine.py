@@ -150,3 +150,30 @@ def test_worker_error_is_one_message(cluster, tmp_path, capsys):
                  "--num-workers", "1"]) == 2
     err = capsys.readouterr().err
     assert "deita-hf score: error: row 1: roles out of order" in err and "Traceback" not in err
+
+
+def test_file_pool_is_read_by_row_range_not_staged(cluster, tmp_path, monkeypatch):
+    """A pool read from a file: each worker reads its shard's rows from the pool's Arrow file;
+    the driver writes no second copy (``input/``) of the pool."""
+    from deita_hf.pipeline.ray_engine import PoolRows, pool_rows
+    from deita_hf.pipeline.score_run import ScoreRun
+
+    rows = [{"instruction": "x" * (i + 1), "output": "y" * (2 * i + 1)} for i in range(10)]
+    path = tmp_path / "pool.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    pool = load_pool(path)
+    source = pool_rows(pool)
+    assert isinstance(source, PoolRows) and source.num_rows == 10
+    assert source.read(range(3, 6))["instruction"][:] == ["xxxx", "xxxxx", "xxxxxx"]
+
+    def no_staging(self, *args, **kwargs):
+        raise AssertionError("the driver staged a copy of the pool")
+
+    monkeypatch.setattr(ScoreRun, "stage_input", no_staging)
+    comps = [build_component("complexity", "length"), build_component("quality", "length")]
+    out = score_on_ray(pool, comps, output_dir=tmp_path / "scored", shard_size=3,
+                       address=cluster, num_workers=2, progress=False)
+    scored = load_pool(out)
+    assert scored["instruction"][:] == [r["instruction"] for r in rows]
+    assert scored["quality"][:] == [[float(len(r["output"]))] for r in rows]
+    assert pool_rows(pool.select([1, 0])) is None  # an index mapping: staged instead

@@ -1,0 +1,99 @@
+"""The decontamination step of a selection run (``decontaminate="mt_bench"``, ``deita-hf select
+--decontaminate``) and of ``deita-hf decontaminate``: the
+:class:`~deita_hf.selection.decontamination.Decontaminator` built from the options (its prompts
+read at once, before the pool), the rows it drops, and the settings it records.
+
+Example:
+    >>> dec = build_decontaminator("mt_bench", method="ngram", ngram=13, min_words=8,
+    ...                            threshold=0.9, embedder_spec=None, options={})
+    >>> from datasets import Dataset
+    >>> kept, settings = drop_contaminated(dec, Dataset.from_dict({
+    ...     "instruction": ["Say hello to my friend, please.", "hi"], "output": ["x", "y"]}))
+    >>> len(kept), settings["dropped"]
+    (2, 0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deita_hf.errors import ConfigError
+
+__all__ = ["build_decontaminator", "drop_contaminated", "settings_of", "summary"]
+
+
+def build_decontaminator(against: str, *, method: str, ngram: int, min_words: int,
+                         threshold: float, embedder_spec: str | None, options: dict[str, Any],
+                         examples: int = 3, progress: bool = True, split: str = "train",
+                         command: str = "deita-hf select") -> Any:
+    """The Decontaminator of these options; the benchmark prompts are read here.
+
+    Args:
+        against: the benchmarks (``mt_bench``, ``alpaca_eval[=PATH]``, ``NAME=PATH``, ``PATH``).
+        method, ngram, min_words, threshold: how rows are matched.
+        embedder_spec: the embedder spec of the ``embedding``/``both`` methods.
+        options: component options for that embedder.
+        examples: examples kept per benchmark in the report.
+        progress: show progress bars.
+        split: the split of Hub benchmark sets.
+        command: the command named in errors (its flags are named accordingly).
+
+    Returns:
+        The :class:`~deita_hf.selection.decontamination.Decontaminator`.
+
+    Raises:
+        ConfigError: an embedding method without an embedder, a bad spec, an unreadable file.
+    """
+    from deita_hf.components import build_component, parse_spec
+    from deita_hf.pipeline.presets import check_models_available
+    from deita_hf.selection.decontamination import Decontaminator
+
+    embedder = None
+    if method != "ngram":
+        flag = "--decontaminate-" if command.endswith("select") else "--"
+        if not embedder_spec or embedder_spec.strip().lower() == "none":
+            raise ConfigError(f"{flag}method {method} compares embeddings: pass the pool's "
+                              f"embedder with {flag}embedder SPEC (e.g. minilm).")
+        parse_spec("embedding", embedder_spec)
+        check_models_available({"embedding": embedder_spec}, command=command)
+        embedder = build_component("embedding", embedder_spec, **options)
+    dec = Decontaminator(against, method=method, ngram=ngram, min_words=min_words,
+                         threshold=threshold, embedder=embedder, examples=examples,
+                         split=split, progress=progress)
+    dec.embedder_spec = embedder_spec if method != "ngram" else None  # for the reproduce command
+    dec.prompt_sets()  # read the prompts now: a bad file or an offline Hub fails before the pool
+    return dec
+
+
+def settings_of(dec: Any, report: Any) -> dict[str, Any]:
+    """The report's dict, with the embedder spec the run used (for the reproduce command)."""
+    out = report.to_dict()
+    if getattr(dec, "embedder_spec", None):
+        out["embedder_spec"] = dec.embedder_spec
+    return out
+
+
+def drop_contaminated(dec: Any, pool: Any) -> tuple[Any, dict[str, Any] | None]:
+    """Drop the pool rows ``dec`` matches (after loading the pool, before any scorer runs).
+
+    Returns:
+        ``(the rows kept, the settings' "decontamination" dict)``; ``(pool, None)`` without
+        ``dec``.
+    """
+    if dec is None:
+        return pool, None
+    kept, report = dec.apply(pool)
+    return kept, settings_of(dec, report)
+
+
+def summary(report: dict[str, Any], prefix: str = "deita-hf decontaminate") -> str:
+    """A few lines: rows matched per benchmark, with one example each."""
+    lines = [f"{prefix}: {report['dropped']:,} of {report['pool_rows']:,} rows match benchmark "
+             f"prompts ({report['method']})"]
+    for name, info in report["benchmarks"].items():
+        short = f", {info['too_short']} too short for n-grams" if info.get("too_short") else ""
+        lines.append(f"  {name:<12} {info['rows']:>6,} rows  ({info['prompts']} prompts{short})")
+        for ex in info["examples"][:1]:
+            lines.append(f"    e.g. row {ex['row']} turn {ex['turn']} ~ {ex['prompt_id']}: "
+                         f"{ex['match']}")
+    return "\n".join(lines)
