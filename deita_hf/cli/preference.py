@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         "complexity_scorer": complexity.describe() if complexity is not None else None,
         "quality_scorer": quality.describe() if quality is not None else None,
         "deita_hf_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     write_preference_output(selected, settings, out, overwrite=args.overwrite)
     print(f"Wrote {len(selected)} of {len(pool)} pairs ({args.strategy}) to {out}")

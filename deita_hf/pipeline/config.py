@@ -170,6 +170,9 @@ class SelectionConfig(ComponentArguments):
                                     "as --source-dataset; default: the 'source' column)",
                                     aliases=["--source-dataset"])
     pretty_name: str | None = _f(None, "the card's title")
+    keep_vectors: bool = _f(False, "keep the vector columns (embedding, less_grad) in the "
+                            "default config; by default they go to the 'embeddings' config and "
+                            "data/ holds what trl.SFTTrainer trains on")
 
     def check(self) -> SelectionConfig:
         """Check the values that need no pool or model; returns ``self``.

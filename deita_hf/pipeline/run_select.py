@@ -153,6 +153,7 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     from deita_hf.data.loading import load_pool
     from deita_hf.data.provenance import column_provenance, score_run_provenance
     from deita_hf.hub import save_selection
+    from deita_hf.hub.layout import read_settings
     from deita_hf.hub.card import reproduce_command
     from deita_hf.hub.folder import check_output
     from deita_hf.hub.run_setup import run_setup
@@ -264,7 +265,10 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     save_selection(selected, output, stats=stats, settings=settings, pool=pool,
                    include_pool=config.include_pool, license=config.license,
                    source_datasets=config.source_datasets or None,
-                   pretty_name=config.pretty_name, overwrite=config.overwrite)
+                   pretty_name=config.pretty_name, overwrite=config.overwrite,
+                   keep_vectors=config.keep_vectors)
+    # what the folder records (the rows' provenance filled in), as the card shows it
+    settings = {k: v for k, v in read_settings(output)[1].items() if k != "publishing"}
     return SelectionRun(selected, stats, settings=settings, output=Path(output))
 
 
@@ -273,5 +277,5 @@ def _run_settings(config: SelectionConfig) -> dict[str, Any]:
     from deita_hf import __version__
 
     return {"deita_hf_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "input": str(config.input), "split": config.split}

@@ -77,7 +77,7 @@ def test_select_writes_loadable_hub_folder(pool_file, tmp_path, capsys):
     stats = json.loads((out_dir / "deita_selection.json").read_text())
     assert stats["kept"] == 40 and stats["budget"] == 40 and stats["pool_size"] == 302
     assert stats["threshold"] == 0.8 and stats["input"] == str(pool_file)
-    assert stats["deita_hf_version"] and stats["created"].endswith("+00:00")
+    assert stats["deita_hf_version"] and stats["created_at"].endswith("+00:00")
     assert len(stats["max_similarity"]) == 40 and stats["max_similarity"][0] is None
     assert stats["examined"] > 40  # near-duplicates in real Dolly data (bag-of-words) dropped
 
@@ -215,3 +215,14 @@ def test_readme_main_job_command_end_to_end(tmp_path):
         assert (out_dir / "figures" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     card = (out_dir / "README.md").read_text()
     assert "license: cc-by-sa-3.0" in card and "**Stand-ins:**" in card
+
+
+def test_keep_vectors_flag_keeps_the_vectors_in_the_training_config(pool_file, tmp_path):
+    out_dir = tmp_path / "sel"
+    assert main(["select", str(pool_file), "--budget", "10", "--output", str(out_dir),
+                 "--keep-vectors", "--no-progress"]) == 0
+    loaded = load_dataset(str(out_dir), split="train")
+    assert "embedding" in loaded.column_names and "messages" in loaded.column_names
+    assert not (out_dir / "embeddings").exists()
+    settings = json.loads((out_dir / "deita_selection.json").read_text())
+    assert settings["config"]["keep_vectors"] is True
