@@ -64,6 +64,8 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "kMQ: k-means, equal budget per cluster, quality-weighted sampling"),
     Strategy("less", _S + "less", "select_less",
              "highest mean gradient cosine to a target set (LESS)"),
+    Strategy("rds", _S + "rds", "select_rds",
+             "RDS+: max embedding cosine per target task, round-robin over tasks"),
 )}
 
 
