@@ -267,7 +267,7 @@ def select_rds(
     vectors, starts, tasks = target_tasks(target_ds, target_column, use_tasks)
     per_task, best = task_top_rows(ds, embedding_column, vectors, starts, min(budget, len(ds)),
                                    block_size=block, progress=progress)
-    rows, scores, firsts = round_robin(per_task, budget)
+    rows, scores, firsts = round_robin(per_task, min(budget, len(ds)))
     warn_short(len(rows), budget, "are in the pool")
     extra: dict[str, list] = {SCORE_COLUMN: scores, RANK_COLUMN: list(range(len(rows)))}
     if use_tasks:
