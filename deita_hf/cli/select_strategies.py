@@ -170,6 +170,11 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
                          produced=[c for m in measures for c in measure_columns(m)],
                          device=args.device,
                          progress=progress)
+    if name == "rds":  # RDS+: the target is embedded like the pool (deita_hf.pipeline.rds_target)
+        from deita_hf.pipeline.rds_target import check_rds_plan
+
+        check_rds_plan(plan.kwargs, plan.specs.get("embedding"),
+                       pool_has_embeddings=plan.kwargs["embedding_column"] in pool.column_names)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
     label_embedder = None
     if plan.label_embedder is not None:  # mig: the tag labels' embedder
@@ -189,6 +194,10 @@ def run_strategy(args: argparse.Namespace, name: str, spec_kwargs: dict[str, Any
         pool = selector.score(pool, progress=progress, warn=False, roles=tuple(plan.specs))
     kwargs, target = (resolve_target(plan.kwargs, measures, progress=progress)
                       if name == "less" else (plan.kwargs, None))
+    if name == "rds":
+        from deita_hf.pipeline.rds_target import embed_target
+
+        kwargs, target = embed_target(plan.kwargs, selector.embedder, progress=progress)
     selected, stats = dispatch.select(pool, budget, name, return_stats=True, **kwargs)
     if target is not None:
         stats.params["target"] = target
