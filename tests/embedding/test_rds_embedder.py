@@ -110,3 +110,14 @@ def test_bad_input_errors():
         RdsEmbedder("")
     with pytest.raises(FormatError, match="role 'tool'"):
         render_tulu([{"role": "tool", "content": "x"}], eos="</s>")
+
+
+def test_pickles_without_the_model_for_engine_workers(tiny_base_llama, conversations):
+    """Ray/array workers receive the settings only and load the model themselves."""
+    import pickle
+
+    emb = RdsEmbedder(str(tiny_base_llama), batch_size=4, device="cpu")
+    first = emb.embed_conversations(conversations[:3])
+    clone = pickle.loads(pickle.dumps(emb))
+    assert "model" not in clone._rt and clone.describe() == emb.describe()
+    assert np.abs(np.array(clone.embed_conversations(conversations[:3])) - first).max() == 0
