@@ -117,3 +117,24 @@ def test_errors_name_the_problem(data):
         select_rds(pool_ds, 3, target=short, progress=False)
     with pytest.raises(SelectionError, match="no rows"):
         select_rds(pool_ds, 3, target=target_ds.select([]), progress=False)
+
+
+def test_block_reads_equal_row_reads_across_chunks_and_indices():
+    """The streaming read of a run of rows (one slice of the Arrow values) equals row-by-row
+    reads, across chunk boundaries and through an indices mapping."""
+    from datasets import concatenate_datasets
+
+    from deita_hf.selection.vectors import EmbeddingReader
+
+    rng = np.random.default_rng(1)
+    parts = [Dataset.from_dict({"embedding": rng.standard_normal((n, 5)).tolist()})
+             for n in (7, 1, 9)]
+    ds = concatenate_datasets(parts)
+    assert ds.data.column("embedding").num_chunks == 3
+    want = np.array(ds["embedding"][:])  # float64, as stored
+    for view, rows in ((ds, want), (ds.select([3, 4, 5, 6, 7, 8, 2, 16]), None)):
+        reader = EmbeddingReader(view, "embedding")
+        expected = np.array(view["embedding"][:]) if rows is None else rows
+        np.testing.assert_array_equal(reader.raw_rows(np.arange(len(view))), expected)
+        for i in range(len(view)):
+            np.testing.assert_array_equal(reader.raw_rows(np.array([i]))[0], expected[i])
