@@ -193,8 +193,8 @@ def main() -> None:
     p.add_argument("--root", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "deita_bench"))
     args = p.parse_args()
     if args.part != "ref":
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+              f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}", flush=True)
     {"rds": part_rds, "scale": part_scale, "ref": part_ref}[args.part](args)
 
 

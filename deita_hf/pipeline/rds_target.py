@@ -11,11 +11,13 @@ selects: the target's embeddings, from the same embedder as the pool's.
   method's similarities are defined on those vectors.
 
 Example:
+    >>> from deita_hf.errors import ConfigError
     >>> from deita_hf.pipeline.rds_target import check_rds_plan
-    >>> check_rds_plan({"target": "missing.jsonl"}, None, pool_has_embeddings=True)
-    Traceback (most recent call last):
-    ...
-    deita_hf.errors.ConfigError: --strategy rds:target=missing.jsonl: no such file or folder. Pass the target rows (e.g. few-shot examples of the tasks to aim at, one `task` value per task) as a file or folder.
+    >>> try:
+    ...     check_rds_plan({"target": "missing.jsonl"}, None, pool_has_embeddings=True)
+    ... except ConfigError as err:
+    ...     print(str(err).split(". ")[0])
+    --strategy rds:target=missing.jsonl: no such file or folder
 """
 
 from __future__ import annotations
