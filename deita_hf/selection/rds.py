@@ -15,11 +15,16 @@ RdsEmbedder`: the position-weighted mean of the base model's last hidden states)
    loop), and its score becomes the lower of the two (``min(score, old)``); this repeats until
    ``budget`` distinct rows are taken.
 
+That is ``aggregation="max"``, the default when the target has several tasks (the values of
+its ``task_column``, default ``task``, in order of first appearance). For one target task (no
+such column) the authors select with ``get_top_influences.py --selection_method max`` instead,
+the default then (``aggregation="round_robin"``): the same round-robin with every target
+example as its own "task" (each example's rows sorted by their cosine to it), and a row taken
+again keeps its first score (the authors drop the duplicate's score).
+
 The kept rows come in the order they were first taken, with ``selection_score`` (the authors'
-saved ``influence_score``: the minimum of the task scores under which the row was taken) and,
-with several tasks, ``rds_task`` (the task that first took it). Tasks are the values of the
-target's ``task_column`` (default ``task``; in order of first appearance) when it has one, else
-the target is one task (the authors pass one file per task).
+saved ``influence_score``) and, with several tasks, ``rds_task`` (the task of the turn that
+first took it).
 
 Streaming and exact at any pool size: no task takes more than ``budget`` rows before the budget
 is met (after ``r`` rounds the first task alone has taken ``r`` distinct rows), so the pool is
@@ -35,6 +40,9 @@ Example:
     >>> out = select_rds(pool, 3, target=target, progress=False)
     >>> out["selection_rank"][:], out["rds_task"][:]
     ([0, 1, 2], ['a', 'b', 'a'])
+    >>> one_task = target.remove_columns("task")  # round-robin over its two examples
+    >>> select_rds(one_task, 2, target=one_task, progress=False)["embedding"][:]
+    [[1.0, 0.0], [0.0, 1.0]]
     >>> [round(s, 2) for s in out["embedding"][2]]
     [0.8, 0.6]
 """
@@ -53,6 +61,7 @@ from deita_hf.selection.common import (
     SCORE_COLUMN,
     check_block_size,
     check_budget,
+    check_choice,
     check_free_columns,
     finish,
     warn_short,
@@ -64,13 +73,16 @@ if TYPE_CHECKING:
 
     from deita_hf.selection.result import SelectionStats
 
-__all__ = ["RDS_COMMIT", "TASK_COLUMN", "round_robin", "select_rds", "target_tasks",
+__all__ = ["AGGREGATIONS", "RDS_COMMIT", "TASK_COLUMN", "round_robin", "select_rds", "target_tasks",
            "task_top_rows"]
 
 #: the commit of hamishivi/automated-instruction-selection this module follows
 RDS_COMMIT = "df71a044d567976e37bebeae53cd59f992b1ea09"
 #: the column naming the target task that first took each kept row (with several tasks)
 TASK_COLUMN = "rds_task"
+#: ``max``: max over a task's examples, round-robin over tasks (get_top_aggregated_influences);
+#: ``round_robin``: round-robin over every target example (get_top_influences)
+AGGREGATIONS = ("max", "round_robin")
 
 
 def target_tasks(target: Dataset, column: str, task_column: str | None
@@ -161,18 +173,19 @@ def task_top_rows(ds: Dataset, column: str, vectors: np.ndarray, starts: np.ndar
     return out, best
 
 
-def round_robin(per_task: list[tuple[np.ndarray, np.ndarray]], budget: int
-                ) -> tuple[list[int], list[float], list[int]]:
+def round_robin(per_task: list[tuple[np.ndarray, np.ndarray]], budget: int, *,
+                lower: bool = True) -> tuple[list[int], list[float], list[int]]:
     """The authors' round-robin over the tasks' sorted rows until ``budget`` distinct rows.
 
     Args:
-        per_task: per task, ``(rows, scores)`` sorted best first.
+        per_task: per task (or target example), ``(rows, scores)`` sorted best first.
         budget: distinct rows to take.
+        lower: a row taken again gets the lower score (``get_top_aggregated_influences``);
+            False: it keeps its first score (``get_top_influences``).
 
     Returns:
-        ``(rows, scores, tasks)`` in order of first taking: the row, the minimum of the task
-        scores under which it was taken, the index of the task that first took it. Fewer than
-        ``budget`` when every task's list runs out.
+        ``(rows, scores, tasks)`` in order of first taking: the row, its score, the index of
+        the list that first took it. Fewer than ``budget`` when every list runs out.
 
     Example:
         >>> a = (np.array([0, 1]), np.array([0.9, 0.5]))
@@ -193,7 +206,8 @@ def round_robin(per_task: list[tuple[np.ndarray, np.ndarray]], budget: int
             pos[t] += 1
             moved = True
             if row in taken:
-                taken[row][0] = min(score, taken[row][0])
+                if lower:
+                    taken[row][0] = min(score, taken[row][0])
             else:
                 taken[row] = [score, t]
         if not moved:
@@ -222,11 +236,12 @@ def select_rds(
     embedding_column: str = "embedding",
     target_column: str | None = None,
     task_column: str | None = "task",
+    aggregation: str | None = None,
     block_size: int | None = None,
     progress: bool = True,
     return_stats: bool = False,
 ) -> Dataset | tuple[Dataset, SelectionStats]:
-    """Keep ``budget`` rows by RDS+: max cosine to each target task, round-robin over tasks.
+    """Keep ``budget`` rows by RDS+: cosine to the target, round-robin over tasks or examples.
 
     Args:
         ds: the pool, with ``embedding_column`` (every column is kept).
@@ -237,6 +252,9 @@ def select_rds(
         embedding_column: the pool's embedding column.
         target_column: the target's embedding column (default: ``embedding_column``).
         task_column: the target's task column (absent or None: one task).
+        aggregation: ``"max"`` (max over each task's examples, round-robin over tasks) or
+            ``"round_robin"`` (round-robin over every target example); default: ``"max"`` with
+            several tasks, ``"round_robin"`` with one, as the authors' scripts do.
         block_size: pool rows per block (default 8192).
         progress: show a progress bar.
         return_stats: also return a :class:`~deita_hf.selection.result.SelectionStats`.
@@ -262,21 +280,27 @@ def select_rds(
                 f"{sorted(frame.column_names)}). Embed it with --embedder rds:MODEL (RdsEmbedder), "
                 f"the same model for the pool and the target.")
     use_tasks = task_column if task_column and task_column in target_ds.column_names else None
+    if aggregation is None:
+        aggregation = "max" if use_tasks else "round_robin"
+    aggregation = check_choice("aggregation", aggregation, AGGREGATIONS)
     added = [RANK_COLUMN, SCORE_COLUMN] + ([TASK_COLUMN] if use_tasks else [])
     check_free_columns(ds, added, read=())
     vectors, starts, tasks = target_tasks(target_ds, target_column, use_tasks)
-    per_task, best = task_top_rows(ds, embedding_column, vectors, starts, min(budget, len(ds)),
-                                   block_size=block, progress=progress)
-    rows, scores, firsts = round_robin(per_task, min(budget, len(ds)))
+    groups = starts if aggregation == "max" else np.arange(len(vectors))
+    per_group, best = task_top_rows(ds, embedding_column, vectors, groups, min(budget, len(ds)),
+                                    block_size=block, progress=progress)
+    rows, scores, firsts = round_robin(per_group, min(budget, len(ds)),
+                                       lower=aggregation == "max")
     warn_short(len(rows), budget, "are in the pool")
     extra: dict[str, list] = {SCORE_COLUMN: scores, RANK_COLUMN: list(range(len(rows)))}
     if use_tasks:
-        extra[TASK_COLUMN] = [tasks[t] for t in firsts]
+        task_of = np.searchsorted(starts, groups[firsts], side="right") - 1 if firsts else []
+        extra[TASK_COLUMN] = [tasks[t] for t in task_of]
     return finish(
         ds, np.asarray(rows, dtype=np.int64), strategy="rds", budget=budget, start=start,
         added=extra,
         params={"target": source, "target_rows": len(target_ds), "tasks": len(tasks),
-                "aggregation": "max per task, round-robin over tasks", "commit": RDS_COMMIT},
+                "aggregation": aggregation, "commit": RDS_COMMIT},
         columns={"embedding_column": embedding_column, "target_column": target_column,
                  "task_column": use_tasks},
         pool_scores=best, return_stats=return_stats,

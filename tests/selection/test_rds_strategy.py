@@ -44,6 +44,30 @@ def reference(pool: np.ndarray, target: np.ndarray, tasks: list, budget: int,
     return list(picked), list(picked.values())
 
 
+def reference_examples(pool: np.ndarray, target: np.ndarray, budget: int):
+    """``get_top_influences.py --selection_method max`` (one task): round-robin over the test
+    examples, each popping its best remaining train row; duplicates dropped (first kept)."""
+    unit = lambda v: np.asarray(v, dtype=np.float64) / math.sqrt(float(np.dot(v, v)))  # noqa: E731
+    influences = {i: {j: float(np.dot(unit(target[i]), unit(pool[j]))) for j in range(len(pool))}
+                  for i in range(len(target))}
+    ordered = {i: sorted(infl.items(), key=lambda x: x[1], reverse=True)
+               for i, infl in influences.items()}
+    budget = min(budget, len(pool))
+    saved, scores = [], []
+    while len(saved) < budget:
+        for i in ordered:  # the authors finish the round, then cut to the budget
+            if not ordered[i]:
+                continue
+            inst, score = ordered[i].pop(0)
+            saved.append(inst)
+            scores.append(score)
+            prev = len(saved)
+            saved = list(dict.fromkeys(saved))  # remove_dupes_ordered
+            if len(saved) < prev:
+                scores = scores[:-1]
+    return saved[:budget], scores[:budget]
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
@@ -83,12 +107,29 @@ def test_planted_bugs_change_the_selection(data):
     assert out != no_rr and out != mean_agg
 
 
-def test_one_task_without_task_column_is_plain_top_max(data):
+@pytest.mark.parametrize("budget,block_size", [(1, None), (9, 5), (30, 8), (60, None)])
+def test_one_task_round_robins_over_its_examples(data, budget, block_size):
     pool, target, _, pool_ds, target_ds = data
-    rows, scores = reference(pool, target, ["one"] * 7, 9)
-    out = select_rds(pool_ds, 9, target=target_ds.remove_columns("task"), progress=False)
+    one = target_ds.remove_columns("task")
+    rows, scores = reference_examples(pool, target, budget)
+    out = select_rds(pool_ds, budget, target=one, block_size=block_size, progress=False)
     assert out["id"][:] == rows and "rds_task" not in out.column_names
     np.testing.assert_allclose(out["selection_score"][:], scores, atol=1e-12)
+    # planted bug: the max over the examples (the multi-task rule) picks other rows
+    by_max, _ = reference(pool, target, ["one"] * 7, budget)
+    if budget > 1:
+        assert by_max != rows
+    # aggregation="max" on one task is that max ranking
+    out = select_rds(pool_ds, budget, target=one, aggregation="max", progress=False)
+    assert out["id"][:] == by_max
+
+
+def test_bad_aggregation_is_a_config_error(data):
+    from deita_hf.errors import ConfigError
+
+    _, _, _, pool_ds, target_ds = data
+    with pytest.raises(ConfigError, match="aggregation must be one of 'max', 'round_robin'"):
+        select_rds(pool_ds, 3, target=target_ds, aggregation="mean")
 
 
 def test_duplicate_across_tasks_spends_the_turn():
