@@ -26,7 +26,8 @@ ROLES: dict[str, str] = {"complexity": "complexity", "quality": "quality", "embe
                          "scorer": ""}
 
 _SCORER_KINDS = ("none", "length", "vllm", "model")
-_EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm", "vllm")
+_EMBEDDER_KINDS = ("none", "minilm", "deita", "sentence-transformers", "causal-lm", "vllm",
+                   "rds")
 
 #: the options one set of which serves every component of a run (``--batch-size``,
 #: ``--max-length``, ``--device``, ``--dtype``, ``--on-error``): each component takes those it
@@ -104,7 +105,7 @@ def parse_spec(role: str, spec: str | None) -> ComponentSpec:
             from deita_hf.embedding.deita import DEITA_EMBEDDER_MODEL
 
             return ComponentSpec(role, "vllm", DEITA_EMBEDDER_MODEL)
-        for prefix in ("deita:", "sentence-transformers:", "causal-lm:", "vllm:"):
+        for prefix in ("deita:", "sentence-transformers:", "causal-lm:", "vllm:", "rds:"):
             if low.startswith(prefix):
                 return ComponentSpec(role, prefix[:-1], _target(role, text, prefix))
         if low == "length":
@@ -289,6 +290,10 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
             from deita_hf.embedding.vllm_embedder import VLLMDeitaEmbedder
 
             return VLLMDeitaEmbedder(parsed.target, **_accepted(VLLMDeitaEmbedder, kwargs))
+        if parsed.kind == "rds":  # RDS+ (Ivison et al., 2025): deita_hf.embedding.rds
+            from deita_hf.embedding.rds import RdsEmbedder
+
+            return RdsEmbedder(parsed.target, **_accepted(RdsEmbedder, kwargs))
         return SentenceEmbedder(parsed.target, **_accepted(SentenceEmbedder, kwargs))
     from deita_hf.scoring import (
         ComplexityScorer,

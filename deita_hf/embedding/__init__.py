@@ -12,6 +12,9 @@ every instruction and response):
 * :class:`CausalLMEmbedder` renders the conversation with a chat model's own chat template and
   takes the last layer's hidden state at the last non-padding token (or the mean over tokens
   with ``pooling="mean"``).
+* :class:`RdsEmbedder` reproduces RDS+ (Ivison et al., 2025): the conversation in the Tulu
+  format, the position-weighted mean of a base model's last hidden states (``--embedder
+  rds:MODEL``).
 
 Example:
     >>> from deita_hf.embedding import SentenceEmbedder
@@ -23,7 +26,8 @@ Example:
 
 from deita_hf.embedding.causal_lm import CausalLMEmbedder
 from deita_hf.embedding.deita import DEITA_EMBEDDER_MODEL, DeitaEmbedder, render_vicuna
+from deita_hf.embedding.rds import RdsEmbedder
 from deita_hf.embedding.sentence import MINILM, SentenceEmbedder, conversation_text
 
-__all__ = ["DEITA_EMBEDDER_MODEL", "MINILM", "CausalLMEmbedder", "DeitaEmbedder",
+__all__ = ["DEITA_EMBEDDER_MODEL", "MINILM", "CausalLMEmbedder", "DeitaEmbedder", "RdsEmbedder",
            "SentenceEmbedder", "conversation_text", "render_vicuna"]

@@ -159,6 +159,7 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     from deita_hf.hub.run_setup import run_setup
     from deita_hf.pipeline.decontam import build_decontaminator, drop_contaminated, summary
     from deita_hf.pipeline.less_target import resolve_target
+    from deita_hf.pipeline.rds_target import check_rds_plan, embed_target
     from deita_hf.pipeline.measures import apply_scorers, build_scorers, measure_columns
     from deita_hf.pipeline.presets import check_models_available, get_preset
     from deita_hf.pipeline.selector import DatasetSelector
@@ -209,6 +210,9 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
                          progress=progress if spec_progress is None else spec_progress)
     if name == "deita":
         plan.kwargs["threshold"] = threshold
+    if name == "rds":  # RDS+: the target is embedded like the pool (deita_hf.pipeline.rds_target)
+        check_rds_plan(plan.kwargs, plan.specs.get("embedding"),
+                       pool_has_embeddings=plan.kwargs["embedding_column"] in pool.column_names)
     check_models_available(plan.specs, command="deita-hf select", preset=preset.name)
     label_embedder = None
     if plan.label_embedder is not None:  # mig: the tag labels' embedder
@@ -228,6 +232,8 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
         pool = selector.score(pool, progress=progress, warn=False, roles=tuple(plan.specs))
     kwargs, target = (resolve_target(plan.kwargs, measures, progress=progress)
                       if name == "less" else (plan.kwargs, None))
+    if name == "rds":
+        kwargs, target = embed_target(plan.kwargs, selector.embedder, progress=progress)
     selected, stats = dispatch.select(pool, config.budget, name, return_stats=True, **kwargs)
     if target is not None:
         stats.params["target"] = target

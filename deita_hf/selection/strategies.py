@@ -137,3 +137,14 @@ class LessStrategy(SelectionStrategy):
     adds = (SCORE_COLUMN, RANK_COLUMN)
     may_add = ("less_task",)  # with several tasks in the target
     other_column_arguments = ("target_column", "task_column")  # the target's columns
+
+
+@register_strategy
+class RDSStrategy(SelectionStrategy):
+    name = "rds"
+    summary = "RDS+: max embedding cosine per target task, round-robin over tasks"
+    function = _S + "rds:select_rds"
+    column_reads = (ColumnRead("embedding_column", "embedding", role="embedding"),)
+    adds = (SCORE_COLUMN, RANK_COLUMN)
+    may_add = ("rds_task",)  # with several tasks in the target
+    other_column_arguments = ("target_column", "task_column")  # the target's columns

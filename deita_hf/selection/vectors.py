@@ -133,6 +133,9 @@ class EmbeddingReader:
             where = np.flatnonzero(chunk_ids == c)
             values, offsets = self._value_array(c), self._offset_array(c)
             begins = offsets[phys[where] - self._starts[c]]
+            if (begins == begins[0] + dim * np.arange(len(begins))).all():  # a run of rows
+                out[where] = values[begins[0]: begins[0] + dim * len(begins)].reshape(-1, dim)
+                continue
             for j, b in zip(where.tolist(), begins.tolist()):
                 out[j] = values[b : b + dim]
         return out

@@ -32,6 +32,8 @@ ARGS = {
     # the pool's 4-d embeddings stand in for gradient features (no feature ids to check)
     "less": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]}),
              "features_column": "embedding", "id_column": None, "progress": False},
+    "rds": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+                                         "task": ["a", "b"]}), "progress": False},
 }
 
 

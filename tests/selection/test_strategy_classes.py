@@ -45,6 +45,9 @@ ARGS = {
     "less": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0],
                                                         [0.0, 1.0, 0.0, 0.0]]}),
              "features_column": "embedding", "id_column": None, "progress": False},
+    "rds": {"target": Dataset.from_dict({"embedding": [[1.0, 0.0, 0.0, 0.0],
+                                                       [0.0, 1.0, 0.0, 0.0]],
+                                         "task": ["a", "b"]}), "progress": False},
 }
 
 
