@@ -47,28 +47,31 @@ def less_cache_dir(output: str | os.PathLike) -> Path:
     return out.parent / f".{out.name}.less"
 
 
-def check_target(kwargs: dict[str, Any]) -> None:
-    """Refuse a ``less`` spec without ``target=``, or whose local target path does not exist
-    (before anything loads).
+def check_target(kwargs: dict[str, Any], strategy: str = "less") -> None:
+    """Refuse a target-based spec (``less``, ``rds``) without ``target=``, or whose local
+    target path does not exist (before anything loads).
 
     Args:
         kwargs: the strategy's arguments.
+        strategy: the strategy's name, for the message.
 
     Raises:
-        ConfigError: naming ``--strategy less:target=PATH``.
+        ConfigError: naming ``--strategy NAME:target=PATH``.
     """
     target = kwargs.get("target")
+    what = ", or of rows with LESS features" if strategy == "less" else \
+        ", with a `task` column for several tasks"
     if target is None:
-        raise ConfigError("Strategy 'less' needs the target rows: --strategy less:target=PATH (a "
-                          "file or folder of rows in any supported format, or of rows with LESS "
-                          "features).")
+        raise ConfigError(f"Strategy {strategy!r} needs the target rows: --strategy "
+                          f"{strategy}:target=PATH (a file or folder of rows in any supported "
+                          f"format{what}).")
     if isinstance(target, (str, os.PathLike)):
         path = Path(target).expanduser()
         looks_local = str(target).startswith(("/", ".", "~")) or path.suffix != ""
         if looks_local and not path.exists():
-            raise ConfigError(f"--strategy less:target={target}: no such file or folder. Pass "
-                              f"the target rows (e.g. MT-Bench-style prompts with answers, or a "
-                              f"validation split) as a file or folder.")
+            raise ConfigError(f"--strategy {strategy}:target={target}: no such file or folder. "
+                              f"Pass the target rows (e.g. MT-Bench-style prompts with answers, "
+                              f"or a validation split) as a file or folder.")
 
 
 def _less_scorers(measures: Sequence[Any]) -> list[Any]:

@@ -151,10 +151,10 @@ def plan_strategy(
     elif score_column:
         raise ConfigError(f"--score-column {score_column}: strategy {name!r} reads no score; "
                           f"drop the option.")
-    if "target" in accepted:  # less: the target rows, checked before anything loads
+    if "target" in accepted:  # less, rds: the target rows, checked before anything loads
         from deita_hf.pipeline.less_target import check_target
 
-        check_target(kwargs)
+        check_target(kwargs, name)
     label_spec = None
     if "label_embedder" in accepted:  # mig: the labels' embedder, built by the caller
         given = kwargs.pop("label_embedder", None)

@@ -58,11 +58,11 @@ def test_select_rds_end_to_end(files, tiny_base_llama, tmp_path, capsys):
 
 def test_errors_before_anything_loads(files, tmp_path, capsys):
     pool, target = files
-    assert run(pool, tmp_path / "missing.jsonl", tmp_path / "a", "rds:/nowhere") == 2
+    assert run(pool, tmp_path / "missing.jsonl", tmp_path / "a", "rds:someone/nowhere") == 2
     err = capsys.readouterr().err
     assert "rds:target=" in err and "no such file or folder" in err
     assert main(["select", str(pool), "--budget", "3", "--strategy", "rds",
-                 "--embedder", "rds:/nowhere", "--output", str(tmp_path / "a")]) == 2
+                 "--embedder", "rds:someone/nowhere", "--output", str(tmp_path / "a")]) == 2
     assert "needs the target rows: --strategy rds:target=PATH" in capsys.readouterr().err
     assert run(pool, target, tmp_path / "b", "minilm") == 2
     assert "Pass --embedder rds:MODEL" in capsys.readouterr().err
