@@ -81,6 +81,10 @@ def _add_messages(batch: dict[str, list], indices: list[int]) -> dict[str, list]
     return {"messages": messages_from_batch(batch, indices=indices)}
 
 
+#: where a ShareGPT pool's ``conversations`` column is kept in the training config
+SHAREGPT_COLUMN = "sharegpt_conversations"
+
+
 def training_rows(selected: Dataset) -> Dataset:
     """The rows with a ``messages`` column in TRL's conversational format, for ``SFTTrainer``.
 
@@ -88,12 +92,14 @@ def training_rows(selected: Dataset) -> Dataset:
     :data:`~deita_hf.data.formats.FORMATS` format get one (from
     :func:`~deita_hf.data.formats.to_messages`) beside their original columns. Rows with a
     ``text`` column and no conversation format are left as they are (TRL trains on ``text``).
+    A ShareGPT ``conversations`` column is kept whole as :data:`SHAREGPT_COLUMN`: TRL would
+    read it in place of ``messages``, with the roles ``human``/``gpt`` unmapped.
 
     Args:
         selected: the selected rows.
 
     Returns:
-        The rows with ``messages`` (every original column kept).
+        The rows with ``messages`` (every original column kept; ShareGPT's renamed).
 
     Raises:
         FormatError: a ``messages`` column not in TRL's format, rows in no conversation format
@@ -121,8 +127,13 @@ def training_rows(selected: Dataset) -> Dataset:
                           f"conversation format ({', '.join(FORMATS)}) and have no 'text' "
                           f"column: SFTTrainer could not train on them. Rename the columns "
                           f"(e.g. to instruction/output).") from None
-    return selected.map(_add_messages, batched=True, with_indices=True,
+    rows = selected.map(_add_messages, batched=True, with_indices=True,
                         desc="Adding TRL messages")
+    if "conversations" in rows.column_names:
+        # TRL reads a `conversations` column in place of `messages`, with ShareGPT's roles
+        # ("human", "gpt") left as they are: kept whole under another name
+        rows = rows.rename_column("conversations", SHAREGPT_COLUMN)
+    return rows
 
 
 def _vector_rows(selected: Dataset, vectors: list[str]) -> Dataset:

@@ -65,3 +65,28 @@ def test_preference_folder_trains_with_plain_dpo_trainer(tmp_path, chat_llama, t
     trainer.train()
     assert trainer.state.global_step == 1
     assert math.isfinite(_loss(trainer)) and _loss(trainer) > 0
+
+
+def test_sharegpt_selection_trains_on_mapped_roles(tmp_path, chat_llama, test_data):
+    """A ShareGPT pool's ``conversations`` ({from: human/gpt}) would replace ``messages`` in TRL
+    with its roles unmapped; the training config keeps it whole under another name."""
+    import trl
+    from datasets import Dataset
+    from trl.data_utils import maybe_convert_to_chatml
+
+    from deita_hf.hub import save_selection
+    from deita_hf.hub.selection_folder import SHAREGPT_COLUMN
+
+    rows = read_jsonl(test_data / "fastchat_dummy_conversation_20.jsonl", 6)
+    selected = Dataset.from_list(rows)
+    out = save_selection(selected, tmp_path / "sel", settings={
+        "strategy": "random", "budget": 6, "kept": 6, "pool_size": 6, "examined": 6,
+        "seconds": 0.0})
+    train = load_dataset(str(out))["train"]
+    assert train[SHAREGPT_COLUMN][:] == [r["conversations"] for r in rows]  # nothing lost
+    seen = maybe_convert_to_chatml(dict(train[0]))  # what SFTTrainer does to every row
+    assert {m["role"] for m in seen["messages"]} <= {"system", "user", "assistant"}
+    trainer = trl.SFTTrainer(model=chat_llama, train_dataset=train,
+                             args=trl.SFTConfig(output_dir=str(tmp_path / "sft"), **TRAIN))
+    trainer.train()
+    assert trainer.state.global_step == 1
