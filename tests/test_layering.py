@@ -14,6 +14,7 @@ FORBIDDEN = {
     "deita_hf.runtime": ["deita_hf.data", "deita_hf.scoring", "deita_hf.embedding",
                          "deita_hf.selection", "deita_hf.hub", "deita_hf.pipeline",
                          "deita_hf.components", "deita_hf.training", "deita_hf.cli"],
+    "deita_hf.runtime.devices": ["deita_hf.runtime.models"],
     "deita_hf.hub.layout": ["deita_hf.hub.card", "deita_hf.hub.selection_folder",
                             "deita_hf.hub.folder", "deita_hf.pipeline", "deita_hf.cli",
                             "deita_hf.components", "deita_hf.scoring"],
