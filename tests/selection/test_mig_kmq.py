@@ -53,14 +53,17 @@ def reference_mig(tags, scores, vectors, budget, *, tau=0.9, beta=1.0, phi="pow"
     return picked, gains, int((np.count_nonzero(w) - len(labels)) // 2)
 
 
-def tagged_pool(seed, n=60, n_labels=24, groups=6, dim=16, empty=0):
-    """Rows with 1-4 distinct tags, continuous scores, and label vectors in near groups."""
+def tagged_pool(seed, n=60, n_labels=24, groups=6, dim=16, empty=0, duplicates=False):
+    """Rows with 1-4 distinct tags (with ``duplicates``, every third row repeats its first tag,
+    as InsTag's tagger can), continuous scores, and label vectors in near groups."""
     rng = np.random.default_rng(seed)
     base = rng.standard_normal((groups, dim))
     vectors = {f"tag{j}": (base[j % groups] + 0.15 * rng.standard_normal(dim)).tolist()
                for j in range(n_labels)}
     tags = [sorted({f"tag{int(t)}" for t in rng.integers(0, n_labels, rng.integers(1, 5))})
             for _ in range(n)]
+    if duplicates:
+        tags = [row + row[:1] if i % 3 == 0 else row for i, row in enumerate(tags)]
     for i in range(empty):
         tags[-1 - i] = []
     scores = rng.uniform(1.0, 30.0, n)
@@ -79,9 +82,13 @@ def mig_pool(tags, scores, **extra):
 @pytest.mark.parametrize("seed,budget,kw", [
     (0, 25, {}), (1, 40, {"norm": True}), (2, 30, {"phi": "exp", "alpha": 0.05}),
     (3, 35, {"beta": 0.4, "tau": 0.85}), (4, 60, {"b": 0.5, "a": 1e-3}),
+    (5, 40, {"norm": True, "duplicates": True}), (6, 30, {"duplicates": True}),
 ])
 def test_mig_equals_the_reference(seed, budget, kw):
-    tags, scores, vectors = tagged_pool(seed)
+    """The reference divides by len(row) with duplicates, as MIG's LabelGraph.vectorize
+    (mig/label.py @ 969eb5383623b977807a181b25f3b66e2d04dab6) divides by len(dp.labels)."""
+    kw = dict(kw)
+    tags, scores, vectors = tagged_pool(seed, duplicates=kw.pop("duplicates", False))
     ref, ref_gains, edges = reference_mig(tags, scores, vectors, budget, **kw)
     assert edges > 0  # the graph propagates between labels
     names = {"norm": "normalize_by_tags", "beta": "propagation_weight", "tau":
