@@ -25,9 +25,9 @@ rows at a time), so the n × n similarity matrix is never materialised (the firs
 work in blocks; each later step a few matrix-vector products).
 
 What is exact: gains are computed from float32 products with float64 sums, each with a proven
-error bound (per term ``2·float32_margin(dim) + 2⁻²²`` over the rows it can touch, cosine; for
-the euclidean kernel ``2·(sqrt(2·float32_margin(dim)) / dim + 2⁻²⁰)``, as |Δ exp(−√(2 − 2c) / dim)|
-<= √(2|Δc|) / dim); a row is
+error bound (per term ``2·float32_margin(dim) + 2⁻²²`` over the rows it can touch, cosine;
+for the euclidean kernel ``2·(sqrt(2·(float32_margin(dim) + 2⁻²¹)) / dim + 2⁻²⁰)``, as
+|Δ exp(−√(2 − 2c) / dim)| <= √(2|Δc|) / dim); a row is
 only ruled out when its bound is below what another row surely reaches, and when several rows
 could still win, their gains are recomputed in float64 (``sum(max(U @ u_j − cover, 0))`` with
 float64 unit rows ``U`` and coverage, the kernel applied). The picks are those of the plain
@@ -101,7 +101,8 @@ class _Facility:
         self.cover64 = np.zeros(n)
         self.euclidean = similarity == "euclidean"
         if self.euclidean:  # |Δ exp(-sqrt(2 - 2c) / d)| <= sqrt(2 |Δc|) / d, plus float32 rounding
-            self.tau = 2 * (math.sqrt(2 * float32_margin(pool.dim)) / pool.dim + 2.0**-20)
+            # (2 - 2c rounds by <= 2^-22: a cosine error of 2^-23 more, taken as 2^-21)
+            self.tau = 2 * (math.sqrt(2 * (float32_margin(pool.dim) + 2.0**-21)) / pool.dim + 2.0**-20)
         else:
             self.tau = 2 * float32_margin(pool.dim) + 2.0**-22  # per-term error bound
         self.slack = 4.0 * n * n * 2.0**-53 + 1e-300  # float64 accumulation of n terms <= 2
