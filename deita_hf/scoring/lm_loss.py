@@ -292,7 +292,7 @@ class ResponseLossScorer(LazyRuntime):
         """Cherry's/Superfiltering's ``get_perplexity_and_embedding_part_text``: the ids of
         ``text`` cut to ``limit`` and how many end tokens are scored (from the prefix's length)."""
         ids = self._encode(text, limit)
-        start = len(self._rt["tokenizer"](text[:text.rfind(response)])["input_ids"])
+        start = len(self._rt["tokenizer"](text[:text.rfind(response)], verbose=False)["input_ids"])
         return ids, len(ids) - max(start, 1)
 
     def _authors(self, context: str, response: str, alone: bool) -> list[tuple[list[int], int]] | None:

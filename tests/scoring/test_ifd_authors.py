@@ -17,7 +17,8 @@ import torch
 from datasets import Dataset
 from sample_data import DOLLY, read_jsonl
 
-from deita_hf.scoring import IFDScorer
+from deita_hf.errors import ConfigError
+from deita_hf.scoring import IFDScorer, PerplexityScorer
 
 # -- Cherry LLM, cherry_seletion/data_analysis.py -----------------------------------------------
 CHERRY_PROMPT_INPUT = (
@@ -213,3 +214,12 @@ def test_superfilter_is_superfiltering_code_ifd(gpt2, rows):
     assert _max_gap(old, want) > 1e-2
     loss_ratio = _score(IFDScorer(path, layout="superfilter", prompt="plain"), rows)
     assert _max_gap(loss_ratio, want) > 1e-3
+
+
+def test_layout_and_its_defaults():
+    assert IFDScorer("m").describe()["layout"] == "cherry" and IFDScorer("m").max_length == 512
+    sf = IFDScorer.superfilter("m")
+    assert (sf.layout, sf.prompt, sf.max_length) == ("superfilter", "plain", 1024)
+    assert PerplexityScorer("m").describe()["layout"] == "separate"
+    with pytest.raises(ConfigError, match="layout must be one of"):
+        IFDScorer("m", layout="cherrie")
