@@ -20,7 +20,9 @@ over the scored tokens:
 - ``"cherry"`` (:class:`~deita_hf.scoring.perplexity.IFDScorer`'s default): Cherry LLM's
   ``cherry_seletion/data_analysis.py`` + ``data_by_IFD.py`` (github.com/tianyi-lab/Cherry_LLM,
   commit 01fac8d2febb51dbd1501ec594a20e499b51fe7d). ``enc(x) = tokenizer(x)`` with the
-  tokenizer's own special tokens (LLaMA: BOS) and right truncation. Conditioned: ``enc(context +
+  tokenizer's own special tokens (LLaMA: BOS) and right truncation (the model folder's tokenizer
+  as ``AutoTokenizer`` loads it; Cherry's script loads the slow ``LlamaTokenizer``, whose splits
+  can differ from a fast tokenizer's). Conditioned: ``enc(context +
   response)`` cut to ``max_length``; alone: ``enc("### Response:" + response)`` cut to
   ``max_length - len(enc(context)) + 4``. In both the scored tokens are those from index
   ``len(enc(text[:text.rfind(response)]))`` on (Cherry's boundary rule: the prefix tokenized
