@@ -103,6 +103,28 @@ def test_mig_equals_the_reference(seed, budget, kw):
     assert list(stats.rows) == ref
 
 
+def test_mig_normalize_by_tags_on_real_rows_with_repeated_tags():
+    """Real Dolly rows tagged with the words of their instruction (repeats kept, as InsTag's
+    tag lists can repeat): w_i = s_i / len(tags with repeats), as MIG's vectorize divides."""
+    from sample_data import DOLLY, read_jsonl
+
+    rows = read_jsonl(DOLLY, 150)
+    words = [[w.strip(".,?!:;()\"'").lower() for w in r["instruction"].split()] for r in rows]
+    common = {w for w, _ in __import__("collections").Counter(w for ws in words for w in ws).most_common(40)}
+    tags = [[w for w in ws if w in common] for ws in words]
+    assert sum(len(t) != len(set(t)) for t in tags) >= 10  # rows with repeated tags
+    scores = [1.0 + len(r["output"]) / 100 for r in rows]
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((8, 16))
+    vectors = {t: (base[j % 8] + 0.15 * rng.standard_normal(16)).tolist() for j, t in enumerate(sorted(common))}
+    ref = reference_mig(tags, scores, vectors, 50, norm=True)[0]
+    out = select_mig(mig_pool(tags, scores), 50, score_column="score", normalize_by_tags=True,
+                     label_embedder=embed_with(vectors), progress=False)
+    assert out["idx"][:] == ref
+    distinct = reference_mig([sorted(set(t)) for t in tags], scores, vectors, 50, norm=True)[0]
+    assert distinct != ref  # dividing by the distinct tags (the old rule) picks other rows
+
+
 def test_mig_large_pool_and_rows_without_tags():
     tags, scores, vectors = tagged_pool(7, n=300, n_labels=40, groups=8, empty=5)
     scores[:10] = scores[10:20]  # exact ties between different rows
