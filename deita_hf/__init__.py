@@ -1,6 +1,7 @@
 """deita_hf: DEITA automatic instruction-data selection, native to Hugging Face ``datasets``.
 
-Importing the package adds ``Dataset.select_deita`` (see :func:`deita_hf.select_deita`);
+Importing the package adds ``Dataset.select_deita`` (see :func:`deita_hf.select_deita`) and
+``DatasetDict.select_deita`` (the same on every split, a budget per split);
 ``deita_hf.select(ds, budget, strategy="kcenter")`` runs any strategy of ``deita_hf.STRATEGIES``.
 
 Example:
@@ -17,10 +18,11 @@ Example:
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what static tools see; at run time the names load on first use (below)
-    from datasets import Dataset
+    from datasets import Dataset, DatasetDict
 
     from deita_hf.components import build_component, build_embedder, build_scorer
     from deita_hf.data.formats import FormatError, detect_format, to_messages, to_turns
@@ -133,10 +135,68 @@ def _select_deita_method(
     return select_deita(self, budget, **kwargs)
 
 
+def _select_deita_splits(
+    self: DatasetDict, budget: int | Mapping[str, int], **kwargs: Any
+) -> DatasetDict | tuple[DatasetDict, dict[str, SelectionStats]]:
+    """``dd.select_deita(budget, **kwargs)``: :func:`deita_hf.select_deita` on every split.
+
+    Like ``DatasetDict.map``, each split is processed on its own: each keeps up to its budget
+    of its own rows (no row competes with another split's).
+
+    Args:
+        budget: rows to keep per split: an int (the same for every split) or a dict naming
+            every split (``{"train": 1000, "test": 100}``).
+        **kwargs: as for :func:`deita_hf.select_deita` (``return_stats=True``: also a dict
+            split -> :class:`~deita_hf.selection.SelectionStats`).
+
+    Returns:
+        A ``DatasetDict`` of the kept rows, or ``(DatasetDict, {split: stats})``.
+
+    Raises:
+        ConfigError: a budget dict that misses or adds a split, or a bad budget (before any
+            split is selected).
+
+    Example:
+        >>> import deita_hf
+        >>> from datasets import Dataset, DatasetDict
+        >>> part = Dataset.from_dict({"s": [1.0, 3.0], "embedding": [[1.0, 0.0], [0.0, 1.0]]})
+        >>> dd = DatasetDict({"train": part, "test": part})
+        >>> out = dd.select_deita({"train": 2, "test": 1}, score_column="s", progress=False)
+        >>> out["train"]["s"][:], out["test"]["s"][:]
+        ([3.0, 1.0], [3.0])
+    """
+    from datasets import DatasetDict
+
+    from deita_hf.errors import ConfigError
+    from deita_hf.selection import select_deita
+    from deita_hf.selection.common import check_budget
+
+    if isinstance(budget, Mapping):
+        if set(budget) != set(self):
+            raise ConfigError(
+                f"DatasetDict.select_deita: the budget dict names the splits "
+                f"{sorted(budget)}, the DatasetDict has {sorted(self)}; give one budget per "
+                f"split, or one int for every split.")
+        budgets = {split: budget[split] for split in self}
+    else:
+        budgets = dict.fromkeys(self, budget)
+    for split, value in budgets.items():
+        try:
+            check_budget(value)
+        except ConfigError as err:
+            raise ConfigError(f"DatasetDict.select_deita, split {split!r}: {err}") from None
+    results = {split: select_deita(ds, budgets[split], **kwargs) for split, ds in self.items()}
+    if not kwargs.get("return_stats"):
+        return DatasetDict(results)
+    return (DatasetDict({split: out[0] for split, out in results.items()}),
+            {split: out[1] for split, out in results.items()})
+
+
 def _attach() -> None:
-    from datasets import Dataset
+    from datasets import Dataset, DatasetDict
 
     Dataset.select_deita = _select_deita_method
+    DatasetDict.select_deita = _select_deita_splits
 
 
 _attach()

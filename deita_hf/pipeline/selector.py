@@ -132,6 +132,14 @@ class DatasetSelector:
         return cls.from_preset(preset, complexity=complexity, quality=quality, embedder=embedder,
                                threshold=threshold, **options)
 
+    def __repr__(self) -> str:
+        """One line: the preset, each role's component (or the column it reads), the threshold."""
+        parts = [f"{role}={name!r}" for role, name in
+                 ((r, component_name(c) if c is not None else f"column {self.columns[r]}")
+                  for r, c in self.components())]
+        return (f"DatasetSelector(preset={self.preset!r}, {', '.join(parts)}, "
+                f"threshold={self.threshold})")
+
     def components(self) -> list[tuple[str, Any]]:
         """``[(role, component or None), ...]`` in the order they run."""
         return list(zip(_ROLES, (self.complexity_scorer, self.quality_scorer, self.embedder)))

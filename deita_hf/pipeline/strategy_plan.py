@@ -2,9 +2,9 @@
 
 ``deita-hf select --strategy NAME[:ARGS]`` computes only what the strategy needs: embeddings
 for ``kcenter``/``facility``/``kmeans``, the complexity (or quality) column a ``topk`` names,
-and so on. :func:`plan_strategy` decides this from the strategy's keyword arguments (see
-:func:`deita_hf.selection.dispatch.accepted_arguments`) and the pool's columns, before any
-model loads.
+and so on. :func:`plan_strategy` decides this from the columns the strategy's class declares
+(:class:`~deita_hf.selection.strategy.SelectionStrategy`: ``column_reads``, ``score_input``,
+``reads()``) and the pool's columns, before any model loads.
 
 Score rules for strategies that take one (``kcenter``, ``kmeans``, ``instag``): the spec's own
 ``score_column`` / ``complexity_column`` / ``quality_column`` win (``score_column=none``: no
@@ -31,7 +31,7 @@ Example:
     >>> plan = plan_strategy("mig", {}, ["instruction", "tags", "complexity", "quality"],
     ...                      preset_specs={"embedding": "minilm"})
     >>> plan.label_embedder, plan.reads
-    ('minilm', ['complexity', 'quality', 'tags'])
+    ('minilm', ['tags', 'complexity', 'quality'])
 """
 
 from __future__ import annotations
@@ -115,50 +115,46 @@ def plan_strategy(
         ConfigError: a column the strategy reads that nothing provides, a flag that would
             replace a pool column, ``--score-column`` with a strategy that reads no score.
     """
-    from deita_hf.selection.dispatch import accepted_arguments
+    from deita_hf.selection.dispatch import strategy_class
 
+    cls = strategy_class(name)
     flags = {role: (flags or {}).get(role) for role in ROLES}
     role_columns = {role: (role_columns or {}).get(role) or role for role in ROLES}
     have = set(columns) | set(produced)
-    accepted = accepted_arguments(name)
+    accepted = cls.accepted_arguments()
     kwargs = dict(spec_kwargs)
-    needed: list[str] = []
 
     def computable(role: str) -> bool:
         col = role_columns[role]
         return col in have or (_explicit(flags[role]) and col == role)
 
-    if "embedding_column" in accepted:
-        needed.append(kwargs.setdefault("embedding_column", role_columns["embedding"]))
+    for read in cls.column_reads:  # the columns the strategy's arguments name
+        kwargs.setdefault(read.argument,
+                          role_columns[read.role] if read.role else read.default)
     for key, value in (("device", device), ("progress", progress)):
         if key in accepted and value is not None:
             kwargs.setdefault(key, value)
-    if "column" in accepted:  # topk
+    if cls.score_input == "column":  # topk: the column to rank by
         if "column" not in kwargs:
             if not score_column:
                 raise ConfigError(f"Strategy {name!r} needs the column to rank by: "
                                   f"--strategy {name}:column=NAME (e.g. column=complexity) or "
                                   f"--score-column NAME.")
             kwargs["column"] = score_column
-        needed.append(kwargs["column"])
-    elif "score_column" in accepted:
+    elif cls.score_input in ("optional", "deita"):
         if not any(k in kwargs for k in SCORE_KEYS):
             if score_column:
                 kwargs["score_column"] = score_column
             elif computable("complexity") and computable("quality"):
                 kwargs["complexity_column"] = role_columns["complexity"]
                 kwargs["quality_column"] = role_columns["quality"]
-        needed += [kwargs[k] for k in SCORE_KEYS if kwargs.get(k) is not None]
     elif score_column:
         raise ConfigError(f"--score-column {score_column}: strategy {name!r} reads no score; "
                           f"drop the option.")
-    if "tags_column" in accepted:
-        needed.append(kwargs.setdefault("tags_column", "tags"))
-    if "features_column" in accepted:  # less: gradient features (--scorer less:MODEL)
+    if "target" in accepted:  # less: the target rows, checked before anything loads
         from deita_hf.pipeline.less_target import check_target
 
         check_target(kwargs)
-        needed.append(kwargs.setdefault("features_column", "less_grad"))
     label_spec = None
     if "label_embedder" in accepted:  # mig: the labels' embedder, built by the caller
         given = kwargs.pop("label_embedder", None)
@@ -167,6 +163,7 @@ def plan_strategy(
                               f"(e.g. minilm), got {given!r}.")
         label_spec = given or (flags["embedding"] if _explicit(flags["embedding"])
                                else preset_specs.get("embedding"))
+    needed = cls(**kwargs).reads()  # the columns the strategy declares for these arguments
 
     specs: dict[str, str] = {}
     for role in ROLES:

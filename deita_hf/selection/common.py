@@ -3,7 +3,10 @@
 The budget is an int >= 1 and an upper bound (fewer rows: all of them, with a warning); the
 output is the kept rows in selection order with every original column plus ``selection_rank``
 (0..kept-1) and, where the strategy orders by a score, ``selection_score``;
-``return_stats=True`` adds a :class:`~deita_hf.selection.result.SelectionStats`. Argument
+``return_stats=True`` adds a :class:`~deita_hf.selection.result.SelectionStats`. Each
+function is wrapped by one class of :mod:`deita_hf.selection.strategies` (the columns it reads
+and adds declared; its ``select`` returns a
+:class:`~deita_hf.selection.result.SelectionResult`). Argument
 errors are :class:`~deita_hf.errors.ConfigError`, data errors
 :class:`~deita_hf.errors.SelectionError` (missing columns, bad values: the message names the
 column and row).

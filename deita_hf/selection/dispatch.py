@@ -1,9 +1,11 @@
 """Every selection strategy behind one name: the registry and the spec parser.
 
-``select(ds, budget, strategy=..., **kwargs)`` runs any strategy of :data:`STRATEGIES`;
-``parse_strategy("kcenter:metric=l2,score_column=s")`` is the one parser of strategy specs (the
-CLI's ``--strategy``). The contract every strategy follows (budget, output columns, errors) is
-:mod:`deita_hf.selection.common`.
+``select(ds, budget, strategy=..., **kwargs)`` runs any strategy of :data:`STRATEGIES` (name ->
+:class:`~deita_hf.selection.strategy.SelectionStrategy` subclass, registered in
+:mod:`deita_hf.selection.strategies`); ``build_strategy("kcenter:metric=l2,score_column=s")``
+parses a strategy spec (the CLI's ``--strategy``) once into its typed object, and
+``parse_strategy`` gives the same as ``(name, kwargs)``. The contract every strategy follows
+(budget, output columns, errors) is :mod:`deita_hf.selection.common`.
 
 Example:
     >>> from datasets import Dataset
@@ -16,58 +18,30 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.selection.strategies import STRATEGIES
+from deita_hf.selection.strategy import SelectionStrategy, spec_value
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
-    from deita_hf.selection.result import SelectionStats
+    from deita_hf.selection.result import SelectionResult, SelectionStats
 
-__all__ = ["STRATEGIES", "Strategy", "accepted_arguments", "parse_strategy", "select", "spec_value"]
+__all__ = ["STRATEGIES", "SelectionStrategy", "Strategy", "accepted_arguments", "build_strategy",
+           "parse_strategy", "select", "spec_value", "strategy_class"]
 
-
-@dataclass(frozen=True)
-class Strategy:
-    """One registered strategy: ``load()`` imports its function on first use."""
-
-    name: str
-    module: str
-    function: str
-    summary: str
-
-    def load(self) -> Callable[..., Any]:
-        return getattr(importlib.import_module(self.module), self.function)
+#: the older name of the strategy base class (``STRATEGIES[name]`` is a subclass)
+Strategy = SelectionStrategy
 
 
-_S = "deita_hf.selection."
-#: strategy name -> :class:`Strategy` (imported lazily, so this module stays light)
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
-    Strategy("deita", _S + "deita", "select_deita", "score-first, similarity-filtered (DEITA)"),
-    Strategy("topk", _S + "topk", "select_topk", "highest values of one column"),
-    Strategy("random", _S + "random_pick", "select_random", "seeded uniform sample"),
-    Strategy("kcenter", _S + "kcenter", "select_kcenter", "k-center greedy on embeddings"),
-    Strategy("facility", _S + "facility", "select_facility_location",
-             "facility-location greedy (Superfiltering's diversity step)"),
-    Strategy("kmeans", _S + "kmeans", "select_kmeans_quality",
-             "k-means clusters, score-weighted sampling per cluster"),
-    Strategy("instag", _S + "instag", "select_instag_diversity",
-             "InsTag complexity-first tag coverage"),
-    Strategy("mig", _S + "mig", "select_mig",
-             "MIG: greedy information gain over an InsTag label graph"),
-    Strategy("kmq", _S + "kmq", "select_kmq",
-             "kMQ: k-means, equal budget per cluster, quality-weighted sampling"),
-    Strategy("less", _S + "less", "select_less",
-             "highest mean gradient cosine to a target set (LESS)"),
-)}
+def strategy_class(name: str) -> type[SelectionStrategy]:
+    """The class of strategy ``name``.
 
-
-def _strategy(name: str) -> Strategy:
+    Raises:
+        ConfigError: an unknown name (the message lists the registered ones).
+    """
     if name not in STRATEGIES:
         raise ConfigError(
             f"Unknown selection strategy {name!r}; accepted: {', '.join(STRATEGIES)}."
@@ -76,39 +50,61 @@ def _strategy(name: str) -> Strategy:
 
 
 def accepted_arguments(name: str, *, spec: bool = False) -> list[str]:
-    """Keyword arguments strategy ``name`` takes (``spec=True``: those a spec string may set,
-    i.e. without ``return_stats``)."""
-    params = inspect.signature(_strategy(name).load()).parameters.values()
-    names = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY
-             and p.name != "decontaminate"]  # a step before the strategy: select()'s own
-    return [n for n in names if not (spec and n == "return_stats")]
+    """Keyword arguments strategy ``name`` takes (``spec`` is kept for older callers: a spec
+    and keyword arguments accept the same ones; ``return_stats`` is ``select``'s own)."""
+    return strategy_class(name).accepted_arguments()
 
 
-def _check_arguments(name: str, kwargs: dict[str, Any], *, spec: bool) -> None:
-    accepted = accepted_arguments(name, spec=spec)
-    unknown = sorted(set(kwargs) - set(accepted))
-    if unknown:
-        raise ConfigError(
-            f"Strategy {name!r} takes no argument(s) {', '.join(map(repr, unknown))}; "
-            f"accepted: {', '.join(accepted)}."
-        )
+def _parse(spec: str) -> tuple[str, dict[str, Any]]:
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"A strategy spec is a non-empty string, got {spec!r}; "
+                          f"accepted strategies: {', '.join(STRATEGIES)}.")
+    name, _, rest = spec.partition(":")
+    name = name.strip()
+    strategy_class(name)
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, text = (s.strip() for s in item.partition("="))
+        if not eq or not key:
+            raise ConfigError(f"Strategy spec {spec!r}: {item!r} is not key=value.")
+        if key in kwargs:
+            raise ConfigError(f"Strategy spec {spec!r}: {key!r} is given twice.")
+        kwargs[key] = spec_value(text)
+    return name, kwargs
 
 
-def spec_value(text: str) -> Any:
-    """A spec value: quoted -> str; true/false -> bool; none/null -> None; int; float; str."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def build_strategy(spec: str | SelectionStrategy, **kwargs: Any) -> SelectionStrategy:
+    """Parse a strategy spec once into its typed, validated object.
+
+    Args:
+        spec: ``"name"`` or ``"name:key=value,key=value"`` (see :func:`parse_strategy`), or a
+            strategy object (then ``kwargs`` are added to a copy).
+        **kwargs: more arguments (values of any type, e.g. a ``label_embedder`` object); they
+            may not repeat ones in the spec.
+
+    Returns:
+        The :class:`~deita_hf.selection.strategy.SelectionStrategy` subclass instance.
+
+    Raises:
+        ConfigError: an unknown strategy, an argument it does not take (the message lists the
+            accepted ones), an argument given twice, an item without ``=``.
+
+    Example:
+        >>> s = build_strategy("topk:column=quality", descending=False)
+        >>> s, s.reads()
+        (TopKStrategy(column='quality', descending=False), ['quality'])
+        >>> s.to_spec()
+        'topk:column=quality,descending=false'
+    """
+    if isinstance(spec, SelectionStrategy):
+        name, spec_kwargs, shown = spec.name, spec.arguments, repr(spec)
+    else:
+        (name, spec_kwargs), shown = _parse(spec), repr(spec)
+    both = sorted(set(spec_kwargs) & set(kwargs))
+    if both:
+        raise ConfigError(f"{', '.join(both)} given both in the spec {shown} and as "
+                          f"keyword argument(s).")
+    return strategy_class(name)(**spec_kwargs, **kwargs)
 
 
 def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
@@ -116,6 +112,7 @@ def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
 
     Values are read as int, float, bool (``true``/``false``), ``None`` (``none``/``null``) or
     else str; quote a value (``'1'``) to keep it a string. Commas cannot occur in values.
+    :func:`build_strategy` gives the same as a typed object.
 
     Args:
         spec: the strategy spec.
@@ -133,34 +130,21 @@ def parse_strategy(spec: str) -> tuple[str, dict[str, Any]]:
         >>> parse_strategy("kmeans:temperature=0.5,score_column='1'")[1]
         {'temperature': 0.5, 'score_column': '1'}
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"A strategy spec is a non-empty string, got {spec!r}; "
-                          f"accepted strategies: {', '.join(STRATEGIES)}.")
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    _strategy(name)
-    kwargs: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, eq, text = (s.strip() for s in item.partition("="))
-        if not eq or not key:
-            raise ConfigError(f"Strategy spec {spec!r}: {item!r} is not key=value.")
-        if key in kwargs:
-            raise ConfigError(f"Strategy spec {spec!r}: {key!r} is given twice.")
-        kwargs[key] = spec_value(text)
-    _check_arguments(name, kwargs, spec=True)
-    return name, kwargs
+    strategy = build_strategy(spec)
+    return strategy.name, strategy.arguments
 
 
 def select(
-    ds: Dataset, budget: int, strategy: str = "deita", *, decontaminate: Any = None,
-    **kwargs: Any
-) -> Dataset | tuple[Dataset, SelectionStats]:
-    """Run selection ``strategy`` (a name or a spec string) on ``ds``.
+    ds: Dataset, budget: int, strategy: str | SelectionStrategy = "deita", *,
+    decontaminate: Any = None, return_stats: bool = False, **kwargs: Any
+) -> Dataset | SelectionResult:
+    """Run selection ``strategy`` (a name, a spec string or a strategy object) on ``ds``.
 
     Args:
         ds: the pool.
         budget: rows to select (an upper bound).
-        strategy: a name of :data:`STRATEGIES`, or a spec ``"name:key=value,..."``.
+        strategy: a name of :data:`STRATEGIES`, a spec ``"name:key=value,..."``, or a
+            :class:`~deita_hf.selection.strategy.SelectionStrategy`.
         decontaminate: drop the rows matching benchmark prompts first, for every strategy
             (:mod:`deita_hf.selection.decontamination`): a spec such as
             ``"mt_bench,alpaca_eval=PATH"`` (13-gram overlap) or a
@@ -168,10 +152,12 @@ def select(
             selects from the rows left (indices in the stats refer to them: pass those rows,
             ``report.keep(ds)``, as the pool to ``save_selection``) and the stats carry the
             report (``stats.decontamination``).
+        return_stats: return the :class:`~deita_hf.selection.result.SelectionResult` (it
+            unpacks as ``selected, stats``) instead of the selected rows only.
         **kwargs: the strategy's keyword arguments (they may not repeat ones in the spec).
 
     Returns:
-        What the strategy returns: the selected ``Dataset``, or ``(dataset, stats)``.
+        The selected ``Dataset``, or with ``return_stats`` the ``SelectionResult``.
 
     Raises:
         ConfigError: unknown strategy or arguments.
@@ -181,16 +167,5 @@ def select(
         >>> select(Dataset.from_dict({"x": [1, 2, 3]}), 2, "random", seed=0)["x"][:]
         [3, 1]
     """
-    name, spec_kwargs = parse_strategy(strategy)
-    both = sorted(set(spec_kwargs) & set(kwargs))
-    if both:
-        raise ConfigError(f"{', '.join(both)} given both in the spec {strategy!r} and as "
-                          f"keyword argument(s).")
-    kwargs = {**spec_kwargs, **kwargs}
-    _check_arguments(name, kwargs, spec=False)
-    fn = _strategy(name).load()
-    if decontaminate is None:
-        return fn(ds, budget, **kwargs)
-    from deita_hf.selection.decontamination import select_decontaminated
-
-    return select_decontaminated(fn, ds, budget, decontaminate, **kwargs)
+    result = build_strategy(strategy, **kwargs).select(ds, budget, decontaminate=decontaminate)
+    return result if return_stats else result.dataset

@@ -13,6 +13,8 @@ Example:
     >>> d = s.to_dict()
     >>> d["strategy"], d["kept"], "pool_scores" in d
     ('topk', 2, False)
+    >>> s
+    SelectionStats(strategy='topk', kept=2/2, pool_size=3, seconds=0.1)
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class SelectionStats:
         metadata={"help": "the decontamination report, when rows were matched against "
                           "benchmark prompts before selection (ContaminationReport.to_dict())"})
 
+    def __repr__(self) -> str:
+        """One line: strategy, kept/budget, pool size, seconds (arrays never printed)."""
+        return (f"SelectionStats(strategy={self.strategy!r}, kept={self.kept}/{self.budget}, "
+                f"pool_size={self.pool_size}, seconds={self.seconds:.3g})")
+
     # -- the names older code and cards read --------------------------------------------------
     @property
     def threshold(self) -> float | None:
@@ -121,6 +128,9 @@ class SelectionResult:
         >>> selected, stats = result
         >>> stats.kept, len(selected)
         (1, 1)
+        >>> result  # doctest: +NORMALIZE_WHITESPACE
+        SelectionResult(dataset=<1 rows x 1 columns>,
+                        stats=SelectionStats(strategy='topk', kept=1/1, pool_size=1, seconds=0))
     """
 
     dataset: Any = field(metadata={"help": "the kept rows (a datasets.Dataset)"})
@@ -129,3 +139,9 @@ class SelectionResult:
     def __iter__(self):
         yield self.dataset
         yield self.stats
+
+    def __repr__(self) -> str:
+        """One line: the kept rows' shape and the stats' repr."""
+        shape = (f"<{len(self.dataset)} rows x {len(self.dataset.column_names)} columns>"
+                 if hasattr(self.dataset, "column_names") else f"<{type(self.dataset).__name__}>")
+        return f"SelectionResult(dataset={shape}, stats={self.stats!r})"
