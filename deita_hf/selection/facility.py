@@ -26,8 +26,8 @@ work in blocks; each later step a few matrix-vector products).
 
 What is exact: gains are computed from float32 products with float64 sums, each with a proven
 error bound (per term ``2·float32_margin(dim) + 2⁻²²`` over the rows it can touch, cosine;
-for the euclidean kernel ``2·(sqrt(2·(float32_margin(dim) + 2⁻²¹)) / dim + 2⁻²⁰)``, as
-|Δ exp(−√(2 − 2c) / dim)| <= √(2|Δc|) / dim); a row is
+for the euclidean kernel, per term, ``min(√ε, ε / √a) / dim + 2⁻²¹`` with a = 2 − 2c and
+ε = 2·(float32_margin(dim) + 2⁻²¹), plus the coverage's own bound); a row is
 only ruled out when its bound is below what another row surely reaches, and when several rows
 could still win, their gains are recomputed in float64 (``sum(max(U @ u_j − cover, 0))`` with
 float64 unit rows ``U`` and coverage, the kernel applied). The picks are those of the plain
@@ -100,24 +100,35 @@ class _Facility:
         self.cover32 = torch.zeros(n, device=pool.device)
         self.cover64 = np.zeros(n)
         self.euclidean = similarity == "euclidean"
-        if self.euclidean:  # |Δ exp(-sqrt(2 - 2c) / d)| <= sqrt(2 |Δc|) / d, plus float32 rounding
-            # (2 - 2c rounds by <= 2^-22: a cosine error of 2^-23 more, taken as 2^-21)
-            self.tau = 2 * (math.sqrt(2 * (float32_margin(pool.dim) + 2.0**-21)) / pool.dim + 2.0**-20)
-        else:
-            self.tau = 2 * float32_margin(pool.dim) + 2.0**-22  # per-term error bound
+        self.tau = 2 * float32_margin(pool.dim) + 2.0**-22  # per-term error bound (cosine)
+        if self.euclidean:  # error of a = 2 - 2c (its float32 rounding <= 2^-22 included)
+            self.a_err = 2 * (float32_margin(pool.dim) + 2.0**-21)
+            self.cover_err = torch.zeros(n, device=pool.device)  # per-row error of cover32
         self.slack = 4.0 * n * n * 2.0**-53 + 1e-300  # float64 accumulation of n terms <= 2
 
-    def kernel32(self, cos: torch.Tensor) -> torch.Tensor:
-        """The kernel of float32 cosines (cosine: as is; the gain clips at 0)."""
+    def kernel32(self, cos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The kernel of float32 cosines (cosine: as is; the gain clips at 0) and, for the
+        euclidean kernel, a bound on each value's error: with a = 2 − 2c known within ε,
+        |Δ√a| <= min(√ε, ε / √a) and |Δ exp(−s / d)| <= |Δs| / d, plus 2⁻²¹ for float32
+        rounding."""
         if not self.euclidean:
-            return cos
-        return torch.exp(-torch.sqrt((2.0 - 2.0 * cos).clamp_(min=0.0)) / self.pool.dim)
+            return cos, None
+        s = torch.sqrt((2.0 - 2.0 * cos).clamp_(min=0.0))
+        err = torch.minimum(torch.full_like(s, math.sqrt(self.a_err)), self.a_err / s)
+        return torch.exp(-s / self.pool.dim), err.div_(self.pool.dim).add_(2.0**-21)
 
-    def kernel64(self, cos: np.ndarray) -> np.ndarray:
-        """The kernel of float64 cosines: exp(−‖u_i − u_j‖ / dim), or max(0, cos)."""
+    def kernel64(self, j: int) -> np.ndarray:
+        """The float64 kernel column of row ``j`` (a fresh copy of its row: same inputs, same
+        result): max(0, cos), or exp(−‖u_i − u_j‖ / dim) with ‖u_i − u_j‖² = 2 − 2·cos, summed
+        from the differences where it is below 10⁻³ (2 − 2·cos cancels there)."""
+        u_j = self.u64[j].copy()
+        cos = self.u64 @ u_j
         if not self.euclidean:
             return np.maximum(cos, 0.0)
-        return np.exp(-np.sqrt(np.maximum(2.0 - 2.0 * cos, 0.0)) / self.pool.dim)
+        a = np.maximum(2.0 - 2.0 * cos, 0.0)
+        near = np.flatnonzero(a < 1e-3)
+        a[near] = ((self.u64[near] - u_j) ** 2).sum(axis=1)
+        return np.exp(-np.sqrt(a) / self.pool.dim)
 
     def approx(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Float32-product gains of rows ``cols`` (float64 sums) and a bound on their error."""
@@ -126,21 +137,29 @@ class _Facility:
         gain = torch.zeros(len(cols), dtype=torch.float64, device=x.device)
         touched = torch.zeros(len(cols), dtype=torch.float64, device=x.device)
         for lo in range(0, self.pool.n, self.block):
-            t = self.kernel32(x[lo: lo + self.block] @ c.T) - self.cover32[lo: lo + self.block, None]
-            touched += (t >= -self.tau).sum(dim=0)
+            k, k_err = self.kernel32(x[lo: lo + self.block] @ c.T)
+            t = k - self.cover32[lo: lo + self.block, None]
+            if k_err is None:
+                touched += (t >= -self.tau).sum(dim=0)
+            else:  # per-term bounds: the kernel's and the coverage's errors
+                bound = k_err.add_(self.cover_err[lo: lo + self.block, None])
+                touched += (bound * (t >= -bound)).sum(dim=0, dtype=torch.float64)
             gain += t.clamp_(min=0).sum(dim=0, dtype=torch.float64)
-        err = 1.01 * self.tau * touched + self.slack
+        err = 1.01 * (touched if self.euclidean else self.tau * touched) + self.slack
         return gain.cpu().numpy(), err.cpu().numpy()
 
     def exact(self, j: int) -> float:
         """The float64 gain of row ``j`` (fresh copy of its row: same inputs, same result)."""
-        return float(np.maximum(self.kernel64(self.u64 @ self.u64[j].copy()) - self.cover64, 0.0).sum())
+        return float(np.maximum(self.kernel64(j) - self.cover64, 0.0).sum())
 
     def add(self, j: int) -> float:
         """Add row ``j`` to the selection; return its float64 gain."""
         x = self.pool.x
-        torch.maximum(self.cover32, self.kernel32(x @ x[j]).clamp_(min=0), out=self.cover32)
-        sims = self.kernel64(self.u64 @ self.u64[j].copy())
+        k, k_err = self.kernel32(x @ x[j])
+        torch.maximum(self.cover32, k.clamp_(min=0), out=self.cover32)
+        if k_err is not None:  # |max_j a_j − max_j b_j| <= max_j |a_j − b_j|
+            torch.maximum(self.cover_err, k_err, out=self.cover_err)
+        sims = self.kernel64(j)
         gain = float(np.maximum(sims - self.cover64, 0.0).sum())
         np.maximum(self.cover64, sims, out=self.cover64)
         return gain

@@ -117,10 +117,14 @@ def test_default_kernel_is_superfilterings_on_real_rows(pool):
     assert cosine != ref  # max(0, cos), the old default, is another method
 
 
-@pytest.mark.parametrize("seed,budget,block", [(0, 30, 8192), (1, 45, 17)])
-def test_euclidean_kernel_equals_the_port_across_blocks(clustered, pool, seed, budget, block):
-    emb, _ = clustered(100, 12, 6, seed, noise=0.4, duplicates=15)
-    unit = emb / np.linalg.norm(emb, axis=1)[:, None]  # do_fla's F.normalize
+@pytest.mark.parametrize("seed,budget,block,noise,dim", [(0, 30, 8192, 0.4, 12), (1, 45, 17, 0.4, 12),
+                                                        (2, 60, 64, 0.01, 8), (5, 70, 33, 0.3, 32)])
+def test_euclidean_kernel_equals_the_port_across_blocks(clustered, pool, seed, budget, block, noise, dim):
+    """Near-duplicates (noise 0.01) included: the float64 distances are summed from differences
+    where 2 - 2·cos would cancel, as the port's are."""
+    emb, _ = clustered(150, dim, 6, seed, noise=noise, duplicates=15)
+    x = emb.astype(np.float64)
+    unit = x / np.linalg.norm(x, axis=1)[:, None]  # do_fla's F.normalize (float64 here)
     ref, ref_gains = superfiltering_fla(unit, budget)
     out, stats = run(pool(emb), budget, similarity="euclidean", block_size=block)
     assert out["idx"][:] == ref
