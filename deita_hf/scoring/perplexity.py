@@ -1,14 +1,22 @@
 """Perplexity and instruction-following difficulty (IFD): per-turn measures from a causal LM.
 
-Both use the one layout of :mod:`deita_hf.scoring.lm_loss` (``[START] + context + response``,
-the context by default Alpaca's prompt as in Cherry and Superfiltering). With ``L(r | c)`` the
-mean token loss of the response given the context and ``L(r)`` that of the response alone:
+Both use the prompts and token layouts of :mod:`deita_hf.scoring.lm_loss`. With ``L(r | c)``
+the mean token loss of the response given the context and ``L(r)`` that of the response alone:
 
-- ``perplexity = exp(L(r | c))`` (:class:`PerplexityScorer`, column ``perplexity``);
+- ``perplexity = exp(L(r | c))`` (:class:`PerplexityScorer`, column ``perplexity``; deita_hf's
+  ``"separate"`` layout and Alpaca prompt by default);
 - ``ifd = L(r | c) / L(r)`` (:class:`IFDScorer`, column ``ifd``): Cherry LLM's
-  instruction-following difficulty (Li et al., 2023, *From Quantity to Quality*). Superfiltering
-  (Li et al., 2024) is the same score from a small model, GPT-2 in the paper:
-  ``IFDScorer.superfilter()`` or the spec ``superfilter``.
+  instruction-following difficulty (Li et al., 2023, *From Quantity to Quality*) as
+  ``cherry_seletion/data_analysis.py`` and ``data_by_IFD.py`` compute it
+  (github.com/tianyi-lab/Cherry_LLM, commit 01fac8d2febb51dbd1501ec594a20e499b51fe7d): Cherry's
+  two Alpaca prompts, the answer alone scored after ``"### Response:"``, its token boundary rule
+  and ``max_length`` 512 (layout ``"cherry"``).
+- Superfiltering (Li et al., 2024; github.com/tianyi-lab/Superfiltering, commit
+  f0764afa536ec910b994d1d6aa2b883354505f4f, ``code_ifd/``): ``ifd = exp(L(r | c)) / exp(L(r))``,
+  the ratio of perplexities (``ifd_ppl``), from GPT-2, with the prompt ``"{instruction}\n"``
+  (``"{instruction}\n{input}\n"``), the answer alone tokenized without a start token (its first
+  token never scored) and ``max_length`` 1024: ``IFDScorer.superfilter()`` or the spec
+  ``superfilter``. ``layout="separate"`` keeps deita_hf's earlier layout as an option.
 
 Cherry drops samples with IFD > 1 (the instruction does not help to predict the response) and
 keeps the highest IFD. A scorer cannot drop rows: use :func:`ifd_filter` (a ``ds.filter``), then
@@ -68,10 +76,13 @@ class IFDScorer(ResponseLossScorer):
     """Cherry's instruction-following difficulty per turn; adds column ``ifd``.
 
     ``ifd = L(response | instruction) / L(response)`` (mean token losses; two sequences per
-    turn). NaN when a loss is NaN or the response-alone loss is 0.
+    turn; layout ``"cherry"``, prompt ``"alpaca"``). The Superfiltering variant:
+    ``exp(L(response | instruction)) / exp(L(response))`` (layout ``"superfilter"``, prompt
+    ``"plain"``, model GPT-2). NaN when a loss is NaN or the denominator is 0.
 
-    Args: ``superfilter``: record the Superfiltering variant (and default the model to GPT-2);
-    the others: see :class:`~deita_hf.scoring.lm_loss.ResponseLossScorer`.
+    Args: ``superfilter``: the Superfiltering variant (its layout, prompt, perplexity ratio and
+    default model GPT-2; an explicit ``prompt`` / ``layout`` replaces its own); the others: see
+    :class:`~deita_hf.scoring.lm_loss.ResponseLossScorer`.
 
     Example:
         >>> s = IFDScorer("m", batch_size=4)
@@ -82,12 +93,16 @@ class IFDScorer(ResponseLossScorer):
     column = "ifd"
     kind = "ifd"
     needs_alone = True
+    default_layout = "cherry"
     load_hint = (" (`--scorer ifd:DIR`, or `--scorer superfilter:DIR` for a local copy of gpt2: "
                  "`hf download gpt2 --local-dir DIR` where there is network)")
 
     def __init__(self, model_name_or_path: str | None = None, *, superfilter: bool = False,
                  **kwargs: Any) -> None:
         self.variant = "superfilter" if superfilter else "cherry"
+        if superfilter:
+            kwargs = {"prompt": "plain", **kwargs}
+            kwargs["layout"] = kwargs.get("layout") or "superfilter"
         super().__init__(model_name_or_path or (SUPERFILTER_MODEL if superfilter else None), **kwargs)
 
     @classmethod
@@ -104,9 +119,11 @@ class IFDScorer(ResponseLossScorer):
         return {**super().describe(), "variant": self.variant}
 
     def value(self, conditioned: float, alone: float) -> float:
-        if not (math.isfinite(conditioned) and math.isfinite(alone)) or alone == 0:
+        if not (math.isfinite(conditioned) and math.isfinite(alone)):
             return math.nan
-        return conditioned / alone
+        if self.variant == "superfilter":  # Superfiltering's ifd_ppl: ppl_A_condition / ppl_A_direct
+            return math.exp(conditioned) / math.exp(alone)
+        return conditioned / alone if alone != 0 else math.nan
 
 
 def ifd_filter(ds: Dataset, column: str = "ifd", *, max_value: float = 1.0,

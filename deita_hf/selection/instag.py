@@ -1,9 +1,14 @@
-"""``select_instag_diversity``: InsTag's complexity-first, tag-coverage selection.
+"""``select_instag_diversity``: InsTag's complexity-first diverse sampling.
 
-Rows are walked by descending score (default: the number of distinct tags, InsTag's
-complexity; ties by ascending row index); a row is kept iff its tag set holds at least one tag
-not covered by the rows kept before it; the walk stops once ``budget`` rows are kept. Tags are
-compared as exact strings (normalise them beforehand if needed).
+Algorithm 1 of Lu et al., 2023 (*#InsTag: Instruction Tagging for Analyzing Supervised
+Fine-tuning of Large Language Models*, arXiv:2308.07074; github.com/OFA-Sys/InsTag at commit
+aac2f27e153f4e8b1eca3603a7a52676f5d6d89c ships no selection code, so the paper is the
+reference). Rows are walked by descending score (default: the number of distinct tags, InsTag's
+complexity; ties by ascending row index); in each pass the covered tag set starts empty and a
+row is kept (and leaves the pool) iff its tag set holds a tag not covered by the rows kept
+before it in that pass. Passes repeat until ``budget`` rows are kept or only rows without tags
+remain. ``repeat=False`` stops after the first pass (deita_hf's earlier behaviour; fewer rows,
+with a warning). Tags are compared as exact strings (normalise them beforehand if needed).
 
 Example:
     >>> from datasets import Dataset
@@ -11,6 +16,8 @@ Example:
     >>> out = select_instag_diversity(ds, 2, progress=False)
     >>> out["tags"][:], out["instag_new_tags"][:]
     ([['math', 'code'], ['poem']], [2, 1])
+    >>> select_instag_diversity(ds, 4, progress=False)["tags"][:]  # a second pass
+    [['math', 'code'], ['poem'], ['math'], ['code']]
 """
 
 from __future__ import annotations
@@ -104,25 +111,28 @@ def select_instag_diversity(
     score_column: str | None = None,
     complexity_column: str | None = None,
     quality_column: str | None = None,
+    repeat: bool = True,
     progress: bool = True,
     return_stats: bool = False,
 ) -> Dataset | tuple[Dataset, SelectionStats]:
-    """Walk rows by descending score; keep a row iff it adds a tag not yet covered.
+    """InsTag's Algorithm 1: passes by descending score, each from an empty tag set, keeping
+    a row iff it adds a tag not yet covered in its pass, until ``budget`` rows are kept.
 
     Args:
         ds: the pool; every column is kept in the output.
-        budget: rows to keep (>= 1); an upper bound: when fewer rows add a new tag, all of
-            them are returned with a warning.
+        budget: rows to keep (>= 1); when fewer rows have tags (or, with ``repeat=False``, add
+            a new tag in the one pass), all of them are returned with a warning.
         tags_column: one list of strings per row (may be empty: such a row is never kept).
         score_column: a ready score; complexity_column, quality_column: instead, the DEITA
             score Σ c × q; neither: the number of distinct tags of the row.
+        repeat: repeat passes as the paper's Algorithm 1 does (default); False: one pass.
         progress: show a progress bar over the rows walked.
         return_stats: also return a :class:`~deita_hf.selection.result.SelectionStats`
-            (``params``: tags in the pool and tags covered).
+            (``params``: tags in the pool, tags covered and passes).
 
     Returns:
         The kept rows in walk order with ``selection_score``, ``instag_new_tags`` (tags the
-        row added) and ``selection_rank``; with ``return_stats=True``, ``(dataset, stats)``.
+        row added in its pass) and ``selection_rank``; with ``return_stats=True``, ``(dataset, stats)``.
 
     Raises:
         ConfigError: a bad budget or score-column combination, or an added column already
@@ -149,31 +159,44 @@ def select_instag_diversity(
                        read=[tags_column, *columns.values()])
     order = np.argsort(-scores, kind="stable")
     covered = np.zeros(n_tags, dtype=bool)
+    ever = np.zeros(n_tags, dtype=bool)
     rows, added = [], []
-    walked = 0
+    walked = passes = 0
     bounds = offsets.tolist()
-    with tqdm(total=len(ds), desc="select_instag_diversity", unit="row",
+    with tqdm(total=min(budget, len(ds)), desc="select_instag_diversity", unit="row",
               disable=not progress) as bar:
-        for row in order.tolist():
-            walked += 1
-            tags = ids[bounds[row]: bounds[row + 1]]
-            new = np.unique(tags[~covered[tags]])
-            if len(new):
-                covered[new] = True
-                rows.append(row)
-                added.append(len(new))
-                if len(rows) == budget:
-                    break
-            if walked % 4096 == 0:
-                bar.update(4096)
-        bar.update(walked % 4096)
-    warn_short(len(rows), budget, "add a tag not covered by the rows before them")
+        remaining = order.tolist()
+        while remaining and len(rows) < budget:
+            passes += 1
+            covered[:] = False
+            left = []
+            for pos, row in enumerate(remaining):
+                walked += 1
+                tags = ids[bounds[row]: bounds[row + 1]]
+                new = np.unique(tags[~covered[tags]])
+                if len(new):
+                    covered[new] = True
+                    rows.append(row)
+                    added.append(len(new))
+                    if len(rows) == budget:
+                        left.extend(remaining[pos + 1:])
+                        break
+                else:
+                    left.append(row)
+            ever |= covered
+            bar.update(len(remaining) - len(left))
+            if not repeat or len(left) == len(remaining):  # a pass adding nothing: no tags left
+                break
+            remaining = left
+    warn_short(len(rows), budget, "have tags" if repeat else
+               "add a tag not covered by the rows before them")
     rows_arr = np.asarray(rows, dtype=np.int64)
     return finish(
         ds, rows_arr, strategy="instag", budget=budget, start=start,
         added={SCORE_COLUMN: scores[rows_arr].tolist(), NEW_TAGS_COLUMN: added,
                RANK_COLUMN: list(range(len(rows)))},
-        params={"tags_in_pool": int(n_tags), "tags_covered": int(covered.sum())},
+        params={"tags_in_pool": int(n_tags), "tags_covered": int(ever.sum()), "passes": passes,
+                "repeat": bool(repeat)},
         columns={"tags_column": tags_column, **columns}, pool_scores=scores, examined=walked,
         return_stats=return_stats,
     )

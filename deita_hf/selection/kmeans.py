@@ -290,6 +290,7 @@ def cluster_and_sample(
     block_size: int | None,
     progress: bool,
     return_stats: bool,
+    truncate_scores: bool = False,
 ) -> Dataset | tuple[Dataset, SelectionStats]:
     """The machinery of ``kmeans`` and ``kmq``: k-means, a budget split (:data:`SPLITS`), then
     weighted sampling without replacement in each cluster (see the module docstring).
@@ -297,6 +298,8 @@ def cluster_and_sample(
     Args:
         strategy: the name recorded in the stats (``"kmeans"``, ``"kmq"``).
         split: ``"size"`` (proportional to cluster size) or ``"equal"`` (kMQ's).
+        truncate_scores: weight by the scores truncated toward zero (kMQ's authors cast them
+            to int64); the ``selection_score`` column keeps the scores as given.
         The other arguments are those of :func:`select_kmeans_quality`.
 
     Returns:
@@ -316,7 +319,8 @@ def cluster_and_sample(
         x = exact_rows(EmbeddingReader(ds, embedding_column), np.arange(n), unit=bool(normalize))
         rng = np.random.default_rng(int(seed))
         labels, _, run = kmeans(x, int(n_clusters), rng, int(iterations), block, progress)
-        weights = _weights(scores, labels, temperature, score_column or "score")
+        weighed = np.trunc(scores) if truncate_scores and scores is not None else scores
+        weights = _weights(weighed, labels, temperature, score_column or "score")
         u = 1.0 - rng.random(n)
         with np.errstate(divide="ignore"):
             keys = np.where(weights > 0, np.log(u) / np.where(weights > 0, weights, 1), -np.inf)
@@ -334,6 +338,7 @@ def cluster_and_sample(
         ds, rows, strategy=strategy, budget=budget, start=start, added=out_cols,
         params={"n_clusters": int(n_clusters), "seed": int(seed), "iterations": run,
                 "temperature": temperature, "normalize": bool(normalize), "budget_split": split,
+                "truncate_scores": bool(truncate_scores),
                 "cluster_sizes": np.bincount(labels).tolist() if n else [],
                 "cluster_quotas": quota.tolist()},
         columns={"embedding_column": embedding_column, **columns}, pool_scores=scores,

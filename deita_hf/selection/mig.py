@@ -1,13 +1,14 @@
 """``select_mig``: MIG, greedy selection that maximises the information gain over a label graph
 (Chen et al., 2025, *MIG: Automatic Data Selection for Instruction Tuning by Maximizing
-Information Gain in Semantic Space*, arXiv:2504.13835; code: github.com/yichengchen24/MIG,
-``mig/label.py`` and ``mig/sampler.py``).
+Information Gain in Semantic Space*, arXiv:2504.13835; code: github.com/yichengchen24/MIG at
+commit 969eb5383623b977807a181b25f3b66e2d04dab6, ``mig/label.py`` and ``mig/sampler.py``).
 
 The formula, as the authors' code computes it (defaults in brackets):
 
 - **Labels**: the distinct tags of the pool (InsTag tags, ``tags_column``), sorted; L of them.
-  Row i has the label set T_i and the weight w_i = s_i (or s_i / |T_i| with
-  ``normalize_by_tags``), s_i its quality score (DEITA's complexity × quality, averaged over
+  Row i has the label set T_i and the weight w_i = s_i (or, with ``normalize_by_tags``, s_i
+  divided by the row's tag count WITH duplicates, as ``LabelGraph.vectorize`` divides by
+  ``len(dp.labels)``), s_i its quality score (DEITA's complexity × quality, averaged over
   the turns as the authors' loader does; 1 without a score). v_i ∈ R^L is w_i on T_i, 0 elsewhere.
 - **Label graph**: e_l the unit embedding of label l (``label_embedder``: the pool's embedder);
   W_lk = e_l·e_k where e_l·e_k >= τ [τ = 0.9], else 0 (the diagonal is always kept).
@@ -217,7 +218,8 @@ def select_mig(
         phi: ``"pow"`` (MIG's default) or ``"exp"``.
         phi_a, phi_b: Φ(x) = (x + a)^b (MIG: 1e-6, 0.8).
         phi_alpha: Φ(x) = 1 − exp(−αx) (MIG: 1.0).
-        normalize_by_tags: w_i = s_i / |T_i| (MIG's ``--norm``; off by default as in its CLI).
+        normalize_by_tags: w_i = s_i / (the row's tag count, duplicates included, after
+            ``tag_vocabulary``) (MIG's ``--norm``; off by default as in its CLI).
         tag_vocabulary: a JSON list of tags; other tags are dropped first (MIG's valid tags).
         block_size: labels per block of the label-similarity product (memory only).
         progress: show a progress bar over the picks.
@@ -273,12 +275,14 @@ def select_mig(
     label_index = np.cumsum(keep_label) - 1
     labels = [t for t, k in zip(names, keep_label) if k]
     row_labels: list[list[int]] = []
+    n_row_tags: list[int] = []  # with duplicates, as MIG's LabelGraph.vectorize counts them
     for i in range(n):
         own = ids[offsets[i]: offsets[i + 1]]
         own = own[keep_label[own]] if len(own) else own
         row_labels.append(sorted({int(label_index[t]) for t in own}))
-    weights = np.array([s / len(t) if normalize_by_tags and t else s
-                        for s, t in zip(scores_used.tolist(), row_labels)], dtype=np.float64)
+        n_row_tags.append(len(own))
+    weights = np.array([s / k if normalize_by_tags and k else s
+                        for s, k in zip(scores_used.tolist(), n_row_tags)], dtype=np.float64)
     vectors = embed_strings(label_embedder, labels, what="tag", progress=progress)
     if labels:
         indptr, indices, data = label_graph(vectors, float(similarity_threshold),

@@ -95,4 +95,4 @@ def test_kmq_on_the_pool_embeddings_matches_python(tagged_pool, tmp_path, capsys
     assert load_dataset(str(out), split="train")["instruction"] == ref["instruction"][:]
     assert main(["select", str(tagged_pool), "--budget", "5", "--strategy", "kmq",
                  "--output", str(tmp_path / "k"), "--no-progress"]) == 2
-    assert "n_clusters=1024 is more than the 60 rows" in capsys.readouterr().err
+    assert "n_clusters=512 is more than the 60 rows" in capsys.readouterr().err

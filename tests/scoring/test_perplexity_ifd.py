@@ -42,7 +42,7 @@ def test_perplexity_and_ifd_match_a_direct_forward_pass(lm, dolly_rows):
     rows = dolly_rows[:7]
     batch = Dataset.from_list(rows)[:]
     ppl = PerplexityScorer(lm[0], batch_size=3)(batch, list(range(7)))["perplexity"]  # mixed lengths
-    ifd = IFDScorer(lm[0], batch_size=4)(batch, list(range(7)))["ifd"]
+    ifd = IFDScorer(lm[0], batch_size=4, layout="separate")(batch, list(range(7)))["ifd"]
     want = [_direct(lm, PROMPTS["alpaca"].format(instruction=i), r) for i, r in (to_turns(x)[0] for x in rows)]
     assert [p[0] for p in ppl] == pytest.approx([math.exp(c) for c, _ in want], rel=1e-5)
     assert [v[0] for v in ifd] == pytest.approx([c / a for c, a in want], rel=1e-5)
@@ -61,7 +61,7 @@ def test_plain_and_chat_contexts(lm, tiny_chat_llama, dolly_rows):
     context = tok.apply_chat_template([{"role": "user", "content": instruction}], add_generation_prompt=True,
                                       tokenize=False)
     c, a = _direct(chat_lm, context, response)
-    assert IFDScorer(tiny_chat_llama, prompt="chat")(row)["ifd"][0][0] == pytest.approx(c / a, rel=1e-5)
+    assert IFDScorer(tiny_chat_llama, prompt="chat", layout="separate")(row)["ifd"][0][0] == pytest.approx(c / a, rel=1e-5)
     with pytest.raises(ConfigError, match="no chat template"):
         PerplexityScorer(lm[0], prompt="chat")(row)
     with pytest.raises(ConfigError, match="instruction"):
@@ -70,7 +70,7 @@ def test_plain_and_chat_contexts(lm, tiny_chat_llama, dolly_rows):
 
 def test_one_value_per_turn(lm, multi_turn_rows):
     batch = Dataset.from_list(multi_turn_rows)[:]
-    got = IFDScorer(lm[0], batch_size=2)(batch, list(range(len(multi_turn_rows))))["ifd"]
+    got = IFDScorer(lm[0], batch_size=2, layout="separate")(batch, list(range(len(multi_turn_rows))))["ifd"]
     n_turns = [len(to_turns(r)) for r in multi_turn_rows]
     assert [len(g) for g in got] == n_turns and max(n_turns) >= 2
     instruction, response = to_turns(multi_turn_rows[0])[1]

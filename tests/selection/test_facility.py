@@ -1,5 +1,7 @@
-"""select_facility_location: equal to the plain (non-lazy) float64 greedy, ties, blocks."""
+"""select_facility_location: equal to the plain (non-lazy) float64 greedy, ties, blocks; the
+default kernel against a port of Superfiltering's diversity step (submodlib's euclidean kernel)."""
 
+import math
 import warnings
 
 import numpy as np
@@ -26,6 +28,7 @@ def reference_facility(emb, budget):
 
 def run(ds, budget, **kw):
     kw.setdefault("progress", False)
+    kw.setdefault("similarity", "cosine")  # reference_facility's kernel
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return select_facility_location(ds, budget, return_stats=True, **kw)
@@ -69,3 +72,60 @@ def test_symmetric_pairs_are_ties_despite_rounding(pool):
     emb = [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]
     out, _ = run(pool(emb), 2)
     assert out["idx"][:] == reference_facility(emb, 2)[0] == [1, 2]
+
+
+def superfiltering_fla(x, budget):
+    """Superfiltering's do_fla (tianyi-lab/Superfiltering @ f0764afa536ec910b994d1d6aa2b883354505f4f,
+    code_diversity_fla/do_fla.py): FacilityLocationFunction(mode="dense", data=X,
+    metric="euclidean").maximize(budget, optimizer="LazyGreedy"). The kernel as submodlib's
+    create_square_kernel_dense builds it (decile-team/submodlib @ 72ae33a1ead9761e7240c2e095873047339ada7c,
+    cpp/utils/helper.cpp): k[r][r] = 1; k[r][c] = exp(-sqrt(sum((x_r - x_c)^2)) * (1 / dim)).
+    The greedy is the plain one LazyGreedy accelerates: f(S) = sum_i max_{j in S} k[i][j]."""
+    x = np.asarray(x, dtype=np.float64)
+    n, dim = x.shape
+    k = np.ones((n, n))
+    for r in range(n):
+        for c in range(r + 1, n):
+            k[r, c] = k[c, r] = math.exp(-math.sqrt(((x[r] - x[c]) ** 2).sum()) * (1.0 / dim))
+    cover, picked, gains = np.zeros(n), [], []
+    for _ in range(budget):
+        g = np.maximum(k - cover[:, None], 0).sum(axis=0)
+        g[picked] = -np.inf
+        picked.append(int(np.argmax(g)))
+        gains.append(float(g[picked[-1]]))
+        cover = np.maximum(cover, k[:, picked[-1]])
+    return picked, gains
+
+
+def test_default_kernel_is_superfilterings_on_real_rows(pool):
+    """120 real Dolly rows embedded as do_fla embeds them with --emb_type instruction
+    (instruction + "\\n" + input + "\\n", all-MiniLM-L6-v2, L2-normalised): the same 40 picks in
+    the same order, and the same gains."""
+    from sample_data import DOLLY, read_jsonl
+
+    from deita_hf.embedding.sentence import SentenceEmbedder
+
+    rows = read_jsonl(DOLLY, 120)
+    x = np.asarray(SentenceEmbedder().embed_texts(
+        [r["instruction"] + "\n" + r["input"] + "\n" for r in rows]))
+    ref, ref_gains = superfiltering_fla(x, 40)
+    out, stats = run(pool(x), 40, similarity="euclidean")
+    assert out["idx"][:] == ref and stats.params["similarity"] == "euclidean"
+    np.testing.assert_allclose(out["facility_gain"][:], ref_gains, rtol=1e-6, atol=1e-9)
+    assert select_facility_location(pool(x), 40, progress=False)["idx"][:] == ref  # the default
+    cosine = run(pool(x), 40, similarity="cosine")[0]["idx"][:]
+    assert cosine != ref  # max(0, cos), the old default, is another method
+
+
+@pytest.mark.parametrize("seed,budget,block,noise,dim", [(0, 30, 8192, 0.4, 12), (1, 45, 17, 0.4, 12),
+                                                        (2, 60, 64, 0.01, 8), (5, 70, 33, 0.3, 32)])
+def test_euclidean_kernel_equals_the_port_across_blocks(clustered, pool, seed, budget, block, noise, dim):
+    """Near-duplicates (noise 0.01) included: the float64 distances are summed from differences
+    where 2 - 2·cos would cancel, as the port's are."""
+    emb, _ = clustered(150, dim, 6, seed, noise=noise, duplicates=15)
+    x = emb.astype(np.float64)
+    unit = x / np.linalg.norm(x, axis=1)[:, None]  # do_fla's F.normalize (float64 here)
+    ref, ref_gains = superfiltering_fla(unit, budget)
+    out, stats = run(pool(emb), budget, similarity="euclidean", block_size=block)
+    assert out["idx"][:] == ref
+    np.testing.assert_allclose(out["facility_gain"][:], ref_gains, rtol=1e-6, atol=1e-9)

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from datasets import Dataset
+from sample_data import DOLLY, read_jsonl
 
 from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.selection.instag import select_instag_diversity
@@ -95,19 +96,28 @@ def test_kmeans_arguments_and_weights(pool):
     assert len(out) == 2
 
 
-def reference_instag(tags, budget, scores=None):
+def reference_instag(tags, budget, scores=None, repeat=True):
+    """Algorithm 1 of the InsTag paper (arXiv:2308.07074), step by step: sort by tag count;
+    while |D_s| < N: T_B = {}; for q in D: if |T_B ∪ T_q| > |T_B|: D_s += q, T_B |= T_q,
+    D -= q; stop at N. (A pass adding nothing ends it: only untagged rows are left.)"""
     scores = [len(set(t)) for t in tags] if scores is None else scores
-    covered, kept = set(), []
-    for i in sorted(range(len(tags)), key=lambda i: (-scores[i], i)):
-        if set(tags[i]) - covered:
-            covered |= set(tags[i])
-            kept.append(i)
+    pool = sorted(range(len(tags)), key=lambda i: (-scores[i], i))
+    kept = []
+    while len(kept) < budget:
+        covered, before = set(), len(kept)
+        for i in list(pool):
+            if len(covered | set(tags[i])) > len(covered):
+                kept.append(i)
+                covered |= set(tags[i])
+                pool.remove(i)
             if len(kept) == budget:
                 break
+        if len(kept) == before or not repeat:
+            break
     return kept
 
 
-@pytest.mark.parametrize("seed,budget", [(0, 10), (1, 25), (2, 200)])
+@pytest.mark.parametrize("seed,budget", [(0, 10), (1, 25), (2, 100), (3, 200)])
 def test_instag_equals_reference(seed, budget):
     rng = np.random.default_rng(seed)
     vocab = [f"tag{i}" for i in range(60)]
@@ -118,12 +128,28 @@ def test_instag_equals_reference(seed, budget):
         warnings.simplefilter("ignore")
         out, stats = select_instag_diversity(ds, budget, progress=False, return_stats=True)
         scored = select_instag_diversity(ds, budget, score_column="s", progress=False)
+        once = select_instag_diversity(ds, budget, repeat=False, progress=False)
     ref = reference_instag(tags, budget)
     assert out["idx"][:] == ref
     assert scored["idx"][:] == reference_instag(tags, budget, ds["s"][:])
+    assert once["idx"][:] == reference_instag(tags, budget, repeat=False)
     assert out["selection_score"][:] == [float(len(set(tags[i]))) for i in ref]
-    assert sum(out["instag_new_tags"][:]) == stats.params["tags_covered"]
-    assert stats.examined >= len(ref)
+    assert stats.params["passes"] >= 1 and stats.examined >= len(ref)
+    assert len(ref) == min(budget, sum(bool(t) for t in tags))  # passes fill the budget
+
+
+def test_instag_repeats_passes_on_real_tagged_rows():
+    """600 of 1,000 rows: the paper's repeated passes fill the budget, one pass does not."""
+    rng = np.random.default_rng(7)
+    rows = read_jsonl(DOLLY)
+    vocab = sorted({w.strip(".,?!:;()\"'").lower() for r in rows for w in r["instruction"].split()} - {""})
+    tags = [sorted(set(rng.choice(vocab[:80], rng.integers(1, 5)).tolist())) for _ in range(1000)]
+    ds = Dataset.from_dict({"tags": tags, "idx": list(range(1000))})
+    out, stats = select_instag_diversity(ds, 600, progress=False, return_stats=True)
+    assert out["idx"][:] == reference_instag(tags, 600) and len(out) == 600 and stats.params["passes"] > 1
+    with pytest.warns(UserWarning, match="fewer than the budget of 600"):
+        once = select_instag_diversity(ds, 600, repeat=False, progress=False)
+    assert len(once) < 600 and once["idx"][:] == out["idx"][:len(once)]
 
 
 def test_instag_bad_tags_name_the_row():
@@ -134,7 +160,11 @@ def test_instag_bad_tags_name_the_row():
                                 progress=False)
     with pytest.raises(SelectionError, match="list of strings"):
         select_instag_diversity(Dataset.from_dict({"tags": [1, 2]}), 1, progress=False)
-    with pytest.warns(UserWarning, match="Only 1 rows add a tag"):
+    with pytest.warns(UserWarning, match="Only 2 rows have tags"):
         out = select_instag_diversity(Dataset.from_dict({"tags": [["a"], ["a"], []]}), 3,
                                       progress=False)
+    assert out["tags"][:] == [["a"], ["a"]]
+    with pytest.warns(UserWarning, match="Only 1 rows add a tag"):
+        out = select_instag_diversity(Dataset.from_dict({"tags": [["a"], ["a"], []]}), 3,
+                                      repeat=False, progress=False)
     assert out["tags"][:] == [["a"]]

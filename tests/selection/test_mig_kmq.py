@@ -53,14 +53,17 @@ def reference_mig(tags, scores, vectors, budget, *, tau=0.9, beta=1.0, phi="pow"
     return picked, gains, int((np.count_nonzero(w) - len(labels)) // 2)
 
 
-def tagged_pool(seed, n=60, n_labels=24, groups=6, dim=16, empty=0):
-    """Rows with 1-4 distinct tags, continuous scores, and label vectors in near groups."""
+def tagged_pool(seed, n=60, n_labels=24, groups=6, dim=16, empty=0, duplicates=False):
+    """Rows with 1-4 distinct tags (with ``duplicates``, every third row repeats its first tag,
+    as InsTag's tagger can), continuous scores, and label vectors in near groups."""
     rng = np.random.default_rng(seed)
     base = rng.standard_normal((groups, dim))
     vectors = {f"tag{j}": (base[j % groups] + 0.15 * rng.standard_normal(dim)).tolist()
                for j in range(n_labels)}
     tags = [sorted({f"tag{int(t)}" for t in rng.integers(0, n_labels, rng.integers(1, 5))})
             for _ in range(n)]
+    if duplicates:
+        tags = [row + row[:1] if i % 3 == 0 else row for i, row in enumerate(tags)]
     for i in range(empty):
         tags[-1 - i] = []
     scores = rng.uniform(1.0, 30.0, n)
@@ -79,9 +82,13 @@ def mig_pool(tags, scores, **extra):
 @pytest.mark.parametrize("seed,budget,kw", [
     (0, 25, {}), (1, 40, {"norm": True}), (2, 30, {"phi": "exp", "alpha": 0.05}),
     (3, 35, {"beta": 0.4, "tau": 0.85}), (4, 60, {"b": 0.5, "a": 1e-3}),
+    (5, 40, {"norm": True, "duplicates": True}), (6, 30, {"duplicates": True}),
 ])
 def test_mig_equals_the_reference(seed, budget, kw):
-    tags, scores, vectors = tagged_pool(seed)
+    """The reference divides by len(row) with duplicates, as MIG's LabelGraph.vectorize
+    (mig/label.py @ 969eb5383623b977807a181b25f3b66e2d04dab6) divides by len(dp.labels)."""
+    kw = dict(kw)
+    tags, scores, vectors = tagged_pool(seed, duplicates=kw.pop("duplicates", False))
     ref, ref_gains, edges = reference_mig(tags, scores, vectors, budget, **kw)
     assert edges > 0  # the graph propagates between labels
     names = {"norm": "normalize_by_tags", "beta": "propagation_weight", "tau":
@@ -94,6 +101,28 @@ def test_mig_equals_the_reference(seed, budget, kw):
     assert out["selection_rank"][:] == list(range(len(ref)))
     assert stats.params["edges"] == edges and stats.params["labels"] == 24
     assert list(stats.rows) == ref
+
+
+def test_mig_normalize_by_tags_on_real_rows_with_repeated_tags():
+    """Real Dolly rows tagged with the words of their instruction (repeats kept, as InsTag's
+    tag lists can repeat): w_i = s_i / len(tags with repeats), as MIG's vectorize divides."""
+    from sample_data import DOLLY, read_jsonl
+
+    rows = read_jsonl(DOLLY, 150)
+    words = [[w.strip(".,?!:;()\"'").lower() for w in r["instruction"].split()] for r in rows]
+    common = {w for w, _ in __import__("collections").Counter(w for ws in words for w in ws).most_common(40)}
+    tags = [[w for w in ws if w in common] for ws in words]
+    assert sum(len(t) != len(set(t)) for t in tags) >= 10  # rows with repeated tags
+    scores = [1.0 + len(r["output"]) / 100 for r in rows]
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((8, 16))
+    vectors = {t: (base[j % 8] + 0.15 * rng.standard_normal(16)).tolist() for j, t in enumerate(sorted(common))}
+    ref = reference_mig(tags, scores, vectors, 50, norm=True)[0]
+    out = select_mig(mig_pool(tags, scores), 50, score_column="score", normalize_by_tags=True,
+                     label_embedder=embed_with(vectors), progress=False)
+    assert out["idx"][:] == ref
+    distinct = reference_mig([sorted(set(t)) for t in tags], scores, vectors, 50, norm=True)[0]
+    assert distinct != ref  # dividing by the distinct tags (the old rule) picks other rows
 
 
 def test_mig_large_pool_and_rows_without_tags():
@@ -193,8 +222,14 @@ def equal_quota_one_at_a_time(sizes, m):
     return quota
 
 
-def reference_kmq(emb, scores, budget, k, seed):
-    labels = reference_kmeans_select(emb, budget, k, seed, np.ones(len(emb)))[1]
+def reference_kmq(emb, scores, budget, k, seed, iterations=300):
+    """kMQ as the authors' KMenasRandomDeita weighs rows (for-ai/iterative-data-selection @
+    6ac577259d6bc263763e6ac24a3271e14546d3bd): scores = np.array(scores, dtype=np.int64);
+    per cluster p = exp(scores_i) / sum(exp(scores_i)); k-means on the raw embeddings. The
+    draw without replacement with p is replayed with the package's Efraimidis-Spirakis keys
+    (the same distribution as np.random.choice(replace=False, p=p); other random numbers)."""
+    labels = reference_kmeans_select(emb, budget, k, seed, np.ones(len(emb)), iterations=iterations,
+                                     normalize=False)[1]
     rng = np.random.default_rng(seed)  # replay the k-means++ draws, then the keys
     rng.integers(len(emb))
     for _ in range(k - 1):
@@ -202,12 +237,14 @@ def reference_kmq(emb, scores, budget, k, seed):
     u = 1.0 - rng.random(len(emb))
     sizes = [int((labels == c).sum()) for c in range(k)]
     quota = equal_quota_one_at_a_time(sizes, min(budget, len(emb)))
-    keys = [math.log(u[i]) / scores[i] if scores[i] > 0 else -math.inf for i in range(len(emb))]
+    int_scores = np.array(scores, dtype=np.int64)
     rows = []
     for c in range(k):
-        members = sorted((i for i in range(len(emb)) if labels[i] == c),
-                         key=lambda i: (-keys[i], i))
-        rows += members[: quota[c]]
+        members = [i for i in range(len(emb)) if labels[i] == c]
+        scores_i = np.exp(int_scores[members])
+        p = scores_i / np.sum(scores_i)
+        keys = {i: math.log(u[i]) / p[j] for j, i in enumerate(members)}
+        rows += sorted(members, key=lambda i: (-keys[i], i))[: quota[c]]
     return rows, labels, quota
 
 
@@ -215,28 +252,66 @@ def reference_kmq(emb, scores, budget, k, seed):
                                            (4, 5, 119)])
 def test_kmq_equals_the_reference(clustered, pool, seed, k, budget):
     emb, scores = clustered(120, 8, 6, seed, noise=0.6)
+    scores = scores + np.random.default_rng(seed).uniform(0, 0.99, len(scores))  # float scores
     ref, labels, quota = reference_kmq(emb, scores, budget, k, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out, stats = select_kmq(pool(emb, scores), budget, n_clusters=k, seed=seed,
                                 score_column="score", progress=False, return_stats=True)
+        untruncated = select_kmq(pool(emb, scores), budget, n_clusters=k, seed=seed, truncate_scores=False,
+                                 score_column="score", progress=False)
     assert out["idx"][:] == ref
     assert out["cluster"][:] == [int(labels[i]) for i in ref]
+    assert out["selection_score"][:] == [float(scores[i]) for i in ref]  # reported as given
     assert stats.params["cluster_quotas"] == quota and stats.params["budget_split"] == "equal"
     assert stats.strategy == "kmq" and len(ref) == min(budget, 120)
+    if budget < 119:  # the old weighting (float scores) draws other rows
+        assert untruncated["idx"][:] != ref
+
+
+def test_kmq_inclusion_probabilities_are_the_authors_np_random_choice(pool):
+    """The authors' loop run literally (np.random.seed(42), np.random.choice(replace=False,
+    p=softmax(int64 scores)) per cluster) vs select_kmq over seeds: inclusion frequencies on
+    two well-separated clusters of real-valued scores."""
+    rng = np.random.default_rng(0)
+    emb = np.concatenate([rng.normal(0, 0.05, (6, 4)) + 5, rng.normal(0, 0.05, (6, 4)) - 5])
+    scores = np.array([1.9, 1.1, 1.0, 2.95, 0.2, 3.5, 2.99, 2.0, 0.5, 1.5, 4.1, 4.9])
+    labels = np.repeat([0, 1], 6)
+    trials, budget, K = 250, 4, 2
+    np.random.seed(42)
+    authors = np.zeros(12)
+    int_scores = np.array(scores, dtype=np.int64)
+    for _ in range(4000):
+        for i in range(K):
+            indices_i = np.where(labels == i)[0]
+            scores_i = np.exp(int_scores[indices_i])
+            p = scores_i / np.sum(scores_i)
+            size = np.minimum(int(budget / K), len(indices_i))
+            authors[np.random.choice(indices_i, size=size, replace=False, p=p)] += 1
+    ours = np.zeros(12)
+    ds = pool(emb.astype(np.float32), scores)
+    for seed in range(trials):
+        ours[select_kmq(ds, budget, n_clusters=2, seed=seed, score_column="score", progress=False)["idx"][:]] += 1
+    authors /= 4000
+    assert np.abs(authors - ours / trials).max() < 0.1
+    old = np.zeros(12)
+    for seed in range(100):
+        old[select_kmq(ds, budget, n_clusters=2, seed=seed, score_column="score", temperature=None,
+                       truncate_scores=False, progress=False)["idx"][:]] += 1
+    assert np.abs(authors - old / 100).max() > 0.2  # weights ∝ score: not the authors'
 
 
 def test_kmq_differs_from_kmeans_only_in_the_split(clustered, pool):
     emb, scores = clustered(90, 6, 3, 11, noise=0.4)
     ds = pool(emb, scores)
-    kw = {"n_clusters": 3, "seed": 5, "score_column": "score", "iterations": 50,
+    kw = {"n_clusters": 3, "seed": 5, "score_column": "score", "iterations": 50, "normalize": False,
           "progress": False, "return_stats": True}
     _, a = select_kmq(ds, 12, **kw)
     _, b = select_kmeans_quality(ds, 12, **kw)
     assert a.params["cluster_sizes"] == b.params["cluster_sizes"]
     assert a.params["cluster_quotas"] == [4, 4, 4]  # the authors' int(budget / K) each
     assert b.params["cluster_quotas"] != [4, 4, 4]  # proportional to the (unequal) sizes
-    with pytest.raises(ConfigError, match="n_clusters=1024 is more than the 90 rows"):
+    with pytest.raises(ConfigError, match="n_clusters=512 is more than the 90 rows"):
         select_kmq(ds, 5, progress=False)  # the authors' K by default
 
 
