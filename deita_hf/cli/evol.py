@@ -92,7 +92,7 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf evol``; every argument is checked before anything loads."""
     from deita_hf.evol.pipeline import run_evol
-    from deita_hf.hub.folder import check_output
+    from deita_hf.folder.writer import check_output
 
     for flag, value, low in (("--rounds", args.rounds, 1), ("--max-new-tokens", args.max_new_tokens, 1),
                              ("--seed", args.seed, 0), ("--limit", args.limit, 1)):

@@ -91,7 +91,7 @@ def write_preference_output(selected: Any, settings: dict, output_dir: str | Pat
         The output folder.
     """
     from deita_hf.data.preference import to_preference_dataset
-    from deita_hf.hub.folder import write_folder
+    from deita_hf.folder.writer import write_folder
 
     selected = to_preference_dataset(selected, keep_columns=True)
     if settings["strategy"] == "random":
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     from deita_hf import __version__
     from deita_hf.components import build_component, parse_spec
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub.folder import check_output
+    from deita_hf.folder.writer import check_output
     from deita_hf.pipeline import build_preference_dataset
     from deita_hf.pipeline.presets import (
         COMPLEXITY_SCORER,

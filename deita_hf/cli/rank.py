@@ -58,7 +58,7 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf rank``; every argument is checked before anything loads."""
     from deita_hf.evol.pipeline import read_evol, run_rank
-    from deita_hf.hub.folder import check_output, folder_kind
+    from deita_hf.folder.writer import check_output, folder_kind
 
     for flag, value, low in (("--judge-retries", args.judge_retries, 0), ("--seed", args.seed, 0),
                              ("--judge-max-tokens", args.judge_max_tokens, 1)):

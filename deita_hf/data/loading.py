@@ -150,7 +150,7 @@ def _with_folder_provenance(ds: Dataset, folder: Path) -> Dataset:
     (:mod:`deita_hf.data.provenance`): the components of a ``deita-hf score`` folder
     (``deita_score.json``, with its engine and input), or the scorers a selection recorded."""
     from deita_hf.data.provenance import with_provenance
-    from deita_hf.hub.layout import read_settings
+    from deita_hf.folder.layout import read_settings
 
     kind, settings = read_settings(folder)
     columns: dict[str, dict] = {}
@@ -201,7 +201,7 @@ def load_pool(source: str | os.PathLike, *, split: str = "train") -> Dataset:
         return _load_file(path)
     _check_unfinished(path, text)
     if path.is_dir():
-        from deita_hf.hub.layout import folder_kind, read_folder
+        from deita_hf.folder.layout import folder_kind, read_folder
 
         if folder_kind(path) is not None:  # a folder deita_hf wrote: the one reader
             return _with_folder_provenance(read_folder(path), path)

@@ -1,6 +1,6 @@
 """``deita-hf evol`` and ``deita-hf rank`` as functions: load, generate, write the folder.
 
-Both write Hub-layout folders with :func:`deita_hf.hub.folder.write_folder` (kind ``"evol"``,
+Both write Hub-layout folders with :func:`deita_hf.folder.writer.write_folder` (kind ``"evol"``,
 settings ``deita_evol.json``; kind ``"rank"``, settings ``deita_rank.json``, configs
 ``default`` = the ranked variants and ``scorer`` = scorer training rows in the released
 ``hkust-nlp/deita-*-scorer-data`` format). Every LLM answer is cached (by default in
@@ -110,7 +110,7 @@ def run_evol(source: str | os.PathLike, output: str | os.PathLike, *, kind: str,
 
     from deita_hf import __version__
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub.folder import check_output, write_folder
+    from deita_hf.folder.writer import check_output, write_folder
 
     out = check_output(output, "evol", overwrite=overwrite)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(out)
@@ -145,7 +145,7 @@ def read_evol(folder: str | os.PathLike) -> tuple[Any, dict[str, Any]]:
     Raises:
         FolderKindError: the folder was not written by ``deita-hf evol``.
     """
-    from deita_hf.hub.layout import read_folder, read_settings
+    from deita_hf.folder.layout import read_folder, read_settings
 
     found, settings = read_settings(folder)
     if found != "evol":
@@ -179,7 +179,7 @@ def run_rank(source: str | os.PathLike, output: str | os.PathLike, *, judge: str
     from datasets import Dataset
 
     from deita_hf import __version__
-    from deita_hf.hub.folder import check_output, write_folder
+    from deita_hf.folder.writer import check_output, write_folder
     from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
 
     out = check_output(output, "rank", overwrite=overwrite)

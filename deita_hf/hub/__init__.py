@@ -1,13 +1,13 @@
-"""The Hub-layout folder and everything published from it.
+"""Publishing a selection: its dataset card, figures and report, and the push to the Hub.
 
-- :mod:`~deita_hf.hub.folder`: the one writer and reader of Hub-layout folders (file names,
-  parquet shards, README ``configs``, settings files, atomic replacement).
-- :mod:`~deita_hf.hub.selection_folder`: :func:`save_selection`, :func:`load_folder`.
-- :mod:`~deita_hf.hub.card`, :mod:`~deita_hf.hub.stats`, :mod:`~deita_hf.hub.figures`: the
-  dataset card, its statistics and figures; :mod:`~deita_hf.hub.report`: the same as a report.
+- :mod:`~deita_hf.hub.card` (with :mod:`~deita_hf.hub.card_metadata` and
+  :mod:`~deita_hf.hub.run_setup`), :mod:`~deita_hf.hub.figures`: the dataset card and its
+  figures; :mod:`~deita_hf.hub.report`: the same as a report.
 - :mod:`~deita_hf.hub.push`: :func:`push_selection` to a Hub dataset repository.
 
-Names are imported on first use, so the low-level folder module can be imported alone.
+The folder format itself (the layout, the one writer and reader, the selection folder, its
+statistics) is :mod:`deita_hf.folder`; :func:`save_selection` and :func:`load_folder` are
+importable from here too. Names are imported on first use.
 
 Example:
     >>> from deita_hf.hub import save_selection, push_selection
@@ -24,22 +24,22 @@ if TYPE_CHECKING:
     from deita_hf.errors import MissingTokenError, RepoNotEmptyError
     from deita_hf.hub.push import push_selection
     from deita_hf.hub.report import render_report
-    from deita_hf.hub.selection_folder import (
+    from deita_hf.folder.selection import (
         complete_folder,
         load_folder,
         save_selection,
     )
-    from deita_hf.hub.stats import selection_statistics
+    from deita_hf.folder.stats import selection_statistics
 
 _EXPORTS = {
     "MissingTokenError": "deita_hf.errors",
     "RepoNotEmptyError": "deita_hf.errors",
-    "complete_folder": "deita_hf.hub.selection_folder",
-    "load_folder": "deita_hf.hub.selection_folder",
+    "complete_folder": "deita_hf.folder.selection",
+    "load_folder": "deita_hf.folder.selection",
     "push_selection": "deita_hf.hub.push",
     "render_report": "deita_hf.hub.report",
-    "save_selection": "deita_hf.hub.selection_folder",
-    "selection_statistics": "deita_hf.hub.stats",
+    "save_selection": "deita_hf.folder.selection",
+    "selection_statistics": "deita_hf.folder.stats",
 }
 
 __all__ = [

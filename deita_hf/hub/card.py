@@ -29,7 +29,7 @@ from deita_hf.hub.card_metadata import (
     run_metadata,
     size_category,
 )
-from deita_hf.hub.layout import layout_card_data
+from deita_hf.folder.layout import layout_card_data
 
 __all__ = [
     "ANNOTATIONS_CREATORS",
@@ -245,7 +245,7 @@ def card_context(*, settings: Mapping[str, Any], stats: Mapping[str, Any],
 
     Args:
         settings: the selection settings (``deita_selection.json``).
-        stats: :func:`deita_hf.hub.stats.selection_statistics` output.
+        stats: :func:`deita_hf.folder.stats.selection_statistics` output.
         figures: ``[{"path": "figures/x.png", "title": ...}]``.
         examples: :func:`example_rows` output.
         configs: ``[{"name": "default", "path": "data/train-*"}, ...]``.

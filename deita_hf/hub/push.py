@@ -22,7 +22,7 @@ from deita_hf.errors import (
     PublishError,
     RepoNotEmptyError,
 )
-from deita_hf.hub.selection_folder import (
+from deita_hf.folder.selection import (
     DATA_DIR,
     EMBEDDINGS_CONFIG,
     FIGURES_DIR,

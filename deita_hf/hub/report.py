@@ -18,8 +18,8 @@ from pathlib import Path
 from deita_hf.errors import ConfigError
 from deita_hf.hub.card import card_context, example_rows, render_template
 from deita_hf.hub.figures import FIGURES, write_figures
-from deita_hf.hub.selection_folder import load_folder
-from deita_hf.hub.stats import columns_from_settings, selection_statistics
+from deita_hf.folder.selection import load_folder
+from deita_hf.folder.stats import columns_from_settings, selection_statistics
 
 __all__ = ["REPORT_FORMATS", "render_report"]
 

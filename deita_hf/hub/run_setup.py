@@ -88,7 +88,7 @@ def run_setup(scorers: Mapping[str, Any] | None, *, preset: str | None = None) -
     }
 
 
-#: the settings' scorer roles -> the role in :func:`deita_hf.hub.stats.columns_from_settings`
+#: the settings' scorer roles -> the role in :func:`deita_hf.folder.stats.columns_from_settings`
 _ROLE_COLUMNS = {"complexity": "complexity", "quality": "quality", "embedder": "embedding"}
 #: the settings :func:`run_setup` derives from the scorers
 _SETUP_KEYS = ("scorer_dtype", "embedder", "paper_setup")
@@ -126,7 +126,7 @@ def settings_with_provenance(settings: Mapping[str, Any], *datasets: Any) -> dic
         {'name': 'q', 'kind': 'model'}
     """
     from deita_hf.data.provenance import column_provenance, score_run_provenance
-    from deita_hf.hub.stats import columns_from_settings
+    from deita_hf.folder.stats import columns_from_settings
 
     out = dict(settings)
     sources = [ds for ds in datasets if ds is not None]

@@ -49,7 +49,7 @@ from typing import Any
 
 from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError, DeitaError
-from deita_hf.hub.guard import kill_point
+from deita_hf.folder.guard import kill_point
 from deita_hf.pipeline.engine_plan import WorkerPlan, plan_workers
 from deita_hf.pipeline.score_run import ScoreRun, run_lock, run_settings
 from deita_hf.runtime import OFFLINE_VARIABLES

@@ -86,7 +86,7 @@ def run_scoring(config: ScoreConfig, *, progress: bool = True,
     """
     from deita_hf.components import build_component, describe_component, parse_spec
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub.layout import folder_kind, read_settings
+    from deita_hf.folder.layout import folder_kind, read_settings
     from deita_hf.pipeline.presets import check_models_available, preset_components
     from deita_hf.pipeline.run_select import check_local_paths
     from deita_hf.pipeline.sharded import check_score_output, score_in_shards

@@ -153,9 +153,9 @@ def run_selection(config: SelectionConfig, *, progress: bool = True,
     from deita_hf.data.loading import load_pool
     from deita_hf.data.provenance import column_provenance, score_run_provenance
     from deita_hf.hub import save_selection
-    from deita_hf.hub.layout import read_settings
+    from deita_hf.folder.layout import read_settings
     from deita_hf.hub.card import reproduce_command
-    from deita_hf.hub.folder import check_output
+    from deita_hf.folder.writer import check_output
     from deita_hf.hub.run_setup import run_setup
     from deita_hf.pipeline.decontam import build_decontaminator, drop_contaminated, summary
     from deita_hf.pipeline.less_target import resolve_target

@@ -43,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError, InputError
-from deita_hf.hub.folder import SCORE_FILE, check_output, clean_leftovers, write_folder
-from deita_hf.hub.layout import float32_vectors
-from deita_hf.hub.guard import FolderLock, kill_point
+from deita_hf.folder.writer import SCORE_FILE, check_output, clean_leftovers, write_folder
+from deita_hf.folder.layout import float32_vectors
+from deita_hf.folder.guard import FolderLock, kill_point
 
 __all__ = ["MANIFEST", "RUN_KEYS", "ScoreRun", "check_score_output", "input_fingerprint",
            "owned_shards", "partial_dir", "run_lock", "run_settings"]
@@ -162,7 +162,7 @@ def check_score_output(output_dir: str | os.PathLike, *, overwrite: bool,
     ``allow_scores`` (a re-run of the same command is a no-op; :meth:`ScoreRun.prepare` refuses
     one of another input or settings).
     """
-    from deita_hf.hub.layout import folder_kind
+    from deita_hf.folder.layout import folder_kind
 
     if allow_scores and folder_kind(output_dir) == "scores":
         return Path(output_dir)
@@ -222,7 +222,7 @@ class ScoreRun:
     # -- settings --------------------------------------------------------------------------
     def complete(self) -> bool:
         """True when the output is a complete scores folder of this very input and settings."""
-        from deita_hf.hub.layout import read_settings
+        from deita_hf.folder.layout import read_settings
 
         kind, old = read_settings(self.out)
         return kind == "scores" and bool(old.get("complete")) and \

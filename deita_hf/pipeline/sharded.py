@@ -7,7 +7,7 @@ second run into the same output fails with an "in use" message (lock file ``.NAM
 released by the kernel if the process is killed). A changed input or other settings are
 refused (``--overwrite`` starts over). When every shard is done, the shards are assembled in the
 pool's order into the output folder by the package's one writer
-(:func:`deita_hf.hub.folder.write_folder`: Hub layout, ``deita_score.json`` with ``"complete":
+(:func:`deita_hf.folder.writer.write_folder`: Hub layout, ``deita_score.json`` with ``"complete":
 true``, renamed into place), and the partial folder is removed. So the output folder is always
 complete, and a previous folder (``--overwrite``) is replaced only by a complete one.
 
@@ -41,7 +41,7 @@ from typing import Any
 
 from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError
-from deita_hf.hub.guard import FolderLock, kill_point
+from deita_hf.folder.guard import FolderLock, kill_point
 from deita_hf.pipeline.score_run import (
     MANIFEST,
     ScoreRun,

@@ -236,7 +236,7 @@ def load_scorer_rows(source: str | os.PathLike, kind: str, *, split: str = "trai
     from deita_hf.data.loading import load_pool
 
     check_kind(kind)
-    from deita_hf.hub.layout import folder_kind, read_folder
+    from deita_hf.folder.layout import folder_kind, read_folder
 
     if Path(source).is_dir() and folder_kind(source) == "rank":  # the one folder reader
         ds = read_folder(source, RANK_CONFIG)

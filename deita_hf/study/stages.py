@@ -169,8 +169,8 @@ def selection_stats(cfg: StudyConfig, folder: Path, *, progress: bool = True) ->
     when given, else from the selection's own complexity and quality (or ready score) columns.
     """
     from deita_hf.components import apply_components, build_component
-    from deita_hf.hub.selection_folder import load_folder
-    from deita_hf.hub.stats import columns_from_settings, row_values
+    from deita_hf.folder.selection import load_folder
+    from deita_hf.folder.stats import columns_from_settings, row_values
 
     selected, _, settings = load_folder(folder)
     columns = columns_from_settings(settings)

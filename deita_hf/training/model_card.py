@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError, InputNotFoundError
-from deita_hf.hub.layout import PREFERENCE_FILE, SELECTION_FILE
+from deita_hf.folder.layout import PREFERENCE_FILE, SELECTION_FILE
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard

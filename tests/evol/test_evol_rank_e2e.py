@@ -17,7 +17,7 @@ from evol_helpers import (
 from deita_hf.cli.main import main
 from deita_hf.evol import OPERATIONS
 from deita_hf.generation import GenerationCache
-from deita_hf.hub.folder import read_folder, read_settings
+from deita_hf.folder.writer import read_folder, read_settings
 from deita_hf.scoring.prompts import COMPLEXITY_TEMPLATE, QUALITY_TEMPLATE
 
 FAIL = ("Which episodes of season four", "Give me the top 5 golf")  # rows 1 and 3

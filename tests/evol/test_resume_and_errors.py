@@ -15,7 +15,7 @@ from deita_hf.cli.main import main
 from deita_hf.errors import GenerationError
 from deita_hf.evol import run_evol
 from deita_hf.generation import GenerationCache, build_generator
-from deita_hf.hub.folder import read_folder
+from deita_hf.folder.writer import read_folder
 from helpers.openai_server import Fault
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 from datasets import Dataset, load_dataset
 
 from deita_hf.data.loading import load_pool
-from deita_hf.hub.folder import DATA_DIR, config_info, write_parquet, write_readme
+from deita_hf.folder.writer import DATA_DIR, config_info, write_parquet, write_readme
 
 
 def _write(root, rows):

@@ -12,7 +12,7 @@ from huggingface_hub import DatasetCard
 from sample_data import lima_style_rows, training_rows
 
 from deita_hf.hub import complete_folder, save_selection
-from deita_hf.hub.stats import selection_statistics
+from deita_hf.folder.stats import selection_statistics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -22,7 +22,7 @@ from datasets import Dataset
 from deita_hf.cli.main import main
 from deita_hf.components import build_component
 from deita_hf.data.loading import load_pool
-from deita_hf.hub.folder import KILL_ENV
+from deita_hf.folder.writer import KILL_ENV
 from deita_hf.pipeline.ray_engine import score_on_ray
 from deita_hf.pipeline.score_run import partial_dir
 

@@ -12,7 +12,7 @@ import torch
 
 from deita_hf.cli.main import main
 from deita_hf.data.loading import load_pool
-from deita_hf.hub.guard import FolderLock
+from deita_hf.folder.guard import FolderLock
 from deita_hf.pipeline import sharded
 from deita_hf.pipeline.score_run import partial_dir, run_lock
 

@@ -79,7 +79,7 @@ def assert_complete(root: Path, kind: str) -> dict:
     from huggingface_hub import DatasetCard
 
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub.folder import FOLDER_KINDS
+    from deita_hf.folder.writer import FOLDER_KINDS
 
     root = Path(root)
     assert root.is_dir(), f"{root} is missing"

@@ -2,7 +2,7 @@
 (SIGKILL) or interrupted (SIGINT) at seeded random points, and two runs into one folder.
 
 A run is stopped either at a named point of the package (the testing hook
-``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"``, see ``deita_hf.hub.folder.KILL_ENV``) or after a
+``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"``, see ``deita_hf.folder.writer.KILL_ENV``) or after a
 seeded random delay. Afterwards the output is always one of: the previous complete folder, an
 unfinished ``score`` run that only ``score`` accepts (and that a re-run completes with the rows of
 an uninterrupted run), or the new complete folder; never a mix, and a stale lock never blocks.
@@ -36,7 +36,7 @@ from robust_helpers import (
 from deita_hf.cli.main import main
 from deita_hf.data.loading import load_pool
 from deita_hf.errors import IncompleteFolderError
-from deita_hf.hub.folder import KILL_ENV, write_folder
+from deita_hf.folder.writer import KILL_ENV, write_folder
 from deita_hf.pipeline.sharded import input_fingerprint, partial_dir
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -17,10 +17,10 @@ from robust_helpers import LENGTH, assert_complete, leftovers, pool_rows, write_
 from deita_hf.cli.main import main
 from deita_hf.data.loading import load_pool
 from deita_hf.errors import ConfigError, FolderInUseError, IncompleteFolderError
-from deita_hf.hub import folder as folder_mod
-from deita_hf.hub import guard as guard_mod
-from deita_hf.hub.folder import write_folder
-from deita_hf.hub.guard import FolderLock
+from deita_hf.folder import writer as folder_mod
+from deita_hf.folder import guard as guard_mod
+from deita_hf.folder.writer import write_folder
+from deita_hf.folder.guard import FolderLock
 from deita_hf.pipeline import score_run, sharded
 
 
@@ -298,7 +298,7 @@ def test_output_on_a_file_system_that_refuses_files(pool, capsys):
 
 
 def test_settings_json_has_no_nan(tmp_path):
-    from deita_hf.hub.folder import write_settings
+    from deita_hf.folder.writer import write_settings
 
     path = write_settings(tmp_path, "x.json", {"a": float("nan"), "b": [float("inf"), 1.5],
                                               "c": {"d": -float("inf")}})

@@ -75,7 +75,7 @@ def test_sharegpt_selection_trains_on_mapped_roles(tmp_path, chat_llama, test_da
     from trl.data_utils import maybe_convert_to_chatml
 
     from deita_hf.hub import save_selection
-    from deita_hf.hub.selection_folder import SHAREGPT_COLUMN
+    from deita_hf.folder.selection import SHAREGPT_COLUMN
 
     rows = read_jsonl(test_data / "fastchat_dummy_conversation_20.jsonl", 6)
     selected = Dataset.from_list(rows)

@@ -42,7 +42,7 @@ from deita_hf.errors import (
 )
 from deita_hf.hub.card import build_card, card_context, example_rows, hub_sources, run_metadata
 from deita_hf.hub.figures import FIGURES, write_figures
-from deita_hf.hub.folder import (
+from deita_hf.folder.writer import (
     DATA_DIR,
     FIGURES_DIR,
     POOL_DIR,
@@ -52,9 +52,9 @@ from deita_hf.hub.folder import (
     read_settings,
     write_folder,
 )
-from deita_hf.hub.layout import EMBEDDINGS_CONFIG, VECTOR_COLUMNS, float32_vectors
+from deita_hf.folder.layout import EMBEDDINGS_CONFIG, VECTOR_COLUMNS, float32_vectors
 from deita_hf.hub.run_setup import settings_with_provenance
-from deita_hf.hub.stats import columns_from_settings, selection_statistics
+from deita_hf.folder.stats import columns_from_settings, selection_statistics
 
 if TYPE_CHECKING:
     from deita_hf.selection.result import SelectionStats
@@ -177,7 +177,7 @@ def save_selection(
 ) -> Path:
     """Write a selection as a Hub-layout folder with its card, settings and figures.
 
-    The folder is written by :func:`deita_hf.hub.folder.write_folder`: into a temporary
+    The folder is written by :func:`deita_hf.folder.writer.write_folder`: into a temporary
     sibling, renamed into place when complete.
 
     Args:

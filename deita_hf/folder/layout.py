@@ -2,7 +2,7 @@
 README whose YAML ``configs`` and ``dataset_info`` make ``datasets.load_dataset(folder)`` find
 them, settings files, and the one reader of the folders deita_hf writes (:func:`read_folder`).
 
-Complete folders are written by :func:`deita_hf.hub.folder.write_folder` (atomic, locked), which
+Complete folders are written by :func:`deita_hf.folder.writer.write_folder` (atomic, locked), which
 builds on these pieces. ``dataset_info`` (features, row count, sizes) is read back from the
 written parquet files, because ``datasets`` keys its cache of a local folder on the folder name
 and the README's ``configs``/``dataset_info`` only: without it, a folder rewritten under the same

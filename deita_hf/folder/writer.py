@@ -2,7 +2,7 @@
 sibling, swaps it into place atomically when complete, under a lock, and recovers from a run
 that was killed half-way; :func:`check_output` refuses folders that must not be replaced.
 
-The layout's pieces and the one reader live in :mod:`deita_hf.hub.layout` (re-exported here).
+The layout's pieces and the one reader live in :mod:`deita_hf.folder.layout` (re-exported here).
 
 Example (see :func:`write_folder` for a whole write):
     >>> import tempfile
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deita_hf.hub.guard import (
+from deita_hf.folder.guard import (
     KILL_ENV,
     WRITE_ERRNOS,
     FolderLock,
@@ -26,7 +26,7 @@ from deita_hf.hub.guard import (
     kill_point,
     not_writable,
 )
-from deita_hf.hub.layout import (
+from deita_hf.folder.layout import (
     DATA_DIR,
     EVOL_FILE,
     FIGURES_DIR,
