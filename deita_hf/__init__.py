@@ -28,7 +28,16 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
     from deita_hf.data.formats import FormatError, detect_format, to_messages, to_turns
     from deita_hf.data.loading import load_pool
     from deita_hf.embedding import CausalLMEmbedder, DeitaEmbedder, SentenceEmbedder
+    from deita_hf.embedding import RdsEmbedder
     from deita_hf.hub import push_selection, render_report, save_selection
+    from deita_hf.pipeline import (
+        ScoreConfig,
+        ScoreResult,
+        SelectionConfig,
+        SelectionRun,
+        run_scoring,
+        run_selection,
+    )
     from deita_hf.pipeline.preference import build_preference_dataset
     from deita_hf.pipeline.ray_engine import score_on_ray
     from deita_hf.pipeline.selector import DatasetSelector
@@ -49,9 +58,10 @@ if TYPE_CHECKING:  # what static tools see; at run time the names load on first 
         RewardModelScorer,
         ifd_filter,
     )
-    from deita_hf.selection import SelectionStats, deita_score, select_deita
+    from deita_hf.selection import SelectionResult, SelectionStats, deita_score, select_deita
     from deita_hf.selection.decontamination import Decontaminator, decontaminate
-    from deita_hf.selection.dispatch import STRATEGIES, parse_strategy, select
+    from deita_hf.selection.dispatch import STRATEGIES, build_strategy, parse_strategy, select
+    from deita_hf.selection.strategy import SelectionStrategy
 
 __version__ = "0.2.0"
 
@@ -68,6 +78,15 @@ _EXPORTS = {
     "parse_strategy": "deita_hf.selection.dispatch",
     "STRATEGIES": "deita_hf.selection.dispatch",
     "SelectionStats": "deita_hf.selection",
+    "SelectionResult": "deita_hf.selection",
+    "SelectionStrategy": "deita_hf.selection.strategy",
+    "build_strategy": "deita_hf.selection.dispatch",
+    "SelectionConfig": "deita_hf.pipeline",
+    "ScoreConfig": "deita_hf.pipeline",
+    "run_selection": "deita_hf.pipeline",
+    "run_scoring": "deita_hf.pipeline",
+    "SelectionRun": "deita_hf.pipeline",
+    "ScoreResult": "deita_hf.pipeline",
     "ComplexityScorer": "deita_hf.scoring",
     "QualityScorer": "deita_hf.scoring",
     "InstructionLengthScorer": "deita_hf.scoring",
@@ -87,6 +106,7 @@ _EXPORTS = {
     "SentenceEmbedder": "deita_hf.embedding",
     "CausalLMEmbedder": "deita_hf.embedding",
     "DeitaEmbedder": "deita_hf.embedding",
+    "RdsEmbedder": "deita_hf.embedding",
     "build_embedder": "deita_hf.components",
     "DatasetSelector": "deita_hf.pipeline.selector",
     "score_in_shards": "deita_hf.pipeline.sharded",
@@ -103,11 +123,13 @@ __all__ = [  # noqa: RUF022 -- the order of _EXPORTS (tests/test_exports.py chec
     "__version__",
     "FormatError", "detect_format", "to_messages", "to_turns", "load_pool",
     "deita_score", "select_deita", "select", "parse_strategy", "STRATEGIES", "SelectionStats",
+    "SelectionResult", "SelectionStrategy", "build_strategy", "SelectionConfig", "ScoreConfig",
+    "run_selection", "run_scoring", "SelectionRun", "ScoreResult",
     "ComplexityScorer", "QualityScorer", "InstructionLengthScorer", "ResponseLengthScorer",
     "PerplexityScorer", "IFDScorer", "ifd_filter", "RewardModelScorer", "JudgeScorer",
     "InsTagTagger", "RandomScorer", "LessGradientScorer", "GraNdScorer", "EL2NScorer",
     "build_scorer", "build_component",
-    "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "build_embedder",
+    "SentenceEmbedder", "CausalLMEmbedder", "DeitaEmbedder", "RdsEmbedder", "build_embedder",
     "DatasetSelector", "score_in_shards", "score_on_ray",
     "save_selection", "push_selection", "render_report", "build_preference_dataset",
     "decontaminate", "Decontaminator",
