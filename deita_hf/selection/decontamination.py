@@ -17,6 +17,11 @@ prompt:
   holds whole conversations with their answers, so it is not what is compared;
 - ``method="both"``: either.
 
+Both methods compare the texts after
+:func:`~deita_hf.selection.ngram_overlap.normalize_text` (Unicode format characters such as
+zero-width spaces, word joiners and soft hyphens deleted, then NFKC), so a prompt written with
+invisible characters or full-width letters is still the same prompt.
+
 The report counts dropped rows per benchmark (a row matching two benchmarks counts in both)
 with examples: the pool row's index, its turn, its text, the benchmark prompt and the match
 (the shared n-gram, or the cosine).
@@ -47,7 +52,12 @@ from tqdm.auto import tqdm
 from deita_hf.data.benchmark_prompts import PromptSet, load_prompt_sets
 from deita_hf.errors import ConfigError
 from deita_hf.selection.common import check_choice
-from deita_hf.selection.ngram_overlap import NORMALISATION, NgramIndex, normalize_words
+from deita_hf.selection.ngram_overlap import (
+    NORMALISATION,
+    NgramIndex,
+    normalize_text,
+    normalize_words,
+)
 from deita_hf.selection.text_vectors import describe_embedder, embed_strings
 
 __all__ = ["METHODS", "ContaminationReport", "Decontaminator", "decontaminate",
@@ -60,6 +70,8 @@ METHODS = ("ngram", "embedding", "both")
 #: what is compared, in words (settings and cards)
 COMPARED = "every user turn of each pool row, with every turn of each benchmark prompt"
 _CHARS = 300
+#: what the embedding method normalises (the n-gram method adds the rest of NORMALISATION)
+_EMBEDDING_NORMALISATION = "Unicode format characters (Cf) deleted, NFKC"
 _BLOCK = 1024
 
 
@@ -193,7 +205,8 @@ class Decontaminator:
                 "min_words": self.min_words if uses_ngram else None,
                 "threshold": self.threshold if uses_emb else None,
                 "embedder": describe_embedder(self.embedder) if uses_emb else None,
-                "compared": COMPARED, "normalisation": NORMALISATION if uses_ngram else None}
+                "compared": COMPARED,
+                "normalisation": NORMALISATION if uses_ngram else _EMBEDDING_NORMALISATION}
 
     def find(self, ds: Dataset) -> ContaminationReport:
         """Match every pool row against the prompts (nothing is dropped)."""
@@ -203,7 +216,8 @@ class Decontaminator:
         index = NgramIndex([s.prompts for s in sets], n=self.ngram, min_words=self.min_words) \
             if self.method != "embedding" else None
         if self.method != "ngram":
-            prompt_vectors = embed_strings(self.embedder, [p for s in sets for p in s.prompts],
+            prompt_vectors = embed_strings(self.embedder, [normalize_text(p) for s in sets
+                                                           for p in s.prompts],
                                            what="benchmark prompt")
             ends = np.cumsum([len(s.prompts) for s in sets])
             members = [np.arange(end - len(s.prompts), end) for s, end in zip(sets, ends)]
@@ -233,7 +247,8 @@ class Decontaminator:
                             record(row, t, text, k, p, f"{self.ngram}-gram: '{gram}'"
                                    if len(gram.split()) == self.ngram else f"whole prompt: '{gram}'")
                 if self.method != "ngram" and turns:
-                    sims = embed_strings(self.embedder, [text for _, _, text in turns],
+                    sims = embed_strings(self.embedder,
+                                         [normalize_text(text) for _, _, text in turns],
                                          what="pool turn") @ prompt_vectors.T
                     for k, mine in enumerate(members):
                         best = mine[np.argmax(sims[:, mine], axis=1)]
