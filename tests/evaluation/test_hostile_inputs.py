@@ -1,0 +1,82 @@
+"""Issue 24: inputs that were averaged in or judged silently are refused with one line naming
+the row/record: ratings outside 1-10 and duplicated judgments (``eval --judgments``), a
+duplicated ``question_id`` in MT-Bench ``--answers``; ``--answers FILE.jsonl.gz`` is read."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from sample_data import MT_BENCH_GPT4, TEST_DATA
+
+from deita_hf.cli.main import main
+from deita_hf.errors import InputError
+from deita_hf.evaluation.answers import read_fastchat_answers, read_model_outputs
+from deita_hf.evaluation.fastchat_judgments import judgment_results, read_fastchat_judgments
+
+
+def _single(scores: list, model: str = "m") -> list[dict]:
+    """Single judgments of questions 81.. (two turns each), in FastChat's layout."""
+    return [{"question_id": 81 + k // 2, "model": model, "judge": ["gpt-4", "single-v1"], "score": s,
+             "turn": 1 + k % 2} for k, s in enumerate(scores)]
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_judgments_reject_ratings_outside_the_scale(tmp_path, capsys):
+    ok = _write(tmp_path / "ok.jsonl", _single([5, 5, 5, -1]))
+    assert judgment_results(read_fastchat_judgments(ok), source="ok")["metrics"]["score"] == 5.0
+    for bad in (100, 0, 10.5, -2, "7", True, None):
+        path = _write(tmp_path / "bad.jsonl", _single([5, 5, bad, 5]))
+        with pytest.raises(InputError, match=r"row 2: score .* outside the judge's scale \(1-10"):
+            read_fastchat_judgments(path)
+    assert main(["eval", "--judgments", str(path), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and "1-10" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_judgments_reject_a_question_and_turn_judged_twice(tmp_path, capsys):
+    rows = _single([5, 5, 5, 5])
+    twice = _write(tmp_path / "twice.jsonl", rows + [{**rows[1], "score": 9}])
+    with pytest.raises(InputError, match=r"row 4: question 81, turn 2 of m is judged twice \(also row 1\)"):
+        read_fastchat_judgments(twice)
+    # the same question and turn of another model is not a duplicate
+    other = _write(tmp_path / "two_models.jsonl", rows + _single([7, 7], model="n"))
+    assert len(read_fastchat_judgments(other)) == 6
+    pair = {"question_id": 81, "model_1": "m", "model_2": "gpt-4", "g1_winner": "model_1",
+            "g2_winner": "tie", "turn": 1, "judge": ["gpt-4", "pair-v2"]}
+    swapped = {**pair, "model_1": "gpt-4", "model_2": "m"}
+    path = _write(tmp_path / "pair.jsonl", [pair, {**pair, "turn": 2}, swapped])
+    with pytest.raises(InputError, match=r"row 2: question 81, turn 1 .* judged twice \(also row 0\)"):
+        read_fastchat_judgments(path)
+    assert main(["eval", "--judgments", str(twice), "--output", str(tmp_path / "out")]) == 2
+    assert "judged twice" in capsys.readouterr().err
+
+
+def test_mt_bench_answers_with_a_duplicated_question_id_are_refused(tmp_path):
+    rows = [json.loads(line) for line in (TEST_DATA / MT_BENCH_GPT4).read_text().splitlines()]
+    path = _write(tmp_path / "answers.jsonl", rows[:3] + [{**rows[1], "choices": [{"turns": ["x", "y"]}]}])
+    with pytest.raises(InputError, match=rf"question_id {rows[1]['question_id']} is answered twice "
+                                         r"\(records 1 and 3\)"):
+        read_fastchat_answers(path)
+
+
+def test_answers_files_may_be_gzipped(tmp_path):
+    text = (TEST_DATA / MT_BENCH_GPT4).read_text(encoding="utf-8")
+    packed = tmp_path / "gpt-4.jsonl.gz"
+    with gzip.open(packed, "wt", encoding="utf-8") as fh:
+        fh.write(text)
+    assert read_fastchat_answers(packed) == read_fastchat_answers(TEST_DATA / MT_BENCH_GPT4)
+    outputs = tmp_path / "model_outputs.json.gz"
+    with gzip.open(outputs, "wt", encoding="utf-8") as fh:
+        json.dump([{"instruction": "Hi?", "output": "Hello."}], fh)
+    assert read_model_outputs(outputs) == ("model_outputs", {"Hi?": "Hello."})
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_text("not gzip")
+    with pytest.raises(InputError, match="not a readable gzip file"):
+        read_fastchat_answers(broken)
