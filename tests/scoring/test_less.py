@@ -137,6 +137,35 @@ def test_interrupted_warmup_resumes_from_its_last_checkpoint(tiny_base_llama, po
         assert all(torch.allclose(x[k], y[k], atol=1e-6) for k in y)
 
 
+@pytest.mark.parametrize("left", ["empty", "no_adam_state"])
+def test_warmup_killed_while_saving_resumes_from_the_last_complete_checkpoint(
+        tiny_base_llama, pool, tmp_path, scorer, left):
+    """Issue 24 (g): a checkpoint-N left empty or half-written is not resumed from."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    done = Path(scorer.warmup["dir"])
+    copy = tmp_path / done.name
+    shutil.copytree(done, copy)
+    (copy / WARMUP_FILE).unlink()
+    broken = copy / scorer.warmup["checkpoints"][1]["path"]
+    if left == "empty":
+        shutil.rmtree(broken)
+        broken.mkdir()
+    else:
+        (broken / "adam_state.safetensors").unlink()
+    with pytest.warns(UserWarning, match=r"checkpoint-6 is incomplete .* resuming from checkpoint-3"):
+        resumed = LessGradientScorer(str(tiny_base_llama), cache_dir=str(tmp_path),
+                                     **LESS_OPTIONS).prepare(pool, progress=False)
+    assert resumed.warmup["dir"] == str(copy)
+    for a, b in zip(resumed.warmup["checkpoints"], scorer.warmup["checkpoints"]):
+        assert a["step"] == b["step"] and abs(a["weight"] - b["weight"]) < 1e-12
+        x = load_file(str(copy / a["path"] / "adapter_model.safetensors"))
+        y = load_file(str(done / b["path"] / "adapter_model.safetensors"))
+        assert all(torch.allclose(x[k], y[k], atol=1e-6) for k in y)
+
+
 def test_component_contract(scorer, tiny_base_llama):
     fresh = LessGradientScorer(str(tiny_base_llama), **LESS_OPTIONS)
     assert fresh.describe()["warmup"] is None and fresh.describe()["features_id"] is None
