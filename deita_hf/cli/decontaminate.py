@@ -101,7 +101,8 @@ def _build(against: str, method: str, ngram: int, min_words: int, threshold: flo
                          threshold=threshold, embedder=embedder, examples=examples,
                          split=split, progress=progress)
     dec.embedder_spec = embedder_spec if method != "ngram" else None  # for the reproduce command
-    dec.prompt_sets()  # read the prompts now: a bad file or an offline Hub fails before the pool
+    # read the prompts now: a bad file or an offline Hub fails before the pool
+    dec.prompt_sets(flag="--decontaminate" if command.endswith("select") else "--against")
     return dec
 
 
@@ -143,9 +144,12 @@ def drop_contaminated(dec: Any, pool: Any) -> tuple[Any, dict[str, Any] | None]:
     """
     if dec is None:
         return pool, None
+    from deita_hf.selection.decontamination import check_rows_left
+
     kept, report = dec.apply(pool)
     settings = settings_of(dec, report)
     print(summary(settings, prefix="deita-hf select: decontamination"), file=sys.stderr)
+    check_rows_left(report)
     return kept, settings
 
 

@@ -88,6 +88,9 @@ class WarmupConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}.")
+        seed = self.warmup_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"warmup_seed must be an int >= 0 (a seed), got {seed!r}.")
         if self.warmup_lr <= 0 or self.lora_alpha <= 0 or not 0 <= self.lora_dropout < 1:
             raise ConfigError("warmup_lr and lora_alpha must be > 0 and lora_dropout in [0, 1).")
         if not targets:

@@ -50,7 +50,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from deita_hf.data.benchmark_prompts import PromptSet, load_prompt_sets
-from deita_hf.errors import ConfigError
+from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.selection.common import check_choice
 from deita_hf.selection.ngram_overlap import (
     NORMALISATION,
@@ -60,8 +60,8 @@ from deita_hf.selection.ngram_overlap import (
 )
 from deita_hf.selection.text_vectors import describe_embedder, embed_strings
 
-__all__ = ["METHODS", "ContaminationReport", "Decontaminator", "decontaminate",
-           "find_contamination", "select_decontaminated"]
+__all__ = ["METHODS", "ContaminationReport", "Decontaminator", "check_rows_left",
+           "decontaminate", "find_contamination", "select_decontaminated"]
 
 logger = logging.getLogger(__name__)
 
@@ -185,15 +185,15 @@ class Decontaminator:
                               f"embedder (embedder=..., --decontaminate-embedder SPEC), or use "
                               f"method='ngram'.")
 
-    def prompt_sets(self) -> list[PromptSet]:
-        """The prompt sets (read once)."""
+    def prompt_sets(self, flag: str = "--decontaminate") -> list[PromptSet]:
+        """The prompt sets (read once; ``flag``: the command-line flag named in errors)."""
         if self._sets is None:
             items = [self.against] if isinstance(self.against, (str, PromptSet)) \
                 else list(self.against)
             if items and all(isinstance(i, PromptSet) for i in items):
                 self._sets = list(items)
             else:
-                self._sets = load_prompt_sets(self.against, split=self.split)
+                self._sets = load_prompt_sets(self.against, split=self.split, flag=flag)
         return self._sets
 
     def settings(self) -> dict[str, Any]:
@@ -269,6 +269,31 @@ class Decontaminator:
         return report.keep(ds), report
 
 
+def check_rows_left(report: ContaminationReport) -> None:
+    """Refuse to select from a pool that decontamination emptied (one line, not an error about
+    a column the empty pool never got).
+
+    Args:
+        report: the decontamination's report.
+
+    Raises:
+        SelectionError: every row matched a benchmark prompt.
+
+    Example:
+        >>> check_rows_left(ContaminationReport({"against": "mt_bench"}, [], 0))
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.SelectionError: Decontamination against mt_bench left no row of the pool (0 rows, 0 dropped): nothing to select. Is the pool the benchmark itself? Check the pool and the --decontaminate spec.
+    """
+    if report.pool_rows > len(report.matches):
+        return
+    counts = ", ".join(f"{k}: {v:,}" for k, v in report.counts().items())
+    raise SelectionError(f"Decontamination against {report.settings.get('against')} left no row "
+                         f"of the pool ({report.pool_rows:,} rows, {len(report.matches):,} dropped"
+                         f"{'; ' + counts if counts else ''}): nothing to select. Is the pool the "
+                         f"benchmark itself? Check the pool and the --decontaminate spec.")
+
+
 def _decontaminator(against: Any, options: dict[str, Any]) -> Decontaminator:
     if isinstance(against, Decontaminator):
         if options:
@@ -330,6 +355,7 @@ def select_decontaminated(select_fn: Any, ds: Dataset, budget: int, decontaminat
     if not isinstance(decontaminate, Decontaminator):
         decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
     kept, report = decontaminate.apply(ds)
+    check_rows_left(report)
     out = select_fn(kept, budget, **kwargs)
     if isinstance(out, tuple):
         out[1].decontamination = report.to_dict()

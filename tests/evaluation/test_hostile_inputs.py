@@ -80,3 +80,35 @@ def test_answers_files_may_be_gzipped(tmp_path):
     broken.write_text("not gzip")
     with pytest.raises(InputError, match="not a readable gzip file"):
         read_fastchat_answers(broken)
+
+
+def test_noreg_offline_names_its_own_estimator_and_file(monkeypatch):
+    from deita_hf.errors import ConfigError
+    from deita_hf.evaluation.length_control import choose_length_control
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ConfigError) as err:
+        choose_length_control("noreg", None, [None])
+    text = str(err.value)
+    assert "length_controlled_noreg win rate (--length-control noreg) needs the instruction difficulty" in text
+    assert "instruction_difficulty.csv" in text and "length_controlled_v1" not in text
+    assert "--length-control-data PATH" in text
+    with pytest.raises(ConfigError, match=r"length_controlled_v1 win rate \(--length-control v1\) needs the "
+                                          r"instruction difficulty and the gamed baselines"):
+        choose_length_control("v1", None, [None])
+
+
+def test_fewer_than_five_pairs_say_why_there_is_no_lc_win_rate():
+    from deita_hf.evaluation.length_control import length_controlled_win_rate
+    from deita_hf.evaluation.report import format_summary
+
+    lc = length_controlled_win_rate([1.0, 0.0, 1.0], [10, 20, 30], [15, 15, 15],
+                                    estimator="length_controlled_minimal")
+    metrics = {"win_rate": 66.7, "standard_error": 27.2, "num_wins": 2, "num_ties": 0, "num_losses": 1,
+               "num_pairs": 3, "pair_rule": "mean", **lc}
+    text = format_summary({"benchmark": "win_rate", "model": "m", "reference_model": "ref", "judge": "j",
+                           "metrics": metrics, "judge_report": {}})
+    line = next(x for x in text.splitlines() if "LC win rate" in x)
+    assert "n/a" not in line and "SE 0 by construction" not in line
+    assert line.strip() == ("LC win rate   not computed (length_controlled_minimal: 3 judged pairs: "
+                            "the 5-fold fit needs at least 5)")

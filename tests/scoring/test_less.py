@@ -204,7 +204,10 @@ def test_unprepared_scorer_says_what_to_do(tiny_base_llama):
 @pytest.mark.parametrize("kw, match", [({"gradient": "sign"}, "gradient"), ({"dim": 0}, "dim"),
                                        ({"checkpoints": "best"}, "checkpoints"),
                                        ({"warmup_fraction": 1.5}, "warmup_fraction"),
-                                       ({"lora_target_modules": ""}, "lora_target_modules")])
+                                       ({"lora_target_modules": ""}, "lora_target_modules"),
+                                       ({"projection_seed": -3}, r"projection_seed must be an int >= 0"),
+                                       ({"warmup_seed": -1}, r"warmup_seed must be an int >= 0"),
+                                       ({"projection_seed": 1.5}, "projection_seed")])
 def test_bad_settings(kw, match):
     with pytest.raises(ConfigError, match=match):
         LessGradientScorer("m", **kw)
@@ -221,6 +224,9 @@ def test_spec_options_are_parsed_and_checked():
     for bad in ("less:/m,colour=red", "less:/m,dim", "less:", "less:/m,dim=1,dim=2"):
         with pytest.raises(ConfigError, match="less:MODEL"):
             parse_spec("scorer", bad)
+    # issue 24: a negative seed is refused when the component is built, before any warm-up
+    with pytest.raises(ConfigError, match="projection_seed must be an int >= 0"):
+        build_component("scorer", "less:/m/llama,projection_seed=-3")
 
 
 def test_without_peft_the_error_says_how_to_install(monkeypatch):
