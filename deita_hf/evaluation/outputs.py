@@ -191,7 +191,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
 
     Raises:
         FolderKindError: the folder holds a run of another model/benchmark (without ``overwrite``).
-        ConfigError: a bad spec, or neither a model nor its answers.
+        ConfigError: a bad spec, neither a model nor its answers, or (model answers to generate)
+            a remote judge that does not answer or refuses its key (one ``GET /models``).
     """
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
@@ -204,6 +205,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
     kwargs = generator_kwargs or {}
     model_gen = None if model is None else _generator(model, out / "cache", kwargs.get("model"), chat_template)
     judge_gen = _generator(judge, out / "cache", kwargs.get("judge"))
+    if model_gen is not None and hasattr(judge_gen, "check_reachable"):
+        judge_gen.check_reachable("--judge")  # before the model answers every question
     # what the cache keys on (an endpoint's URL may change between runs; its model may not)
     name = f"answers:{answers_name}" if model_gen is None else f"{model_gen.backend}:{model_gen.model}"
     identity = {"benchmark": benchmark, "model": name, **(extra or {})}

@@ -112,3 +112,37 @@ def test_fewer_than_five_pairs_say_why_there_is_no_lc_win_rate():
     assert "n/a" not in line and "SE 0 by construction" not in line
     assert line.strip() == ("LC win rate   not computed (length_controlled_minimal: 3 judged pairs: "
                             "the 5-fold fit needs at least 5)")
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("{% for m in messages %}{{ m.content }{% endfor %}", "Jinja syntax error on line 1"),
+    ("{{ raise_exception('Only system prompts') }}", "does not render a user/assistant chat: Only system prompts")])
+def test_a_broken_chat_template_is_refused_before_the_model_loads(tmp_path, capsys, template, message):
+    bad = tmp_path / "bad.jinja"
+    bad.write_text(template, encoding="utf-8")
+    code = main(["eval", f"hf:{tmp_path / 'no-such-model'}", "--benchmark", "mt_bench", "--judge",
+                 "openai:http://127.0.0.1:9/v1#judge", "--output", str(tmp_path / "out"),
+                 "--chat-template", str(bad), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "no-such-model" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_eval_checks_the_judge_before_generating_any_answer(openai_server, tmp_path, capsys):
+    from eval_helpers import chat_requests, model_reply
+
+    model = openai_server(model_reply)
+    dead = f"openai:http://127.0.0.1:{_closed_port()}/v1#judge"
+    code = main(["eval", f"openai:{model.url}#tiny", "--benchmark", "mt_bench", "--judge", dead,
+                 "--output", str(tmp_path / "run"), "--questions", "2", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--judge openai:http://127.0.0.1:" in err and "nothing answers at" in err, err
+    assert chat_requests(model) == []  # not one answer generated for a judge that cannot grade it
