@@ -263,7 +263,7 @@ def _resolve(value: str, base: Path) -> str:
     path = Path(value).expanduser()
     if path.is_absolute():
         return str(path)
-    return str(base / path) if (base / path).exists() else value
+    return os.path.normpath(base / path) if (base / path).exists() else value
 
 
 def missing_pool(cfg: StudyConfig) -> str | None:
