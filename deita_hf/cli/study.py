@@ -3,7 +3,8 @@
 For each arm of the study file: select (``deita-hf select``), train (the study's SFT recipe),
 evaluate (MT-Bench or a win rate); then compare. Re-running the same command keeps every
 finished stage (``OUTPUT/arms/<name>/arm.json``), so a study killed mid-way continues where it
-stopped. ``--dry-run`` checks the file and prints each arm's plan without running anything.
+stopped. ``--dry-run`` checks the file (and whether a local pool is there) and prints each
+arm's plan without running anything.
 
 Example:
     $ deita-hf study recipes/study/deita-paper.yaml --output out/deita-paper --dry-run
@@ -13,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 __all__ = ["register", "run"]
 
@@ -42,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_study(args.study)
     progress = not args.no_progress
     if args.dry_run:
+        from deita_hf.study.config import missing_pool
+
+        problem = missing_pool(cfg)
+        print(f"pool: {cfg.pool}" + ("" if problem else " (found)" if Path(cfg.pool).exists()
+                                     else " (a Hub dataset id: not checked offline)"))
+        if problem:  # the plan is still shown; a real run stops here
+            print(f"deita-hf study: warning: {problem}", file=sys.stderr)
         for plan in plan_study(cfg, args.output, progress=progress):
             print(f"arm {plan.name}:\n  {command_line(plan.selection, 'select')}\n"
                   f"  train: {cfg.sft.launcher}, {plan.folder / 'sft.yaml'} "
@@ -49,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
                   + (f", judge {cfg.evaluation.judge}" if cfg.evaluation.judge else ""))
         return 0
     results = run_study(cfg, args.output, progress=progress, study_file=args.study)
-    from pathlib import Path
-
     print(Path(results["files"][1]).read_text(encoding="utf-8"))
     print("Wrote " + ", ".join(results["files"]))
     return 0

@@ -98,6 +98,29 @@ class _Reindexed:
         return self.component(batch, rows)
 
 
+def _check_rows(ds: Dataset, offset: int, index_column: str | None) -> None:
+    """Every row's instructions present, before any component runs (a pool in no conversation
+    format is left to the components)."""
+    from deita_hf.data.formats import FORMATS, check_instructions, detect_format
+    from deita_hf.errors import FormatError
+
+    try:
+        fmt = detect_format(ds.column_names)
+    except FormatError:
+        return
+    columns = sorted({c for cols in FORMATS.values() for c in cols} & set(ds.column_names)
+                     | {"input", "context", "history", "system"} & set(ds.column_names))
+    if index_column is not None:
+        columns.append(index_column)
+    view = ds.select_columns(columns)
+    step = 1000
+    for lo in range(0, len(view), step):
+        batch = view[lo: lo + step]
+        rows = ([int(i) for i in batch[index_column]] if index_column is not None
+                else list(range(offset + lo, offset + lo + len(batch[columns[0]]))))
+        check_instructions(batch, format=fmt, indices=rows)
+
+
 def apply_components(
     ds: Dataset,
     components: Sequence[Any],
@@ -128,6 +151,9 @@ def apply_components(
 
     Raises:
         ConfigError: a component's column exists and ``replace`` is False.
+        FormatError: a row's instruction is empty or null
+            (:func:`~deita_hf.data.formats.check_instructions`, over every row before the first
+            component runs; names the pool's row).
 
     Example:
         >>> from datasets import Dataset
@@ -140,6 +166,8 @@ def apply_components(
     from datasets.utils.logging import is_progress_bar_enabled
 
     show = progress and is_progress_bar_enabled()
+    if any(c is not None for c in components):
+        _check_rows(ds, offset, index_column)
     for component in components:
         if component is None:
             continue

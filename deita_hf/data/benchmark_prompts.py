@@ -166,9 +166,9 @@ def _offline() -> bool:
                for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def _alpaca_eval_from_hub() -> str:
+def _alpaca_eval_from_hub(flag: str = "--decontaminate") -> str:
     repo, filename = ALPACA_EVAL_HUB
-    hint = (f"pass a local copy instead: --decontaminate alpaca_eval=PATH (or "
+    hint = (f"pass a local copy instead: {flag} alpaca_eval=PATH (or "
             f"decontaminate='alpaca_eval=PATH'), PATH being {filename} from the dataset "
             f"{repo} or any AlpacaEval model_outputs.json")
     if _offline():
@@ -184,12 +184,15 @@ def _alpaca_eval_from_hub() -> str:
                          f"({type(err).__name__}: {err}); {hint}.") from err
 
 
-def load_prompt_sets(spec: str | Sequence[str], *, split: str = "train") -> list[PromptSet]:
+def load_prompt_sets(spec: str | Sequence[str], *, split: str = "train",
+                     flag: str = "--decontaminate") -> list[PromptSet]:
     """Read the prompt sets a spec names.
 
     Args:
         spec: ``"mt_bench,alpaca_eval,FILE,NAME=PATH"`` or a list of such items.
         split: the split to read from folders and Hub ids given as PATH.
+        flag: the command-line flag that gave ``spec`` (named in errors; ``deita-hf
+            decontaminate`` passes ``--against``).
 
     Returns:
         One :class:`PromptSet` per item, in order.
@@ -207,7 +210,7 @@ def load_prompt_sets(spec: str | Sequence[str], *, split: str = "train") -> list
         if path is None and name == "mt_bench":
             path, source = str(MT_BENCH_QUESTIONS), "deita_hf/evaluation/data/question.jsonl"
         elif path is None:  # alpaca_eval
-            path = _alpaca_eval_from_hub()
+            path = _alpaca_eval_from_hub(flag)
             source = f"hf://datasets/{ALPACA_EVAL_HUB[0]}/{ALPACA_EVAL_HUB[1]}"
         prompts, ids = prompts_from_dataset(load_pool(path, split=split), name)
         if not prompts:

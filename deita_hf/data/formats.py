@@ -62,6 +62,7 @@ __all__ = [
     "VICUNA_V1_1_SYSTEM",
     "FormatError",
     "FormatWarning",
+    "check_instructions",
     "detect_format",
     "messages_from_batch",
     "to_messages",
@@ -324,3 +325,40 @@ def _batch_messages(batch: Mapping[str, list], format: str | None,
             led.append(index)
     warn_leading(led, len(out), kept=keep_leading, stacklevel=4)
     return out
+
+
+def check_instructions(batch: Mapping[str, list], *, format: str | None = None,
+                       indices: Sequence[int] | None = None) -> None:
+    """Refuse rows with an empty or null instruction (a user turn with no text, or only
+    whitespace): scoring one would score nothing as if it were an instruction. The shared check
+    of every scorer (:func:`deita_hf.scoring.baselines.require_batch`) and of
+    :func:`deita_hf.components.apply_components` (before the first component runs).
+
+    Args:
+        batch: a mapping of column name to a list of values (a ``Dataset`` slice).
+        format: the format name; detected from the batch's columns if None.
+        indices: the rows' indices, for the message.
+
+    Raises:
+        FormatError: names the first such row and turn (or a malformed row).
+
+    Example:
+        >>> check_instructions({"instruction": ["Add 2 and 3.", None], "output": ["5", "x"]},
+        ...                    indices=[10, 11])
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.FormatError: row 11: the instruction (user turn 1) is empty or null; there is nothing to score. Fill it in or drop the row (e.g. ds.filter(lambda r: (r['instruction'] or '').strip())).
+    """
+    fmt = format or detect_format(batch.keys())
+    for i, row in enumerate(_rows(batch)):
+        index = None if indices is None else indices[i]
+        messages, _ = _convert(row, fmt, index)
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        for turn, text in enumerate(users, start=1):
+            if not text.strip():
+                column = {"alpaca": "instruction", "dolly": "instruction"}.get(fmt)
+                hint = (f"ds.filter(lambda r: (r[{column!r}] or '').strip())" if column
+                        else "ds.filter(...)")
+                raise FormatError(
+                    f"{row_label(index)}: the instruction (user turn {turn}) is empty or null; "
+                    f"there is nothing to score. Fill it in or drop the row (e.g. {hint}).")

@@ -31,8 +31,29 @@ __all__ = ["answers_for_questions", "read_fastchat_answers", "read_model_outputs
            "write_json_array"]
 
 
+def _read_text(file: Path, what: str) -> str:
+    """The text of ``file``, gunzipped when its name ends in ``.gz``."""
+    if not file.name.lower().endswith(".gz"):
+        return file.read_text(encoding="utf-8")
+    import gzip
+
+    try:
+        with gzip.open(file, "rt", encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, EOFError) as err:
+        raise InputError(f"{what} {str(file)!r} is not a readable gzip file ({err}).") from err
+
+
 def read_records(path: str | os.PathLike, what: str = "--answers") -> list[dict[str, Any]]:
-    """The JSON objects of a ``.json`` array or a JSON Lines file.
+    """The JSON objects of a ``.json`` array or a JSON Lines file (either gzipped when the
+    name ends in ``.gz``).
+
+    Args:
+        path: the file.
+        what: the flag named in errors.
+
+    Returns:
+        The records.
 
     Raises:
         InputNotFoundError: no such file.
@@ -41,7 +62,7 @@ def read_records(path: str | os.PathLike, what: str = "--answers") -> list[dict[
     file = Path(path)
     if not file.is_file():
         raise InputNotFoundError(f"{what} {str(path)!r} is not a file.")
-    text = file.read_text(encoding="utf-8")
+    text = _read_text(file, what)
     if text.lstrip().startswith("["):
         try:
             records = json.loads(text)
@@ -70,7 +91,7 @@ def _name(records: list[dict[str, Any]], key: str, path: Path) -> str:
     names = {r.get(key) for r in records}
     if len(names) == 1 and isinstance(next(iter(names)), str) and next(iter(names)).strip():
         return str(next(iter(names)))
-    return path.name.removesuffix(".jsonl").removesuffix(".json")
+    return path.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".json")
 
 
 def read_fastchat_answers(path: str | os.PathLike) -> tuple[str, dict[int, list[str]]]:
@@ -80,14 +101,16 @@ def read_fastchat_answers(path: str | os.PathLike) -> tuple[str, dict[int, list[
         path: the JSON Lines file.
 
     Returns:
-        ``(model name, {question_id: [turn answers]})`` (a later line for the same question
-        replaces an earlier one, as FastChat's loader does).
+        ``(model name, {question_id: [turn answers]})``.
 
     Raises:
-        InputError: a line lacks ``question_id``/``choices`` (an AlpacaEval file is named as such).
+        InputError: a line lacks ``question_id``/``choices`` (an AlpacaEval file is named as
+            such), or two records answer the same ``question_id`` (FastChat's loader would
+            silently keep the last; which one to judge is the user's call).
     """
     records = read_records(path)
     answers: dict[int, list[str]] = {}
+    where: dict[int, int] = {}
     for i, r in enumerate(records):
         if "choices" not in r and "instruction" in r:
             raise InputError(f"--answers {str(path)!r} is in AlpacaEval's layout (instruction, output); MT-Bench "
@@ -100,7 +123,10 @@ def read_fastchat_answers(path: str | os.PathLike) -> tuple[str, dict[int, list[
                              f"'choices': [{{'turns': [...]}}]; it has {sorted(r)}.") from None
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
             raise InputError(f"--answers {str(path)!r}, question {qid}: 'turns' must be a list of strings.")
-        answers[qid] = list(turns)
+        if qid in where:
+            raise InputError(f"--answers {str(path)!r}: question_id {qid} is answered twice (records "
+                             f"{where[qid]} and {i}); keep one answer per question.")
+        answers[qid], where[qid] = list(turns), i
     return _name(records, "model_id", Path(path)), answers
 
 

@@ -40,12 +40,41 @@ __all__ = ["judgment_results", "read_fastchat_judgments"]
 _FOR_MODEL_1 = {"model_1": 1.0, "model_2": 0.0, "tie": 0.5, "error": None}
 
 
+def _check_ratings(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    """Nothing outside the judge's scale and no judgment twice: either would be averaged in."""
+    seen: dict[tuple, int] = {}
+    for i, row in enumerate(rows):
+        if "score" in row:
+            score = row["score"]
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or \
+                    not (score == -1 or 1 <= score <= 10):
+                raise InputError(f"--judgments {str(path)!r}, row {i}: score {score!r} is outside the "
+                                 f"judge's scale (1-10, or -1 for no rating); fix or drop the row.")
+            key = ("single", str(row["model"]), row["question_id"], row.get("turn", 1))
+        else:
+            key = ("pair", *sorted((str(row["model_1"]), str(row["model_2"]))), row["question_id"],
+                   row.get("turn", 1))
+        if key in seen:
+            raise InputError(f"--judgments {str(path)!r}, row {i}: question {row['question_id']}, turn "
+                             f"{row.get('turn', 1)} of {' vs '.join(map(str, key[1:-2]))} is judged twice "
+                             f"(also row {seen[key]}); keep one judgment per question and turn.")
+        seen[key] = i
+
+
 def read_fastchat_judgments(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The rows of a FastChat judgment file (JSON Lines), checked for one layout.
+    """The rows of a FastChat judgment file (JSON Lines), checked for one layout, ratings on
+    the judge's scale (1-10, -1: no rating) and one judgment per model, question and turn.
+
+    Args:
+        path: the file.
+
+    Returns:
+        Its rows.
 
     Raises:
         InputError: a row has neither the single (``score``) nor the pair (``g1_winner``)
-            fields, or the file mixes both.
+            fields, the file mixes both, a score is outside 1-10 (and not -1), or a
+            (model, question, turn) is judged twice.
     """
     rows = read_records(path, what="--judgments")
     kinds = set()
@@ -59,6 +88,7 @@ def read_fastchat_judgments(path: str | os.PathLike) -> list[dict[str, Any]]:
         kinds.add(kind)
     if len(kinds) > 1:
         raise InputError(f"--judgments {str(path)!r} mixes single and pair judgments; give one file of each kind.")
+    _check_ratings(rows, path)
     return rows
 
 

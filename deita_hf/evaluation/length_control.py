@@ -155,7 +155,8 @@ def _offline_variable() -> str | None:
     return None
 
 
-def load_length_control_table(path: str | os.PathLike | None = None) -> LengthControlTable:
+def load_length_control_table(path: str | os.PathLike | None = None, *,
+                              estimator: str = "length_controlled_v1") -> LengthControlTable:
     """Read the length-control table from ``path``, or AlpacaEval's from the Hub.
 
     Args:
@@ -165,6 +166,8 @@ def load_length_control_table(path: str | os.PathLike | None = None) -> LengthCo
             gamed model), ``std_delta_len`` and ``not_gamed_baseline`` (AlpacaEval's
             ``df_gamed.csv``). None: download ``df_gamed.csv`` from the Hub data set
             ``tatsu-lab/alpaca_eval`` (cached by ``huggingface_hub``).
+        estimator: the estimator the table is for (named, with the file it needs, when the
+            Hub cannot be read).
 
     Returns:
         The :class:`LengthControlTable`.
@@ -189,12 +192,17 @@ def load_length_control_table(path: str | os.PathLike | None = None) -> LengthCo
             raise InputNotFoundError(f"--length-control-data {str(path)!r} is not a file.")
         return _read_table(file, str(path))
     source = f"hf://datasets/{GAMED_TABLE_REPO}/{GAMED_TABLE_FILE}"
-    fix = (f"Download {GAMED_TABLE_FILE} from the Hub data set {GAMED_TABLE_REPO} where a network "
+    noreg = estimator == "length_controlled_noreg"
+    files = f"{GAMED_TABLE_FILE} or instruction_difficulty.csv" if noreg else GAMED_TABLE_FILE
+    needs = ("the instruction difficulty" if noreg else "the instruction difficulty and the gamed "
+             "baselines")
+    fix = (f"Download {files} from the Hub data set {GAMED_TABLE_REPO} where a network "
            "is available and pass it with --length-control-data PATH, or use --length-control minimal "
            "(a length-only fit, no table).")
     variable = _offline_variable()
     if variable:
-        raise ConfigError(f"The length_controlled_v1 win rate needs AlpacaEval's {GAMED_TABLE_FILE}, and "
+        raise ConfigError(f"The {estimator} win rate (--length-control "
+                          f"{'noreg' if noreg else 'v1'}) needs {needs} of AlpacaEval's {files}, and "
                           f"{variable} is set, so it cannot be read from the Hub. {fix}")
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
@@ -244,7 +252,7 @@ def choose_length_control(choice: str, data: str | os.PathLike | None, datasets:
             raise ConfigError(f"--length-control-data is used by v1 and noreg, not by --length-control {choice}.")
         return (None if choice == "none" else "length_controlled_minimal"), None, choice
     if choice != "auto":
-        table = load_length_control_table(data)
+        table = load_length_control_table(data, estimator=LENGTH_CONTROL_CHOICES[choice])
         return LENGTH_CONTROL_CHOICES[choice], table, f"--length-control {choice}"
     if data is not None:
         table = load_length_control_table(data)

@@ -99,7 +99,9 @@ def resolve_chat_template(value: str | os.PathLike | None) -> str | None:
 
     Raises:
         InputNotFoundError: neither a known name nor an existing file.
-        ConfigError: the file is empty or its JSON has no ``chat_template`` string.
+        ConfigError: the file is empty, its JSON has no ``chat_template`` string, or the
+            template does not render a user/assistant chat (a Jinja syntax error, or its own
+            ``raise_exception``): checked here, before any model loads.
 
     Example:
         >>> resolve_chat_template("vicuna_v1.1").startswith("{{ bos_token }}")
@@ -125,7 +127,31 @@ def resolve_chat_template(value: str | os.PathLike | None) -> str | None:
             raise ConfigError(f"--chat-template {str(value)!r}: a JSON file must hold a 'chat_template' string.")
     if not text.strip():
         raise ConfigError(f"--chat-template {str(value)!r} is empty.")
+    _check_renders(text, str(value))
     return text
+
+
+#: what a chat template must render (MT-Bench's and AlpacaEval's chats: user/assistant turns)
+_PROBE_CHAT = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+               {"role": "user", "content": "Bye"}]
+
+
+def _check_renders(template: str, source: str) -> None:
+    """Render a two-turn chat with transformers' own Jinja environment (as
+    ``apply_chat_template`` does); a syntax error or the template's ``raise_exception`` is one
+    line naming the file."""
+    import jinja2
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    try:
+        render_jinja_template([_PROBE_CHAT], chat_template=template, add_generation_prompt=True,
+                              bos_token="<s>", eos_token="</s>")
+    except jinja2.TemplateSyntaxError as err:
+        raise ConfigError(f"--chat-template {source!r}: Jinja syntax error on line {err.lineno}: "
+                          f"{err.message}.") from None
+    except jinja2.TemplateError as err:
+        raise ConfigError(f"--chat-template {source!r} does not render a user/assistant chat: "
+                          f"{err}.") from None
 
 
 def _generator(spec: Generator | str | os.PathLike, cache: Path, kwargs: dict[str, Any] | None,
@@ -167,7 +193,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
 
     Raises:
         FolderKindError: the folder holds a run of another model/benchmark (without ``overwrite``).
-        ConfigError: a bad spec, or neither a model nor its answers.
+        ConfigError: a bad spec, neither a model nor its answers, or (model answers to generate)
+            a remote judge that does not answer or refuses its key (one ``GET /models``).
     """
     out = Path(output_dir)
     if out.exists() and not out.is_dir():
@@ -180,6 +207,8 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
     kwargs = generator_kwargs or {}
     model_gen = None if model is None else _generator(model, out / "cache", kwargs.get("model"), chat_template)
     judge_gen = _generator(judge, out / "cache", kwargs.get("judge"))
+    if model_gen is not None and hasattr(judge_gen, "check_reachable"):
+        judge_gen.check_reachable("--judge")  # before the model answers every question
     # what the cache keys on (an endpoint's URL may change between runs; its model may not)
     name = f"answers:{answers_name}" if model_gen is None else f"{model_gen.backend}:{model_gen.model}"
     identity = {"benchmark": benchmark, "model": name, **(extra or {})}

@@ -37,6 +37,18 @@ def _lc_label(estimator: str | None) -> str:
     return estimator or "not computed"
 
 
+def _lc_line(m: dict[str, Any]) -> str:
+    """The summary's LC line; a rate that could not be computed says why, not "n/a% ± n/a"."""
+    lc = m.get("lc_win_rate")
+    if isinstance(lc, (int, float)) and math.isfinite(lc):
+        return (f"  LC win rate   {_f(lc, '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
+                f"   ({_lc_label(m.get('lc_estimator'))})")
+    if not m.get("lc_estimator"):
+        return "  LC win rate   not computed"
+    return (f"  LC win rate   not computed ({m['lc_estimator']}: "
+            f"{m.get('lc_note') or 'no estimate'})")
+
+
 def _pct(value: Any) -> Any:
     return 100 * value if isinstance(value, (int, float)) and math.isfinite(value) else value
 
@@ -88,8 +100,7 @@ def format_summary(results: dict[str, Any]) -> str:
          f"judged in both orders, {m.get('pair_rule', 'mean')} pair rule)"),
         (f"  win rate      {_f(m['win_rate'], '.1f')}% ± {_f(m['standard_error'], '.1f')} (SE)   "
          f"wins {m['num_wins']}, ties {m['num_ties']}, losses {m['num_losses']}"),
-        (f"  LC win rate   {_f(m.get('lc_win_rate'), '.1f')}% ± {_f(m.get('lc_standard_error'), '.1f')} (SE)"
-         f"   ({_lc_label(m.get('lc_estimator'))})"),
+        _lc_line(m),
         (f"  judge: {j.get('num_missing', 0)} of {j.get('num_judgments', 0)} verdicts missing, "
          f"{j.get('num_missing_pairs', 0)} pairs missing; {j.get('num_flipped', 0)} pairs flipped between "
          f"orders ({j.get('num_disagreements', 0)} disagree); {j.get('num_reasked', 0)} re-asked"),

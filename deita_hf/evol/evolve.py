@@ -79,11 +79,44 @@ def clean_output(text: str) -> str:
     return text.strip()
 
 
+#: columns that hold the task of an instruction-only seed file (Alpaca's ``seed_tasks.jsonl``:
+#: ``instruction`` with ``instances``; the WizardLM test set: ``Instruction``)
+SEED_INSTRUCTION_COLUMNS = ("instruction", "Instruction")
+
+
+def _instruction_only(row: dict[str, Any], i: int) -> tuple[str, str]:
+    """``(instruction, response)`` of a row in no conversation format: its instruction column,
+    with the first of Self-Instruct's ``instances`` (``input`` appended after a blank line, as
+    Alpaca joins them; ``output`` as the response)."""
+    column = next((c for c in SEED_INSTRUCTION_COLUMNS if c in row), None)
+    if column is None:
+        raise InputError(f"Row {i}: no conversation (messages, conversations, instruction/output, "
+                         f"...) and no instruction column ({' or '.join(SEED_INSTRUCTION_COLUMNS)}); "
+                         f"it has {sorted(row)}.")
+    text = row[column]
+    if not isinstance(text, str):
+        raise InputError(f"Row {i}: {column!r} must be text, got {text!r}.")
+    extra, response = "", ""
+    instances = row.get("instances")
+    if isinstance(instances, list) and instances and isinstance(instances[0], dict):
+        extra = instances[0].get("input") or ""
+        response = instances[0].get("output") or ""
+    if not isinstance(extra, str) or not isinstance(response, str):
+        raise InputError(f"Row {i}: instances[0] must hold text 'input' and 'output'.")
+    return (f"{text}\n\n{extra}" if extra.strip() else text), response
+
+
 def seed_rows(pool: Any, kind: str, *, limit: int | None = None) -> list[dict[str, Any]]:
     """The seeds of a pool: the first turn of each row.
 
+    Rows in a conversation format give their first turn; rows in none (instruction-only seed
+    files: Alpaca's ``seed_tasks.jsonl``, the WizardLM test set) give their ``instruction`` /
+    ``Instruction`` column, with the first of Self-Instruct's ``instances`` (its ``input``
+    appended, its ``output`` as the response).
+
     Args:
-        pool: a ``datasets.Dataset`` (or list of rows) in any format ``to_turns`` reads.
+        pool: a ``datasets.Dataset`` (or list of rows) in any format ``to_turns`` reads, or
+            instruction-only rows.
         kind: ``"complexity"`` or ``"quality"`` (quality needs a non-empty response).
         limit: keep the first ``limit`` rows only.
 
@@ -92,8 +125,13 @@ def seed_rows(pool: Any, kind: str, *, limit: int | None = None) -> list[dict[st
 
     Raises:
         InputError: a row has an empty instruction, or (quality) no response; names the row.
+
+    Example:
+        >>> seed_rows([{"idx": 1, "Skill": "Math", "Instruction": "What is 2+2?"}],
+        ...           "complexity")[0]["instruction"]
+        'What is 2+2?'
     """
-    from deita_hf.data.formats import to_turns
+    from deita_hf.data.formats import FormatError, detect_format, to_turns
 
     if kind not in EVOL_KINDS:
         raise ConfigError(f"kind must be one of {list(EVOL_KINDS)}, got {kind!r}.")
@@ -101,7 +139,13 @@ def seed_rows(pool: Any, kind: str, *, limit: int | None = None) -> list[dict[st
     rows = pool.select(range(n)) if hasattr(pool, "select") else pool[:n]
     seeds = []
     for i, row in enumerate(rows):
-        instruction, response = to_turns(row, index=i)[0]
+        try:
+            detect_format(row.keys())
+            conversation = True
+        except FormatError:
+            conversation = False
+        instruction, response = to_turns(row, index=i)[0] if conversation \
+            else _instruction_only(row, i)
         if not instruction.strip():
             raise InputError(f"Row {i} has an empty instruction; it cannot seed an evolution.")
         if kind == "quality" and not response.strip():

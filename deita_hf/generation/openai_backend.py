@@ -180,6 +180,47 @@ class OpenAIGenerator(Generator):
             with open(self.request_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
+    def check_reachable(self, flag: str = "--judge", timeout: float = 10.0) -> None:
+        """One ``GET {base_url}/models`` before any work: an endpoint that does not answer or
+        refuses the API key fails now, in one line, not after hours of other work. A server
+        without ``/models`` (HTTP 404/405) is not refused; a listing without this model is
+        logged as a warning (the request itself will say).
+
+        Args:
+            flag: the command-line flag named in the message.
+            timeout: seconds to wait (at most the generator's own timeout).
+
+        Raises:
+            ConfigError: no connection (refused, unknown host, timeout) or HTTP 401/403.
+        """
+        import logging
+
+        url = self.base_url + "/models"
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.api_key}",
+                   "User-Agent": "deita_hf"}
+        try:
+            req = urllib.request.Request(url, headers=headers, method="GET")
+            with self._opener().open(req, timeout=min(timeout, self.timeout)) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as err:
+            if err.code in (401, 403):
+                raise ConfigError(f"{flag} {self.spec}: the server refuses the API key (HTTP "
+                                  f"{err.code}: {_server_message(err.read())}); set OPENAI_API_KEY "
+                                  f"or the key option.") from None
+            return  # no /models route (or another answer): the server is there
+        except (OSError, http.client.HTTPException) as err:
+            reason = getattr(err, "reason", None) or err
+            raise ConfigError(f"{flag} {self.spec}: nothing answers at {url} ({reason}); check the "
+                              f"URL and that the server runs.") from None
+        try:
+            served = [m.get("id") for m in json.loads(raw).get("data", [])]
+        except (ValueError, AttributeError, TypeError):
+            return
+        if served and self.model not in served:
+            logging.getLogger(__name__).warning(
+                "%s %s: the server lists %d models and not %r; the requests may fail.", flag,
+                self.spec, len(served), self.model)
+
     def request(self, index: int, item: GenerationInput, params: GenerationParams,
                 cancelled: threading.Event | None = None, client: Any = None) -> str:
         """Send one input (with retries) and return its completion text.

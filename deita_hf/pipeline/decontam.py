@@ -61,7 +61,8 @@ def build_decontaminator(against: str, *, method: str, ngram: int, min_words: in
                          threshold=threshold, embedder=embedder, examples=examples,
                          split=split, progress=progress)
     dec.embedder_spec = embedder_spec if method != "ngram" else None  # for the reproduce command
-    dec.prompt_sets()  # read the prompts now: a bad file or an offline Hub fails before the pool
+    # read the prompts now: a bad file or an offline Hub fails before the pool
+    dec.prompt_sets(flag="--decontaminate" if command.endswith("select") else "--against")
     return dec
 
 
@@ -79,10 +80,16 @@ def drop_contaminated(dec: Any, pool: Any) -> tuple[Any, dict[str, Any] | None]:
     Returns:
         ``(the rows kept, the settings' "decontamination" dict)``; ``(pool, None)`` without
         ``dec``.
+
+    Raises:
+        SelectionError: no row is left (every pool row matches a benchmark prompt).
     """
     if dec is None:
         return pool, None
+    from deita_hf.selection.decontamination import check_rows_left
+
     kept, report = dec.apply(pool)
+    check_rows_left(report)  # a pool the benchmarks empty: one line, not a missing column later
     return kept, settings_of(dec, report)
 
 

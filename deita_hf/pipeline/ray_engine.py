@@ -19,10 +19,12 @@ writer, in the pool's order. Only who scores a shard changes:
    shard file (temporary name, then a rename), skipping a shard whose file already exists;
 3. the driver assembles the shards and removes the partial folder.
 
-Ray handles a failed worker: Ray Data restarts a dead actor and retries its task (its defaults
-for actor pools); the shard files are the checkpoint, so a retried or re-run shard that is already
-written is not computed again, and a re-run of the same command after the driver died scores
-only the missing shards. Where the plan says so (:mod:`deita_hf.pipeline.engine_plan`) each
+Ray handles a failed worker: Ray Data restarts a dead actor and retries its task, at most
+:data:`~deita_hf.pipeline.ray_address.ACTOR_RESTARTS` times (Ray's default is unbounded);
+an ``--address`` is checked first (:func:`~deita_hf.pipeline.ray_address.check_address`:
+one line within seconds, not minutes of retries); the shard files are the checkpoint, so a
+retried or re-run shard that is already written is not computed again, and a re-run of the
+same command after the driver died scores only the missing shards. Where the plan says so (:mod:`deita_hf.pipeline.engine_plan`) each
 actor holds GPUs: transformers components run on ``cuda``, vLLM components (``vllm:MODEL``)
 start one engine per actor with a tensor-parallel group of the actor's GPUs.
 
@@ -51,6 +53,11 @@ from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError, DeitaError
 from deita_hf.folder.guard import kill_point
 from deita_hf.pipeline.engine_plan import WorkerPlan, plan_workers
+from deita_hf.pipeline.ray_address import (
+    check_address,
+    map_batches_bounded,
+    workers_died_error,
+)
 from deita_hf.pipeline.score_run import ScoreRun, run_lock, run_settings
 from deita_hf.runtime import OFFLINE_VARIABLES
 
@@ -270,6 +277,8 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
     ray = require_ray()
     from datasets import Dataset
 
+    if not ray.is_initialized():
+        check_address(address)  # seconds, one line: not minutes of ray.init retries
     if isinstance(ds_or_path, Dataset):
         ds = ds_or_path
     else:
@@ -303,8 +312,12 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                 rows_from = pool_rows(ds)
                 if rows_from is None:  # no file to read row ranges from: stage them once
                     run.stage_input(ds, todo)
-                _run_workers(ray, run, components, todo, plan, env, map_batch_size=map_batch_size,
-                             progress=progress, source=rows_from)
+                try:
+                    _run_workers(ray, run, components, todo, plan, env,
+                                 map_batch_size=map_batch_size, progress=progress,
+                                 source=rows_from)
+                except ray.exceptions.RayActorError as err:  # restarts used up (ACTOR_RESTARTS)
+                    raise workers_died_error(err) from None
             return run.assemble()
         finally:
             if started:
@@ -375,8 +388,8 @@ def _run_workers(ray: Any, run: ScoreRun, components: list, todo: list[int], pla
     context.enable_progress_bars = False  # one bar over the shards, below
     try:
         shards = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
-        results = shards.map_batches(
-            ShardWorker, batch_size=1,
+        results = map_batches_bounded(  # actor restarts bounded (ACTOR_RESTARTS)
+            shards, ShardWorker, batch_size=1,
             compute=ray.data.ActorPoolStrategy(  # one shard at a time: a free actor takes the next
                 size=min(plan.num_workers, len(todo)), max_tasks_in_flight_per_actor=1),
             num_cpus=plan.num_cpus, num_gpus=plan.num_gpus or None,

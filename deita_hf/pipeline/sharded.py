@@ -42,6 +42,7 @@ from typing import Any
 from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError
 from deita_hf.folder.guard import FolderLock, kill_point
+from deita_hf.pipeline.progress import ShardProgress
 from deita_hf.pipeline.score_run import (
     MANIFEST,
     ScoreRun,
@@ -151,6 +152,8 @@ def _score_shards(ds: Any, run: ScoreRun, components: list, shards: list[int], *
                   label: str, progress: bool, map_batch_size: int) -> int:
     """Score the missing shards of ``shards``; returns how many were computed."""
     todo = run.missing(shards)
+    overall = ShardProgress({i: len(run.rows(i)) for i in shards}, set(shards) - set(todo),
+                            desc=f"deita-hf score [{label}]", disable=not progress)
     for i in todo:
         rows = run.rows(i)
         shard = apply_components(
@@ -158,7 +161,9 @@ def _score_shards(ds: Any, run: ScoreRun, components: list, shards: list[int], *
             label=f"shard {i + 1}/{run.num_shards} [{label}]", batch_size=map_batch_size,
             load_from_cache_file=False, keep_in_memory=True)
         run.write_shard(i, shard, tag=tag)
+        overall.update(i)
         kill_point("score.shard")
+    overall.close()
     return len(todo)
 
 

@@ -40,6 +40,14 @@ def _fmt(value: Any) -> str:
 
 def agreement_markdown(results: dict[str, Any] | None) -> str:
     """The card's ``## Held-out agreement`` section (between markers), from scorer-eval results.
+    When ``results["trained_rows"]`` counts rows the scorer was trained on, the section is
+    titled ``## Agreement (includes training rows)`` and says how many.
+
+    Args:
+        results: :func:`~deita_hf.scorer_training.heldout.evaluate_scorer` output, or None.
+
+    Returns:
+        The Markdown section.
 
     Example:
         >>> text = agreement_markdown({"data": "held.jsonl", "rows": 4, "overall": {
@@ -54,7 +62,14 @@ def agreement_markdown(results: dict[str, Any] | None) -> str:
     else:
         ov = results.get("overall", {})
         n = results.get("rows", ov.get("n"))
-        lines += [(f"Agreement of the expected score with the labels of {n} held-out rows "
+        trained = results.get("trained_rows")
+        if trained:
+            lines[2] = "## Agreement (includes training rows)"
+            what = (f"{n} rows, {trained} of which the scorer was trained on (this includes "
+                    f"training rows: it is not a held-out measure)")
+        else:
+            what = f"{n} held-out rows"
+        lines += [(f"Agreement of the expected score with the labels of {what} "
                    f"(`{results.get('data')}`), measured by `deita-hf scorer-eval`."), "",
                   "| metric | value |", "|---|---|",
                   f"| Spearman (all rows) | {_fmt(ov.get('spearman'))} |",

@@ -27,6 +27,7 @@ from deita_hf.scorer_training.agreement import (
     write_results,
 )
 from deita_hf.scorer_training.data import TEMPLATES, load_scorer_rows
+from deita_hf.scorer_training.trained_rows import count_trained
 from deita_hf.scoring.scorers import ComplexityScorer, QualityScorer, _ModelScorer
 
 __all__ = ["PREDICTIONS_FILE", "evaluate_rows", "evaluate_scorer", "make_scorer", "predict_scores"]
@@ -80,9 +81,16 @@ def predict_scores(rows: Dataset, scorer: _ModelScorer) -> list[float]:
 
 
 def evaluate_rows(rows: Dataset, scorer: _ModelScorer, *, output_dir: str | os.PathLike | None = None,
-                  data_name: str | None = None) -> dict[str, Any]:
+                  data_name: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Predict, compare with the labels and (with ``output_dir``) write ``results.json``,
     ``predictions.jsonl`` and the figure.
+
+    Args:
+        rows: scorer rows with labels.
+        scorer: the scorer.
+        output_dir: where to write (None: nothing is written).
+        data_name: the rows' source, kept in the results.
+        extra: more keys for the results (e.g. ``trained_rows``).
 
     Returns:
         ``{"model", "kind", "data", "rows", "overall", ["by_group", "groups"], "settings"}``
@@ -96,6 +104,7 @@ def evaluate_rows(rows: Dataset, scorer: _ModelScorer, *, output_dir: str | os.P
         "rows": len(rows), **agreement(preds, labels, seeds),
         "settings": {"max_length": scorer.max_length, "batch_size": scorer.batch_size,
                      "dtype": scorer.compute_dtype()},
+        **(extra or {}),
     }
     if output_dir is not None:
         out = Path(output_dir)
@@ -112,7 +121,8 @@ def evaluate_rows(rows: Dataset, scorer: _ModelScorer, *, output_dir: str | os.P
 def evaluate_scorer(model: str, data: str | os.PathLike, kind: str, *,
                     output_dir: str | os.PathLike | None = None, split: str = "train",
                     batch_size: int = 8, max_length: int = 2048, device: str | None = None,
-                    dtype: str | None = None) -> dict[str, Any]:
+                    dtype: str | None = None,
+                    card_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Load held-out rows (any accepted form; labels may be fractional) and evaluate ``model``.
 
     Args:
@@ -122,11 +132,17 @@ def evaluate_scorer(model: str, data: str | os.PathLike, kind: str, *,
         output_dir: where to write the results (None: write nothing).
         split: the split of Hub datasets.
         batch_size, max_length, device, dtype: the scorer's settings.
+        card_dir: the scorer folder whose card will show the results (default ``model``):
+            its record of training prompts (:mod:`~deita_hf.scorer_training.trained_rows`)
+            is compared with ``data``, before the model loads.
 
     Returns:
-        The :func:`evaluate_rows` results.
+        The :func:`evaluate_rows` results, with ``trained_rows``: how many of the rows the
+        scorer was trained on (None: no record).
     """
     rows = load_scorer_rows(data, kind, split=split, integer=False)
+    trained = count_trained(card_dir if card_dir is not None else model, rows)
     scorer = make_scorer(kind, model, batch_size=batch_size, max_length=max_length, device=device,
                          dtype=dtype)
-    return evaluate_rows(rows, scorer, output_dir=output_dir, data_name=str(data))
+    return evaluate_rows(rows, scorer, output_dir=output_dir, data_name=str(data),
+                         extra={"trained_rows": trained})

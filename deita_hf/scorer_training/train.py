@@ -148,6 +148,7 @@ def _finish(trainer: Any, train_result: Any, rows: Any, held_out: Any, script_ar
             model_args: Any, scorer_args: ScorerArguments, logger: Any) -> Path:
     """Save model, tokenizer, metrics; measure held-out agreement; write the card; push."""
     from deita_hf.scorer_training.card import render_scorer_card
+    from deita_hf.scorer_training.trained_rows import write_trained_rows
     from deita_hf.training.model_card import hyperparameters, read_data_provenance
     from deita_hf.training.recipe import save_trained
 
@@ -157,6 +158,7 @@ def _finish(trainer: Any, train_result: Any, rows: Any, held_out: Any, script_ar
     if trainer.accelerator.is_main_process:
         trainer.model.config.use_cache = True
         trainer.model.config.save_pretrained(out)
+        write_trained_rows(out, rows)
         results = _held_out_results(trainer, held_out, scorer_args, logger)
         train_metrics = {k: v for k, v in metrics.items()
                          if k in ("train_loss", "train_runtime", "epoch", "train_samples")}

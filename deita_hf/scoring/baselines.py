@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deita_hf.data.formats import FORMATS, turns_from_batch
-from deita_hf.errors import ConfigError
+from deita_hf.data.formats import FORMATS, check_instructions, detect_format, turns_from_batch
+from deita_hf.errors import ConfigError, FormatError
 
 __all__ = ["InstructionLengthScorer", "ResponseLengthScorer"]
 
@@ -29,10 +29,13 @@ _CONVERSATION_COLUMNS = ("messages", "conversations", "prompt", "completion")
 
 def require_batch(batch: Any, indices: Any, who: str) -> None:
     """Refuse one row where ``Dataset.map(batched=True)`` passes a batch (a clear message, not an
-    IndexError or a score per character).
+    IndexError or a score per character), and rows with an empty or null instruction
+    (:func:`~deita_hf.data.formats.check_instructions`; a batch in no conversation format is
+    left to the scorer's own reading).
 
     Raises:
         ConfigError: ``batch`` is a single row (``ds.map(fn)`` without ``batched=True``).
+        FormatError: a row's instruction is empty or null (names the row).
     """
     single = isinstance(indices, int) or not isinstance(batch, Mapping)
     columns = {c for cols in FORMATS.values() for c in cols}
@@ -45,6 +48,11 @@ def require_batch(batch: Any, indices: Any, who: str) -> None:
     if single:
         raise ConfigError(f"{who} scores batches: call ds.map({who}, batched=True) (it was given "
                           f"one row, as ds.map without batched=True passes).")
+    try:
+        fmt = detect_format(batch.keys())
+    except FormatError:
+        return
+    check_instructions(batch, format=fmt, indices=indices)
 
 
 class _LengthScorer:

@@ -121,6 +121,9 @@ class LessGradientScorer(LazyRuntime):
         for name, value in (("dim", dim), ("batch_size", batch_size), ("max_length", max_length)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"LESS: {name} must be a positive int, got {value!r}.")
+        for name, value in (("projection_seed", projection_seed), ("warmup_seed", warmup_seed)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"LESS: {name} must be an int >= 0 (a seed), got {value!r}.")
         if gradient not in GRADIENTS:
             raise ConfigError(f"LESS: gradient must be one of {GRADIENTS}, got {gradient!r}.")
         if checkpoints not in ("all", "last"):

@@ -11,8 +11,9 @@ epoch. The rows are encoded in the layout of :mod:`deita_hf.scoring.conversation
 the replies only), the same layout the features use.
 
 Each epoch's checkpoint holds the LoRA adapter (``adapter_model.safetensors``), the trainer's
-own state (so an interrupted warm-up resumes from its last checkpoint) and
-``adam_state.safetensors``: AdamW's ``exp_avg``/``exp_avg_sq`` of every LoRA parameter,
+own state (so an interrupted warm-up resumes from its last complete checkpoint: one left
+incomplete by a run killed while saving it is deleted and saved again) and
+``adam_state.safetensors`` (written last, atomically): AdamW's ``exp_avg``/``exp_avg_sq`` of every LoRA parameter,
 by parameter name. A checkpoint's weight is the mean learning rate of its epoch, normalised to
 sum to 1 (LESS's ``checkpoint_weights``: "average lr of the epoch").
 
@@ -47,8 +48,9 @@ if TYPE_CHECKING:
     import numpy as np
     from datasets import Dataset
 
-__all__ = ["ADAM_FILE", "WARMUP_FILE", "Checkpoint", "Warmup", "WarmupConfig", "load_warmup",
-           "quiet_peft", "read_checkpoint", "run_warmup", "sample_rows"]
+__all__ = ["ADAM_FILE", "WARMUP_FILE", "Checkpoint", "Warmup", "WarmupConfig",
+           "last_complete_checkpoint", "load_warmup", "quiet_peft", "read_checkpoint",
+           "run_warmup", "sample_rows"]
 
 #: the warm-up's record (written last: its presence with "complete" means finished)
 WARMUP_FILE = "warmup.json"
@@ -86,6 +88,9 @@ class WarmupConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive int, got {value!r}.")
+        seed = self.warmup_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"warmup_seed must be an int >= 0 (a seed), got {seed!r}.")
         if self.warmup_lr <= 0 or self.lora_alpha <= 0 or not 0 <= self.lora_dropout < 1:
             raise ConfigError("warmup_lr and lora_alpha must be > 0 and lora_dropout in [0, 1).")
         if not targets:
@@ -243,9 +248,53 @@ def _adam_saver() -> Any:
             meta = {"beta1": str(group["betas"][0]), "beta2": str(group["betas"][1]),
                     "eps": str(group["eps"])}
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            save_file(tensors, str(folder / ADAM_FILE), metadata=meta)
+            tmp = folder / f".{ADAM_FILE}.tmp"  # written last, whole: marks the checkpoint complete
+            save_file(tensors, str(tmp), metadata=meta)
+            os.replace(tmp, folder / ADAM_FILE)
 
     return AdamStateSaver()
+
+
+#: what a checkpoint holds once saved whole (the Adam moments are written last, atomically)
+_CHECKPOINT_FILES = ("trainer_state.json", "adapter_model.safetensors", ADAM_FILE)
+
+
+def last_complete_checkpoint(train_dir: str | os.PathLike) -> str | None:
+    """The warm-up checkpoint to resume from: the latest ``checkpoint-N`` that holds every file
+    of a whole save. Later, incomplete ones (a run killed while saving) are deleted, with a
+    warning, so the trainer saves them again.
+
+    Args:
+        train_dir: the warm-up's ``train`` folder.
+
+    Returns:
+        The checkpoint's path, or None (start from scratch).
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> (root / "checkpoint-3").mkdir()
+        >>> for name in _CHECKPOINT_FILES:
+        ...     _ = (root / "checkpoint-3" / name).write_text("x")
+        >>> (root / "checkpoint-6").mkdir()  # killed while saving: empty
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     Path(last_complete_checkpoint(root)).name, (root / "checkpoint-6").exists()
+        ('checkpoint-3', False)
+    """
+    import shutil
+
+    root = Path(train_dir)
+    found = sorted((int(p.name.split("-", 1)[1]), p) for p in root.glob("checkpoint-*")
+                   if p.is_dir() and p.name.split("-", 1)[1].isdigit())
+    while found and not all((found[-1][1] / f).is_file() for f in _CHECKPOINT_FILES):
+        _, broken = found.pop()
+        warnings.warn(f"LESS warm-up: {broken} is incomplete (the run stopped while saving "
+                      f"it); deleted, resuming from "
+                      f"{found[-1][1].name if found else 'the start'}.", stacklevel=2)
+        shutil.rmtree(broken)
+    return str(found[-1][1]) if found else None
 
 
 def _weights(log_history: list[dict], steps: list[int]) -> list[float]:
@@ -302,7 +351,6 @@ def run_warmup(pool: Dataset, model_name_or_path: str, config: WarmupConfig,
         pass
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTConfig, SFTTrainer
 
     train_dir = folder / "train"
@@ -336,7 +384,11 @@ def run_warmup(pool: Dataset, model_name_or_path: str, config: WarmupConfig,
 
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
-    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(train_dir)))
+    resume = last_complete_checkpoint(train_dir) if state.is_main_process else None
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        resume = last_complete_checkpoint(train_dir)
+    trainer.train(resume_from_checkpoint=resume)
     if state.is_main_process:
         _write_record(folder, key, model_name_or_path, config, len(rows),
                       trainer.state.log_history)

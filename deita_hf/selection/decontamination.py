@@ -17,6 +17,11 @@ prompt:
   holds whole conversations with their answers, so it is not what is compared;
 - ``method="both"``: either.
 
+Both methods compare the texts after
+:func:`~deita_hf.selection.ngram_overlap.normalize_text` (Unicode format characters such as
+zero-width spaces, word joiners and soft hyphens deleted, then NFKC), so a prompt written with
+invisible characters or full-width letters is still the same prompt.
+
 The report counts dropped rows per benchmark (a row matching two benchmarks counts in both)
 with examples: the pool row's index, its turn, its text, the benchmark prompt and the match
 (the shared n-gram, or the cosine).
@@ -45,13 +50,18 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from deita_hf.data.benchmark_prompts import PromptSet, load_prompt_sets
-from deita_hf.errors import ConfigError
+from deita_hf.errors import ConfigError, SelectionError
 from deita_hf.selection.common import check_choice
-from deita_hf.selection.ngram_overlap import NORMALISATION, NgramIndex, normalize_words
+from deita_hf.selection.ngram_overlap import (
+    NORMALISATION,
+    NgramIndex,
+    normalize_text,
+    normalize_words,
+)
 from deita_hf.selection.text_vectors import describe_embedder, embed_strings
 
-__all__ = ["METHODS", "ContaminationReport", "Decontaminator", "decontaminate",
-           "find_contamination", "select_decontaminated"]
+__all__ = ["METHODS", "ContaminationReport", "Decontaminator", "check_rows_left",
+           "decontaminate", "find_contamination", "select_decontaminated"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +70,8 @@ METHODS = ("ngram", "embedding", "both")
 #: what is compared, in words (settings and cards)
 COMPARED = "every user turn of each pool row, with every turn of each benchmark prompt"
 _CHARS = 300
+#: what the embedding method normalises (the n-gram method adds the rest of NORMALISATION)
+_EMBEDDING_NORMALISATION = "Unicode format characters (Cf) deleted, NFKC"
 _BLOCK = 1024
 
 
@@ -173,15 +185,15 @@ class Decontaminator:
                               f"embedder (embedder=..., --decontaminate-embedder SPEC), or use "
                               f"method='ngram'.")
 
-    def prompt_sets(self) -> list[PromptSet]:
-        """The prompt sets (read once)."""
+    def prompt_sets(self, flag: str = "--decontaminate") -> list[PromptSet]:
+        """The prompt sets (read once; ``flag``: the command-line flag named in errors)."""
         if self._sets is None:
             items = [self.against] if isinstance(self.against, (str, PromptSet)) \
                 else list(self.against)
             if items and all(isinstance(i, PromptSet) for i in items):
                 self._sets = list(items)
             else:
-                self._sets = load_prompt_sets(self.against, split=self.split)
+                self._sets = load_prompt_sets(self.against, split=self.split, flag=flag)
         return self._sets
 
     def settings(self) -> dict[str, Any]:
@@ -193,7 +205,8 @@ class Decontaminator:
                 "min_words": self.min_words if uses_ngram else None,
                 "threshold": self.threshold if uses_emb else None,
                 "embedder": describe_embedder(self.embedder) if uses_emb else None,
-                "compared": COMPARED, "normalisation": NORMALISATION if uses_ngram else None}
+                "compared": COMPARED,
+                "normalisation": NORMALISATION if uses_ngram else _EMBEDDING_NORMALISATION}
 
     def find(self, ds: Dataset) -> ContaminationReport:
         """Match every pool row against the prompts (nothing is dropped)."""
@@ -203,7 +216,8 @@ class Decontaminator:
         index = NgramIndex([s.prompts for s in sets], n=self.ngram, min_words=self.min_words) \
             if self.method != "embedding" else None
         if self.method != "ngram":
-            prompt_vectors = embed_strings(self.embedder, [p for s in sets for p in s.prompts],
+            prompt_vectors = embed_strings(self.embedder, [normalize_text(p) for s in sets
+                                                           for p in s.prompts],
                                            what="benchmark prompt")
             ends = np.cumsum([len(s.prompts) for s in sets])
             members = [np.arange(end - len(s.prompts), end) for s, end in zip(sets, ends)]
@@ -233,7 +247,8 @@ class Decontaminator:
                             record(row, t, text, k, p, f"{self.ngram}-gram: '{gram}'"
                                    if len(gram.split()) == self.ngram else f"whole prompt: '{gram}'")
                 if self.method != "ngram" and turns:
-                    sims = embed_strings(self.embedder, [text for _, _, text in turns],
+                    sims = embed_strings(self.embedder,
+                                         [normalize_text(text) for _, _, text in turns],
                                          what="pool turn") @ prompt_vectors.T
                     for k, mine in enumerate(members):
                         best = mine[np.argmax(sims[:, mine], axis=1)]
@@ -252,6 +267,31 @@ class Decontaminator:
         logger.info("decontamination: dropped %d of %d rows (%s)", len(report.matches), len(ds),
                     counts)
         return report.keep(ds), report
+
+
+def check_rows_left(report: ContaminationReport) -> None:
+    """Refuse to select from a pool that decontamination emptied (one line, not an error about
+    a column the empty pool never got).
+
+    Args:
+        report: the decontamination's report.
+
+    Raises:
+        SelectionError: every row matched a benchmark prompt.
+
+    Example:
+        >>> check_rows_left(ContaminationReport({"against": "mt_bench"}, [], 0))
+        Traceback (most recent call last):
+        ...
+        deita_hf.errors.SelectionError: Decontamination against mt_bench left no row of the pool (0 rows, 0 dropped): nothing to select. Is the pool the benchmark itself? Check the pool and the --decontaminate spec.
+    """
+    if report.pool_rows > len(report.matches):
+        return
+    counts = ", ".join(f"{k}: {v:,}" for k, v in report.counts().items())
+    raise SelectionError(f"Decontamination against {report.settings.get('against')} left no row "
+                         f"of the pool ({report.pool_rows:,} rows, {len(report.matches):,} dropped"
+                         f"{'; ' + counts if counts else ''}): nothing to select. Is the pool the "
+                         f"benchmark itself? Check the pool and the --decontaminate spec.")
 
 
 def _decontaminator(against: Any, options: dict[str, Any]) -> Decontaminator:
@@ -315,6 +355,7 @@ def select_decontaminated(select_fn: Any, ds: Dataset, budget: int, decontaminat
     if not isinstance(decontaminate, Decontaminator):
         decontaminate = Decontaminator(decontaminate, progress=kwargs.get("progress", True))
     kept, report = decontaminate.apply(ds)
+    check_rows_left(report)
     out = select_fn(kept, budget, **kwargs)
     if isinstance(out, tuple):
         out[1].decontamination = report.to_dict()

@@ -215,7 +215,7 @@ def select_kmeans_quality(
     ds: Dataset,
     budget: int,
     *,
-    n_clusters: int,
+    n_clusters: int | None = None,
     embedding_column: str = "embedding",
     score_column: str | None = None,
     complexity_column: str | None = None,
@@ -234,7 +234,7 @@ def select_kmeans_quality(
     Args:
         ds: the pool; every column is kept in the output.
         budget: rows to select (>= 1); with fewer rows, all are returned with a warning.
-        n_clusters: k (1..len(ds)).
+        n_clusters: k (1..len(ds)); required.
         embedding_column: one list of numbers per row, all of one dimension.
         score_column: a ready score; complexity_column, quality_column: instead, the DEITA
             score Σ c × q; neither: uniform sampling within clusters.
@@ -252,8 +252,8 @@ def select_kmeans_quality(
         score, ``selection_score``; with ``return_stats=True``, ``(dataset, stats)``.
 
     Raises:
-        ConfigError: a bad budget, n_clusters, iterations, seed, temperature, normalize or
-            block size, or an added column already there.
+        ConfigError: no or a bad n_clusters, a bad budget, iterations, seed, temperature,
+            normalize or block size, or an added column already there.
         SelectionError: a missing column; bad embeddings or scores, or a negative score as a
             weight (names the column and row).
 
@@ -264,6 +264,10 @@ def select_kmeans_quality(
         ...                       )["cluster"][:]
         [0, 0, 1, 1]
     """
+    if n_clusters is None:
+        raise ConfigError("kmeans needs n_clusters=K, the number of k-means clusters (Python: "
+                          "select(ds, n, 'kmeans', n_clusters=100); spec: "
+                          "'kmeans:n_clusters=100').")
     return cluster_and_sample(
         ds, budget, strategy="kmeans", split="size", n_clusters=n_clusters,
         embedding_column=embedding_column, score_column=score_column,

@@ -3,7 +3,10 @@ use for contamination).
 
 Normalisation (:func:`normalize_words`), after lm-eval-harness's ``Janitor``
 (``lm_eval/decontamination/janitor.py``: lower case, ``string.punctuation`` deleted, split on
-whitespace): the text is lower-cased (all letters, not ASCII only), every ASCII punctuation
+whitespace), preceded by :func:`normalize_text` (Unicode format characters, category Cf: zero-width
+spaces, word joiners, soft hyphens, ..., deleted, then NFKC: full-width letters become ASCII,
+ligatures are split; the embedding method of decontamination compares these texts too): the text
+is lower-cased (all letters, not ASCII only), every ASCII punctuation
 character and every Unicode punctuation character (categories P*: curly quotes, dashes, ...)
 is deleted, and the rest is split on whitespace. So "Hello, World!" and "hello world" are the
 same words; "don't" becomes "dont".
@@ -20,6 +23,8 @@ defeats the match.
 Example:
     >>> normalize_words("Hello, World! It’s 2 o'clock.")
     ['hello', 'world', 'its', '2', 'oclock']
+    >>> normalize_words("Ｃｏｍ\u200bpose a tra\u00advel\u2060 blog")
+    ['compose', 'a', 'travel', 'blog']
     >>> index = NgramIndex([["Compose an engaging travel blog post about a recent trip to "
     ...                      "Hawaii, highlighting cultural experiences."]], n=13)
     >>> index.match(normalize_words("Please COMPOSE an engaging travel blog post about a "
@@ -33,19 +38,47 @@ import string
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["NORMALISATION", "NgramIndex", "normalize_words"]
+__all__ = ["NORMALISATION", "NgramIndex", "normalize_text", "normalize_words"]
 
 #: the normalisation in one line, for settings and cards
-NORMALISATION = ("lower case; ASCII and Unicode punctuation deleted; split on whitespace "
-                 "(lm-eval-harness's Janitor)")
+NORMALISATION = ("Unicode format characters (Cf) deleted, NFKC; lower case; ASCII and Unicode "
+                 "punctuation deleted; split on whitespace (lm-eval-harness's Janitor)")
 
 
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
+def normalize_text(text: str) -> str:
+    """``text`` without Unicode format characters (category Cf: zero-width spaces and joiners,
+    word joiners, soft hyphens, bidi marks, ...), then in NFKC (full-width and other
+    compatibility forms become their plain letters). ASCII text is returned as it is.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The normalised text (what both decontamination methods compare).
+
+    Example:
+        >>> normalize_text("ｆｕｌｌ\u200b-width soft\u00adhyphen")
+        'full-width softhyphen'
+    """
+    if text.isascii():
+        return text
+    text = "".join(c for c in text if c.isascii() or unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalize_words(text: str) -> list[str]:
-    """The words of ``text`` after the module's normalisation."""
-    text = text.lower().translate(_ASCII_PUNCTUATION)
+    """The words of ``text`` after the module's normalisation (:func:`normalize_text` first).
+
+    Args:
+        text: any text.
+
+    Returns:
+        Its words.
+    """
+    text = normalize_text(text).lower().translate(_ASCII_PUNCTUATION)
     if not text.isascii():
         text = "".join(c for c in text
                        if c.isascii() or not unicodedata.category(c).startswith("P"))

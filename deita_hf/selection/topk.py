@@ -32,7 +32,11 @@ from deita_hf.selection.common import (
 from deita_hf.selection.result import SelectionStats
 from deita_hf.selection.score_columns import column_of, turn_values
 
-__all__ = ["row_sums", "select_topk"]
+__all__ = ["VECTOR_LENGTH", "row_sums", "select_topk"]
+
+#: a list column whose rows all hold this many numbers or more, the same number in every row,
+#: is a vector (an embedding, gradient features), not per-turn scores
+VECTOR_LENGTH = 32
 
 
 def row_sums(ds: Dataset, column: str) -> np.ndarray:
@@ -47,13 +51,25 @@ def row_sums(ds: Dataset, column: str) -> np.ndarray:
 
     Raises:
         SelectionError: ``column`` missing, not numbers, a null, NaN/inf or an empty list
-            (names the column and row).
+            (names the column and row), or a column of vectors (fixed-size lists, or lists of
+            the same length >= :data:`VECTOR_LENGTH` in every row: an embedding is not a
+            score, and its sum ranks nothing).
 
     Example:
         >>> from datasets import Dataset
         >>> row_sums(Dataset.from_dict({"c": [[1.0, 2.5], [3.0]]}), "c").tolist()
         [3.5, 3.0]
     """
+    arr = column_of(ds, column) if column in ds.column_names else None
+    if arr is not None and (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)
+                            or pa.types.is_fixed_size_list(arr.type)) and len(arr):
+        lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+        if pa.types.is_fixed_size_list(arr.type) or (
+                lengths.min() == lengths.max() and lengths.min() >= VECTOR_LENGTH):
+            raise SelectionError(
+                f"Column {column!r} holds vectors (every row a list of {int(lengths.max())} "
+                f"numbers, e.g. an embedding), not a score: its sum ranks nothing. Rank by a "
+                f"score column (one number, or one per turn), e.g. topk:column=quality.")
     values = turn_values(ds, column)  # checks the column, nulls, NaN/inf; names the row
     arr = column_of(ds, column)
     if not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)
@@ -71,7 +87,7 @@ def select_topk(
     ds: Dataset,
     budget: int,
     *,
-    column: str,
+    column: str | None = None,
     descending: bool = True,
     progress: bool = True,
     return_stats: bool = False,
@@ -85,6 +101,7 @@ def select_topk(
         ds: the pool; every column is kept in the output.
         budget: rows to select (>= 1); with fewer rows, all are returned with a warning.
         column: numbers, or per-turn lists of numbers (summed per row); may be negative.
+            Required.
         descending: highest first (default) or lowest first.
         progress: accepted for a uniform interface (one vectorised sort: no bar is shown).
         return_stats: also return a :class:`~deita_hf.selection.result.SelectionStats`.
@@ -94,7 +111,8 @@ def select_topk(
         ``selection_rank``; with ``return_stats=True``, ``(dataset, stats)``.
 
     Raises:
-        ConfigError: a bad budget, ``descending`` not a bool, or an added column already there.
+        ConfigError: no ``column``, a bad budget, ``descending`` not a bool, or an added
+            column already there.
         SelectionError: ``column`` missing; a null, NaN/inf, non-numeric value or empty list
             (names the column and row).
 
@@ -105,6 +123,9 @@ def select_topk(
         [1, 2, 2]
     """
     start = time.perf_counter()
+    if column is None:
+        raise ConfigError("topk needs column=NAME, the score column to rank by (Python: "
+                          "select(ds, n, 'topk', column='quality'); spec: 'topk:column=quality').")
     budget = check_budget(budget)
     if not isinstance(descending, (bool, np.bool_)):
         raise ConfigError(f"descending must be True or False, got {descending!r}.")

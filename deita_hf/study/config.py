@@ -31,7 +31,7 @@ from typing import Any
 from deita_hf.errors import ConfigError
 
 __all__ = ["ArmConfig", "EvaluationConfig", "SFTConfig", "StudyConfig", "load_study",
-           "study_from_dict"]
+           "missing_pool", "study_from_dict"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -305,19 +305,65 @@ def study_from_dict(data: dict[str, Any]) -> StudyConfig:
     return cfg
 
 
+#: suffixes of data files (a ``pool:`` with one is a file, not a Hub dataset id)
+_DATA_SUFFIXES = (".json", ".jsonl", ".gz", ".parquet", ".csv", ".arrow")
+
+
+def _resolve(value: str, base: Path) -> str:
+    """A relative path of the study file resolved against the study file's folder when it is
+    there; else kept as given (a path from the current folder, or a Hub id)."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return str(path)
+    return os.path.normpath(base / path) if (base / path).exists() else value
+
+
+def missing_pool(cfg: StudyConfig) -> str | None:
+    """Why ``cfg.pool`` cannot be read, or None: a pool that names a local file or folder (a
+    data-file suffix, ``./``, ``../``, an absolute path, or more than one ``/``) and is not
+    there. A Hub dataset id (``org/name``) is not checked (no network here).
+
+    Args:
+        cfg: a study from :func:`load_study` (its paths resolved).
+
+    Returns:
+        One line naming the pool and where it was looked for, or None.
+
+    Example:
+        >>> cfg = study_from_dict({"name": "x", "pool": "no/such/pool.jsonl", "budget": 1,
+        ...     "arms": [{"name": "a"}], "sft": {"recipe": "r.yaml"},
+        ...     "evaluation": {"judge": "openai:URL#j"}})
+        >>> missing_pool(cfg).startswith("study.pool: 'no/such/pool.jsonl' is not a file")
+        True
+    """
+    pool = cfg.pool
+    if Path(pool).expanduser().exists():
+        return None
+    local = (pool.lower().endswith(_DATA_SUFFIXES) or pool.startswith((".", "/", "~"))
+             or pool.count("/") > 1 or os.sep != "/" and os.sep in pool)
+    if not local:
+        return None
+    return (f"study.pool: {pool!r} is not a file or folder (relative paths are looked up next "
+            f"to the study file, then in the current folder {os.getcwd()}); build the pool "
+            f"first or fix the path.")
+
+
 def load_study(path: str | os.PathLike) -> StudyConfig:
     """Read and check a study YAML.
+
+    Relative paths in it (``pool``, ``sft.recipe``, ``evaluation.reference``) are resolved
+    against the study file's folder when they are there, else against the current folder (a
+    ``pool`` may also be a Hub dataset id).
 
     Args:
         path: the YAML file.
 
     Returns:
-        The checked :class:`StudyConfig`; a relative ``sft.recipe`` that is not found from the
-        current folder is looked up next to the study file.
+        The checked :class:`StudyConfig`, its paths resolved.
 
     Raises:
         InputNotFoundError: no such file.
-        ConfigError: bad YAML, keys or values (the message names the key).
+        ConfigError: bad YAML, keys or values (the message names the key), or no recipe file.
     """
     import yaml
 
@@ -331,9 +377,12 @@ def load_study(path: str | os.PathLike) -> StudyConfig:
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     cfg = study_from_dict(data if data is not None else {})
-    recipe = Path(cfg.sft.recipe)
-    if not recipe.is_absolute() and not recipe.is_file() and (path.parent / recipe).is_file():
-        cfg.sft.recipe = str(path.parent / recipe)
+    base = path.parent
+    cfg.pool = _resolve(cfg.pool, base)
+    cfg.sft.recipe = _resolve(cfg.sft.recipe, base)
+    if cfg.evaluation.reference is not None:
+        cfg.evaluation.reference = _resolve(cfg.evaluation.reference, base)
     if not Path(cfg.sft.recipe).is_file():
-        raise ConfigError(f"study.sft.recipe: {cfg.sft.recipe!r} is not a file.")
+        raise ConfigError(f"study.sft.recipe: {cfg.sft.recipe!r} is not a file (looked next to "
+                          f"the study file and in the current folder).")
     return cfg

@@ -144,12 +144,18 @@ def run_study(cfg: StudyConfig, output: str | Path, *, progress: bool = True,
 
     Raises:
         ConfigError: a bad study (checked for every arm before the first one runs).
+        InputNotFoundError: the pool names a local file or folder that is not there.
     """
     import yaml
 
     from deita_hf.study.report import write_report
 
+    from deita_hf.errors import InputNotFoundError
+    from deita_hf.study.config import missing_pool
+
     output = Path(output)
+    if missing_pool(cfg):
+        raise InputNotFoundError(missing_pool(cfg))
     plans = plan_study(cfg, output, progress=progress)
     output.mkdir(parents=True, exist_ok=True)
     (output / STUDY_FILE).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False),

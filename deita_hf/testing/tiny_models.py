@@ -135,3 +135,11 @@ def build_tiny_llama(output_dir: str | os.PathLike, *, texts: Iterable[str] | No
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+if __name__ == "__main__":  # python -m deita_hf.testing.tiny_models OUT_DIR (the CPU study's model)
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m deita_hf.testing.tiny_models OUT_DIR")
+    print(build_tiny_llama(sys.argv[1], chat_template=VICUNA_STYLE_TEMPLATE))

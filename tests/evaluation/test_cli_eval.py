@@ -58,9 +58,9 @@ def test_tiny_llama_mt_bench_and_model_card(openai_server, tmp_path, tiny_chat_l
     assert f"| MT-Bench (4 of 80 questions) | score (1-10), judge judge | {round(results['metrics']['score'], 2)} |" \
         in card.text
     # once more: the results are replaced, not repeated; nothing is generated again
-    before = len(judge.requests)
+    before = len(chat_requests(judge))
     assert _mt(tiny_chat_llama, judge.url, tmp_path / "run", "--update-card", str(card_dir)) == 0
-    assert len(judge.requests) == before
+    assert len(chat_requests(judge)) == before
     again = ModelCard.load(card_dir / "README.md")
     assert len(again.data.eval_results) == len(card.data.eval_results) == 3
     assert again.text.count("| MT-Bench (4 of 80 questions) |") == 3
@@ -70,7 +70,7 @@ def test_a_model_without_chat_template_is_an_error(openai_server, tmp_path, tiny
     judge = openai_server(rating_judge)
     assert _mt(tiny_base_llama, judge.url, tmp_path / "run") == 2
     assert "no chat template" in capsys.readouterr().err
-    assert judge.requests == []
+    assert chat_requests(judge) == []
 
 
 def test_a_judge_that_never_rates(openai_server, tmp_path, capsys):
@@ -199,9 +199,9 @@ def test_a_base_model_with_the_vicuna_chat_template(openai_server, tmp_path, tin
     assert tok.decode(rendered) == f"{tok.bos_token}{VICUNA_SYSTEM_PROMPT} USER: {q} ASSISTANT:"
     file = tmp_path / "vicuna.jinja"
     file.write_text(VICUNA_V1_1_TEMPLATE)
-    before = len(judge.requests)
+    before = len(chat_requests(judge))
     assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", str(file)) == 0
-    assert len(judge.requests) == before            # the same template: everything from the cache
+    assert len(chat_requests(judge)) == before            # the same template: everything from the cache
     other = tmp_path / "other.jinja"
     other.write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
     assert _mt(tiny_base_llama, judge.url, tmp_path / "run", "--chat-template", str(other)) == 2

@@ -48,3 +48,15 @@ class CountingScorer:
 def read_ints(path: str | os.PathLike) -> list[int]:
     text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else ""
     return [int(x) for x in text.split()]
+
+
+class AlwaysKilled(CountingScorer):
+    """Kills its worker (SIGKILL) every time it is given ``kill_row``, logging each kill: a
+    crash that repeats, such as running out of memory."""
+
+    def __call__(self, batch: dict, indices: list[int]) -> dict:
+        if self.kill_row in indices:
+            with open(self.log + ".kills", "a", encoding="utf-8") as fh:
+                fh.write(f"{os.getpid()}\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return {self.column: [float(i) for i in indices]}

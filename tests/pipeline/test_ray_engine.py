@@ -112,6 +112,22 @@ def test_worker_killed_mid_run_completes_without_recomputing_finished_shards(clu
     assert len(loads) == len(set(loads)) <= 3  # once per worker process: 2 + the restarted one
 
 
+def test_a_worker_that_always_dies_ends_the_run_with_one_message(cluster, tmp_path):
+    """Issue 24 (h): Ray Data's actor restarts are bounded (ACTOR_RESTARTS), not endless."""
+    from deita_hf.errors import DeitaError
+    from deita_hf.pipeline.ray_address import ACTOR_RESTARTS
+
+    ds = Dataset.from_list([{"instruction": f"Question {i}", "output": "Because"} for i in range(6)])
+    log = tmp_path / "rows.log"
+    start = time.monotonic()
+    with pytest.raises(DeitaError, match=r"a Ray worker died \d+ times \(max_restarts 3\)"):
+        score_on_ray(ds, [ray_helpers.AlwaysKilled(log, kill_row=3)], output_dir=tmp_path / "out",
+                     shard_size=2, num_workers=1, progress=False)
+    kills = ray_helpers.read_ints(f"{log}.kills")
+    assert 2 <= len(kills) <= (ACTOR_RESTARTS["max_restarts"] + 1) * (ACTOR_RESTARTS["max_task_retries"] + 1)
+    assert time.monotonic() - start < 170
+
+
 def test_driver_killed_then_rerun_scores_only_the_missing_shards(cluster, tmp_path):
     pool = tmp_path / "pool.jsonl"
     rows = [{"instruction": f"Question {i}: " + "why " * (i % 7), "output": "Because " * (i % 9)}

@@ -22,6 +22,8 @@ def test_two_process_run_matches_single_process(pool_file, tiny_chat_llama, tmp_
               "--embedder", "none", "--shard-size", "5", "--max-length", "512"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
                OMP_WAIT_POLICY="PASSIVE")
+    for name in ("HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
+        env.pop(name, None)  # the ranks' labels are in their bars: on here, whatever the caller set
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
               "-m", "deita_hf.cli.main", "score"]

@@ -4,10 +4,13 @@ counts, no temporary leftovers)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +54,24 @@ def cli_env(online: bool = False, **extra: str) -> dict[str, str]:
     return env
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` of a CLI child that is sent SIGINT: SIGINT's default action, even when
+    the test run ignores it (started in the background, ``nohup``, a job runner), so that the
+    child's Python installs its KeyboardInterrupt handler (Python keeps an inherited SIG_IGN)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def sigint_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in this process for the block (as in a terminal), even
+    when the test run ignores SIGINT; the previous handler is put back after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def cli_command(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "deita_hf.cli.main", *args]
 
@@ -58,7 +79,7 @@ def cli_command(args: list[str]) -> list[str]:
 def run_cli(args: list[str], *, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
     """``python -m deita_hf.cli.main ARGS`` in a subprocess (captured text)."""
     return subprocess.run(cli_command(args), cwd=REPO_ROOT, env=cli_env(**env), timeout=timeout,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, preexec_fn=default_sigint)
 
 
 def leftovers(root: Path) -> list[str]:

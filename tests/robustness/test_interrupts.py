@@ -27,6 +27,7 @@ from robust_helpers import (
     assert_complete,
     cli_command,
     cli_env,
+    default_sigint,
     leftovers,
     pool_rows,
     run_cli,
@@ -64,7 +65,7 @@ def _launch(argv: list[str], how: str | None = None, sig: str = "KILL") -> subpr
     hook = how is not None and not how.startswith("delay")
     env = cli_env(**{KILL_ENV: f"{how}:{sig}"}) if hook else cli_env()
     proc = subprocess.Popen(cli_command(argv), cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     proc.timer = None
     if how is not None and how.startswith("delay"):
         proc.timer = threading.Timer(float(how.split(":")[1]), _signal,

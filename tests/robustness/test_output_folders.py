@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from robust_helpers import LENGTH, assert_complete, leftovers, pool_rows, write_jsonl
+from robust_helpers import (
+    LENGTH,
+    assert_complete,
+    leftovers,
+    pool_rows,
+    sigint_raises,
+    write_jsonl,
+)
 
 from deita_hf.cli.main import main
 from deita_hf.data.loading import load_pool
@@ -205,7 +212,8 @@ def test_interrupt_at_every_point_of_a_write(point, exchange, tmp_path, monkeypa
     monkeypatch.setenv(folder_mod.KILL_ENV, f"{point}:INT")
     monkeypatch.setattr(guard_mod, "_kill_counts", {})
     try:
-        _write(root, [3, 4, 5], overwrite=True)
+        with sigint_raises():  # a Ctrl-C, also when the test run ignores SIGINT (background)
+            _write(root, [3, 4, 5], overwrite=True)
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True

@@ -110,6 +110,31 @@ def test_scorer_eval_equals_scipy_and_updates_card(complexity_run, short_dolly):
     assert "Not measured yet" not in card and "| Spearman (all rows) |" in card
 
 
+def test_scorer_eval_on_training_rows_is_labelled_in_the_card(complexity_run, short_dolly, capsys):
+    """Issue 24 (d): rows the scorer was trained on are never called held-out in its card."""
+    out, tmp = complexity_run
+    trained = json.loads((out / "scorer_trained_rows.json").read_text())
+    assert trained["rows"] == 5 and len(trained["prompts"]) == 5
+    fresh = [released_row(COMPLEXITY_TEMPLATE.format(instruction=r["instruction"]), "2")
+             for r in short_dolly[20:23]]
+    mixed = write_jsonl(tmp / "mixed.jsonl", [*json.loads("[" + ",".join(
+        (tmp / "released.jsonl").read_text().splitlines()) + "]")[:4], *fresh])
+    assert main(["scorer-eval", str(out), "--data", str(mixed), "--kind", "complexity",
+                 "--output", str(tmp / "eval-mixed"), "--update-card", str(out)]) == 0
+    assert "4 of the 7 rows are prompts the scorer was trained on" in capsys.readouterr().out
+    assert json.loads((tmp / "eval-mixed" / "results.json").read_text())["trained_rows"] == 4
+    card = (out / "README.md").read_text()
+    assert "## Agreement (includes training rows)" in card and "## Held-out agreement" not in card
+    assert "7 rows, 4 of which the scorer was trained on" in card and "7 held-out rows" not in card
+    # rows it never saw: the card says held-out again
+    clean = write_jsonl(tmp / "fresh.jsonl", fresh)
+    assert main(["scorer-eval", str(out), "--data", str(clean), "--kind", "complexity",
+                 "--output", str(tmp / "eval-fresh"), "--update-card", str(out)]) == 0
+    card = (out / "README.md").read_text()
+    assert "## Held-out agreement" in card and "3 held-out rows" in card
+    assert "includes training rows" not in card
+
+
 def test_bad_score_stops_before_the_model_loads(tiny_base_llama, released_complexity_rows,
                                                 tmp_path, capsys):
     rows = [*released_complexity_rows[:2], released_row("Rate: x", "9")]

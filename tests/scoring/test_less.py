@@ -137,6 +137,35 @@ def test_interrupted_warmup_resumes_from_its_last_checkpoint(tiny_base_llama, po
         assert all(torch.allclose(x[k], y[k], atol=1e-6) for k in y)
 
 
+@pytest.mark.parametrize("left", ["empty", "no_adam_state"])
+def test_warmup_killed_while_saving_resumes_from_the_last_complete_checkpoint(
+        tiny_base_llama, pool, tmp_path, scorer, left):
+    """Issue 24 (g): a checkpoint-N left empty or half-written is not resumed from."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    done = Path(scorer.warmup["dir"])
+    copy = tmp_path / done.name
+    shutil.copytree(done, copy)
+    (copy / WARMUP_FILE).unlink()
+    broken = copy / scorer.warmup["checkpoints"][1]["path"]
+    if left == "empty":
+        shutil.rmtree(broken)
+        broken.mkdir()
+    else:
+        (broken / "adam_state.safetensors").unlink()
+    with pytest.warns(UserWarning, match=r"checkpoint-6 is incomplete .* resuming from checkpoint-3"):
+        resumed = LessGradientScorer(str(tiny_base_llama), cache_dir=str(tmp_path),
+                                     **LESS_OPTIONS).prepare(pool, progress=False)
+    assert resumed.warmup["dir"] == str(copy)
+    for a, b in zip(resumed.warmup["checkpoints"], scorer.warmup["checkpoints"]):
+        assert a["step"] == b["step"] and abs(a["weight"] - b["weight"]) < 1e-12
+        x = load_file(str(copy / a["path"] / "adapter_model.safetensors"))
+        y = load_file(str(done / b["path"] / "adapter_model.safetensors"))
+        assert all(torch.allclose(x[k], y[k], atol=1e-6) for k in y)
+
+
 def test_component_contract(scorer, tiny_base_llama):
     fresh = LessGradientScorer(str(tiny_base_llama), **LESS_OPTIONS)
     assert fresh.describe()["warmup"] is None and fresh.describe()["features_id"] is None
@@ -175,7 +204,10 @@ def test_unprepared_scorer_says_what_to_do(tiny_base_llama):
 @pytest.mark.parametrize("kw, match", [({"gradient": "sign"}, "gradient"), ({"dim": 0}, "dim"),
                                        ({"checkpoints": "best"}, "checkpoints"),
                                        ({"warmup_fraction": 1.5}, "warmup_fraction"),
-                                       ({"lora_target_modules": ""}, "lora_target_modules")])
+                                       ({"lora_target_modules": ""}, "lora_target_modules"),
+                                       ({"projection_seed": -3}, r"projection_seed must be an int >= 0"),
+                                       ({"warmup_seed": -1}, r"warmup_seed must be an int >= 0"),
+                                       ({"projection_seed": 1.5}, "projection_seed")])
 def test_bad_settings(kw, match):
     with pytest.raises(ConfigError, match=match):
         LessGradientScorer("m", **kw)
@@ -192,6 +224,9 @@ def test_spec_options_are_parsed_and_checked():
     for bad in ("less:/m,colour=red", "less:/m,dim", "less:", "less:/m,dim=1,dim=2"):
         with pytest.raises(ConfigError, match="less:MODEL"):
             parse_spec("scorer", bad)
+    # issue 24: a negative seed is refused when the component is built, before any warm-up
+    with pytest.raises(ConfigError, match="projection_seed must be an int >= 0"):
+        build_component("scorer", "less:/m/llama,projection_seed=-3")
 
 
 def test_without_peft_the_error_says_how_to_install(monkeypatch):

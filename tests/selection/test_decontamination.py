@@ -205,3 +205,37 @@ def test_top_level_names():
     out = deita_hf.select(ds, 1, strategy="random", decontaminate=Decontaminator(
         "mt_bench", progress=False))
     assert out["instruction"][:] == ["hello"]
+
+
+def _disguised(text: str, how: str) -> str:
+    """``text`` with invisible format characters or full-width letters (issue 24 (a))."""
+    if how == "fullwidth":  # U+FF01..U+FF5E are ASCII 0x21..0x7E shifted by 0xFEE0
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c
+                       for c in text)
+    mark = {"zwsp": "\u200b", "word_joiner": "\u2060", "soft_hyphen": "\u00ad",
+            "zwnj": "\u200c"}[how]
+    return " ".join(w[:2] + mark + w[2:] if len(w) > 3 else w for w in text.split())
+
+
+@pytest.mark.parametrize("how", ["zwsp", "word_joiner", "soft_hyphen", "zwnj", "fullwidth"])
+def test_invisible_characters_and_full_width_letters_are_normalised(how):
+    first = mt_bench_first_turns()[0]  # 24 words: matched by its 13-grams
+    disguised = _disguised(first, how)
+    assert disguised != first and normalize_words(disguised) == normalize_words(first)
+    ds = Dataset.from_dict({"instruction": [disguised, "Name three primary colours."],
+                            "output": ["a", "b"]})
+    report = find_contamination(ds, "mt_bench", progress=False)
+    assert report.dropped_rows == [0], how
+    assert report.matches[0][0]["prompt_id"] == "question 81, turn 1"
+    assert "NFKC" in report.to_dict()["normalisation"]
+
+
+def test_embedding_method_compares_normalised_texts(minilm):
+    first = mt_bench_first_turns()[0]
+    ds = Dataset.from_dict({"instruction": [_disguised(first, "fullwidth"),
+                                            _disguised(first, "zwsp"), "Name three colours."],
+                            "output": ["a", "b", "c"]})
+    report = find_contamination(ds, "mt_bench", method="embedding", embedder=minilm,
+                                progress=False)
+    assert report.dropped_rows == [0, 1]
+    assert all(float(found[0]["match"][7:]) > 0.999 for found in report.matches.values())
