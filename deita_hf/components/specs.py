@@ -265,7 +265,7 @@ def build_component(role: str, spec: str | ComponentSpec | None = None, **option
         >>> build_component("scorer", "ifd:/models/llama", batch_sise=4)
         Traceback (most recent call last):
         ...
-        deita_hf.errors.ConfigError: IFDScorer takes no option 'batch_sise'; it accepts: batch_size, device, dtype, max_length, model_name_or_path, on_error, prompt, revision, superfilter, trust_remote_code.
+        deita_hf.errors.ConfigError: IFDScorer takes no option 'batch_sise'; it accepts: batch_size, device, dtype, layout, max_length, model_name_or_path, on_error, prompt, revision, superfilter, trust_remote_code.
     """
     parsed = spec if isinstance(spec, ComponentSpec) else parse_spec(role, spec)
     if parsed.kind == "none":

@@ -43,8 +43,8 @@ class ScoreResult:
     output: Path = field(metadata={"help": "the output folder"})
     engine: str = field(metadata={"help": "'local' (one process or accelerate), 'array' or 'ray'"})
     num_rows: int = field(metadata={"help": "rows of the pool"})
-    complete: bool = field(metadata={"help": "the output folder is written (an array task that "
-                                             "is not the last returns before it is)"})
+    complete: bool = field(metadata={"help": "this run wrote the complete output folder (an "
+                                             "array task that did not assemble it: False)"})
     settings: dict[str, Any] = field(default_factory=dict,
                                      metadata={"help": "deita_score.json once complete"})
     components: list[dict[str, Any]] = field(default_factory=list,
@@ -139,6 +139,11 @@ def run_scoring(config: ScoreConfig, *, progress: bool = True,
                               num_shards=config.num_shards, shard_index=config.shard_index,
                               assemble=config.assemble, **common)
     kind, settings = read_settings(out) if folder_kind(out) == "scores" else (None, {})
+    complete = bool(settings.get("complete"))
+    if engine == "array" and not config.assemble and complete:
+        # another array task may have assembled the folder meanwhile: this one wrote it only
+        # when the folder says so
+        complete = (settings.get("engine") or {}).get("assembled_by") == config.shard_index
     return ScoreResult(output=Path(out), engine=engine, num_rows=len(ds),
-                       complete=bool(settings.get("complete")), settings=settings,
+                       complete=complete, settings=settings,
                        components=list(settings.get("components") or []), main_process=main)

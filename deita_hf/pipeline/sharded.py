@@ -222,6 +222,7 @@ def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards
                            "(the last array task to finish assembles, or run with --assemble)",
                            shard_index, num_shards, len(missing), run.num_shards)
             return out
+        run.engine["assembled_by"] = shard_index  # which task wrote the folder
         return run.assemble()
 
 
