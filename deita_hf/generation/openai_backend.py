@@ -195,27 +195,24 @@ class OpenAIGenerator(Generator):
         """
         import logging
 
+        import openai
+
         url = self.base_url + "/models"
-        headers = {"Accept": "application/json", "Authorization": f"Bearer {self.api_key}",
-                   "User-Agent": "deita_hf"}
+        client = self._client().with_options(timeout=min(timeout, self.timeout))
         try:
-            req = urllib.request.Request(url, headers=headers, method="GET")
-            with self._opener().open(req, timeout=min(timeout, self.timeout)) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as err:
-            if err.code in (401, 403):
+            served = [m.id for m in client.models.list()]
+        except openai.APIStatusError as err:
+            if err.status_code in (401, 403):
                 raise ConfigError(f"{flag} {self.spec}: the server refuses the API key (HTTP "
-                                  f"{err.code}: {_server_message(err.read())}); set OPENAI_API_KEY "
-                                  f"or the key option.") from None
+                                  f"{err.status_code}: {_server_message(err)}); set "
+                                  f"OPENAI_API_KEY or the key option.") from None
             return  # no /models route (or another answer): the server is there
-        except (OSError, http.client.HTTPException) as err:
-            reason = getattr(err, "reason", None) or err
+        except openai.APIConnectionError as err:  # refused, unknown host, timeout
+            reason = err.__cause__ or err
             raise ConfigError(f"{flag} {self.spec}: nothing answers at {url} ({reason}); check the "
                               f"URL and that the server runs.") from None
-        try:
-            served = [m.get("id") for m in json.loads(raw).get("data", [])]
-        except (ValueError, AttributeError, TypeError):
-            return
+        except (ValueError, TypeError, AttributeError):
+            return  # an answer that is not a model list: the server is there
         if served and self.model not in served:
             logging.getLogger(__name__).warning(
                 "%s %s: the server lists %d models and not %r; the requests may fail.", flag,

@@ -184,3 +184,43 @@ def test_server_models_endpoint_and_404(server):
     assert models["data"][0]["id"] == "scripted"
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(server.url + "/nothing")
+
+
+def test_check_reachable_names_a_refused_key_and_a_dead_url():
+    """The probe before any work: HTTP 401 on GET /models is a refused key, a closed port is
+    nothing answering; a server without /models (404) is accepted."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from deita_hf.errors import ConfigError
+    from deita_hf.generation import OpenAIGenerator
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            code = 401 if self.path.startswith("/locked/") else 404
+            body = b'{"error": {"message": "bad key"}}'
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        with pytest.raises(ConfigError, match=r"refuses the API key \(HTTP 401: bad key\)"):
+            OpenAIGenerator(f"http://127.0.0.1:{port}/locked/v1", "m").check_reachable()
+        OpenAIGenerator(f"http://127.0.0.1:{port}/open/v1", "m").check_reachable()  # 404: fine
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with pytest.raises(ConfigError, match="nothing answers at"):
+        OpenAIGenerator(f"http://127.0.0.1:{closed}/v1", "m").check_reachable(timeout=5)
