@@ -90,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args)
     if args.no_progress:
         from datasets.utils.logging import disable_progress_bar
+        from huggingface_hub.utils import disable_progress_bars
 
         disable_progress_bar()
+        disable_progress_bars()  # the Hub's, and transformers' (it reads them when imported)
+        if "transformers" in sys.modules:  # imported already: switch its own off too
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
     try:
         return int(args.func(args) or 0)
     except DeitaError as err:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from datasets import Dataset
-from tqdm.auto import tqdm
+from datasets.utils.tqdm import tqdm  # off with --no-progress (datasets' global switch)
 
 from deita_hf.data.formats import detect_format, turns_from_batch
 from deita_hf.errors import SelectionError

@@ -226,3 +226,17 @@ def test_keep_vectors_flag_keeps_the_vectors_in_the_training_config(pool_file, t
     assert not (out_dir / "embeddings").exists()
     settings = json.loads((out_dir / "deita_selection.json").read_text())
     assert settings["config"]["keep_vectors"] is True
+
+
+def test_no_progress_hides_every_bar(pool_file, tmp_path, capsys):
+    """--no-progress: not one progress bar, the card's statistics pass included."""
+    from datasets.utils.tqdm import enable_progress_bars
+
+    try:
+        assert main(["select", str(pool_file), "--budget", "10", "--output",
+                     str(tmp_path / "sel"), "--no-progress"]) == 0
+    finally:
+        enable_progress_bars()  # the switch is process-wide: leave it as the other tests expect
+    captured = capsys.readouterr()
+    assert "Statistics" not in captured.err and "it/s" not in captured.err
+    assert "row/s" not in captured.err
