@@ -30,8 +30,22 @@ from typing import Any, Literal, TypeVar
 from deita_hf.components.specs import ON_ERROR
 from deita_hf.errors import ConfigError
 
-__all__ = ["ON_ERROR", "ComponentArguments", "ScoreConfig", "SelectionConfig", "config_keys",
-           "load_config"]
+__all__ = ["DEVICE_HELP", "DTYPE_HELP", "MAX_LENGTH_HELP", "MODEL_FLAGS", "ON_ERROR",
+           "ComponentArguments", "ScoreConfig", "SelectionConfig", "config_keys", "load_config"]
+
+#: the help of ``--max-length``, ``--dtype`` and ``--device``, the same in every command that
+#: runs a model (``select``, ``score``, ``preference``, ``eval``, ``scorer-eval``); each
+#: defaults to None: the component's own
+MAX_LENGTH_HELP = ("token budget per input (prompt, conversation or context); longer ones are "
+                   "cut (default: None, each model's own; the DEITA scorers score prompts whole)")
+DTYPE_HELP = ("bfloat16 | float16 | float32 | auto for every model (default: None, each "
+              "model's own: a preset's dtype where one sets it, else auto: bf16/fp16 on CUDA, "
+              "fp32 on CPU)")
+DEVICE_HELP = ("torch device: cpu, cuda, cuda:1, ... (default: None, the process's device under "
+               "accelerate launch, else cuda if available, else cpu)")
+#: flag -> (help, metavar) of these three flags
+MODEL_FLAGS = {"--max-length": (MAX_LENGTH_HELP, "TOKENS"), "--dtype": (DTYPE_HELP, "DTYPE"),
+               "--device": (DEVICE_HELP, "DEVICE")}
 
 C = TypeVar("C")
 
@@ -61,14 +75,11 @@ class ComponentArguments:
                               "all-MiniLM-L6-v2), a sentence-transformers folder, "
                               "'causal-lm:<chat model>' or 'none' (default: the preset's)")
     batch_size: int = _f(8, "prompts (or conversations) per forward pass of a model (default 8)")
-    max_length: int | None = _f(None, "token budget per prompt/conversation; longer ones are cut "
-                                "(default: each model's own)")
-    dtype: str | None = _f(None, "bfloat16 | float16 | float32 for every model (default: the "
-                           "preset's, else auto: bf16/fp16 on CUDA, fp32 on CPU)")
+    max_length: int | None = _f(None, MAX_LENGTH_HELP, metavar="TOKENS")
+    dtype: str | None = _f(None, DTYPE_HELP, metavar="DTYPE")
     on_error: Literal["raise", "nan"] = _f("raise", "a failed forward pass: stop (raise), or NaN "
                                            "for its rows with a counting warning (nan)")
-    device: str | None = _f(None, "torch device (default: this process's accelerate device, else "
-                            "cuda if available)")
+    device: str | None = _f(None, DEVICE_HELP, metavar="DEVICE")
 
     def component_options(self) -> dict[str, Any]:
         """The options every component is built with (``batch_size``, ``max_length``,
