@@ -61,7 +61,23 @@ class InputNotFoundError(InputError, FileNotFoundError):
 
 
 class ConfigError(DeitaError, ValueError, TypeError):
-    """An argument, option, spec string or recipe key is invalid (of a wrong value or type)."""
+    """An argument, option, spec string or recipe key is invalid (of a wrong value or type).
+
+    Args:
+        *args: the message.
+        param: the parameter (config field) the message names, or several; the library
+            names parameters as Python does (``embedder``), and the command line rewrites them
+            to its flags (``--embedder``, :func:`deita_hf.cli.main.error_message`).
+
+    Example:
+        >>> err = ConfigError("budget must be positive, got 0.", param="budget")
+        >>> err.params, str(err)
+        (('budget',), 'budget must be positive, got 0.')
+    """
+
+    def __init__(self, *args: object, param: str | tuple[str, ...] | None = None) -> None:
+        super().__init__(*args)
+        self.params: tuple[str, ...] = (param,) if isinstance(param, str) else tuple(param or ())
 
 
 class SelectionError(DeitaError, ValueError):

@@ -4,7 +4,7 @@ nothing is changed). ``deita-hf select --decontaminate`` drops them before selec
 
 Example:
     $ deita-hf decontaminate out/deita-6k --against mt_bench,alpaca_eval=alpaca_eval.json \\
-        --output contamination.md
+        --output out/contamination
     $ deita-hf select pool.jsonl --budget 6000 --decontaminate mt_bench --output out/deita-6k
 
 See :mod:`deita_hf.selection.decontamination` for what is compared and how.
@@ -63,8 +63,11 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     g.add_argument("--device", default=None, help="torch device of the embedder")
     p.add_argument("--split", default="train", help="split to read from folders/Hub (train)")
     p.add_argument("--examples", type=int, default=3, help="examples per benchmark (3)")
-    p.add_argument("--output", default=None,
-                   help="write the report: FILE.json (the full report) or FILE.md (Markdown)")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="write the report into this folder: contamination.json (the full report) "
+                        "and contamination.md (Markdown)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the report an earlier run wrote into --output")
     p.set_defaults(func=run)
     return p
 
@@ -83,12 +86,9 @@ def _recorded_embedder(source: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Run ``deita-hf decontaminate``; returns 0 (matches are reported, not errors)."""
     from deita_hf.data.loading import load_pool
-    from deita_hf.hub.card import render_template
-    from deita_hf.pipeline.decontam import build_decontaminator
+    from deita_hf.pipeline.decontam import build_decontaminator, check_report_output, write_report
 
-    output = Path(args.output) if args.output else None
-    if output is not None and output.suffix.lower() not in (".json", ".md"):
-        raise ConfigError(f"--output {args.output}: write a .json or a .md file.")
+    output = check_report_output(args.output, overwrite=args.overwrite) if args.output else None
     if args.examples < 0:
         raise ConfigError(f"--examples must be >= 0, got {args.examples}.")
     embedder = args.embedder or (_recorded_embedder(args.input) if args.method != "ngram"
@@ -101,13 +101,8 @@ def run(args: argparse.Namespace) -> int:
                                command="deita-hf decontaminate")
     report = dec.find(load_pool(args.input, split=args.split)).to_dict()
     report["input"] = str(args.input)
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n" \
-            if output.suffix.lower() == ".json" else \
-            render_template("decontamination_report.md", {"dec": report})
-        output.write_text(text, encoding="utf-8")
+    paths = write_report(report, output) if output is not None else {}
     print(summary(report))
-    if output is not None:
-        print(f"  report     {output}", file=sys.stdout)
+    for path in paths.values():
+        print(f"  report     {path}", file=sys.stdout)
     return 0

@@ -36,6 +36,7 @@ import argparse
 import sys
 
 from deita_hf.errors import ConfigError, GenerationError
+from deita_hf.pipeline.config import DEVICE_HELP, DTYPE_HELP, MAX_LENGTH_HELP
 
 __all__ = ["register", "run"]
 
@@ -133,11 +134,9 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
                    help="lm_eval:TASK only: few-shot examples per task (default: each task's own)")
     g.add_argument("--limit", type=int, default=None, metavar="N",
                    help="smoke run: the first N documents of each task (not comparable with full runs)")
-    g.add_argument("--dtype", default=None,
-                   help="bfloat16 | float16 | float32 (default: bf16/fp16 on CUDA, fp32 on CPU)")
-    g.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    g.add_argument("--max-length", type=int, default=None, metavar="TOKENS",
-                   help="context length lm-eval truncates to (default: the model's)")
+    g.add_argument("--dtype", default=None, metavar="DTYPE", help=DTYPE_HELP)
+    g.add_argument("--device", default=None, metavar="DEVICE", help=DEVICE_HELP)
+    g.add_argument("--max-length", type=int, default=None, metavar="TOKENS", help=MAX_LENGTH_HELP)
     g.add_argument("--apply-chat-template", action="store_true",
                    help="render prompts with the tokenizer's chat template (lm-eval's flag; chat models)")
     p.set_defaults(func=run)

@@ -25,7 +25,7 @@ import sys
 
 from deita_hf.errors import EXIT_USAGE, DeitaError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "error_message", "main"]
 
 #: sub-command modules, in the order ``deita-hf --help`` lists them
 COMMANDS = ("select", "score", "publish", "report", "preference", "sft", "dpo", "eval", "evol", "rank",
@@ -76,6 +76,24 @@ def configure_logging(args: argparse.Namespace) -> None:
     logger.setLevel(level)
 
 
+def error_message(err: BaseException) -> str:
+    """The one line the CLI prints for ``err``: the parameters a
+    :class:`~deita_hf.errors.ConfigError` names (``param``) become their flags.
+
+    Example:
+        >>> from deita_hf.errors import ConfigError
+        >>> error_message(ConfigError("shard_size must be positive, got 0.", param="shard_size"))
+        '--shard-size must be positive, got 0.'
+    """
+    import re
+
+    text = str(err)
+    for name in getattr(err, "params", ()):
+        flag = "INPUT (the first argument)" if name == "input" else f"--{name.replace('_', '-')}"
+        text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", lambda _: flag, text)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``deita-hf``; returns the exit code.
 
@@ -99,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DeitaError as err:
-        print(f"deita-hf {args.command}: error: {err}", file=sys.stderr)
+        print(f"deita-hf {args.command}: error: {error_message(err)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"deita-hf {args.command}: interrupted", file=sys.stderr)

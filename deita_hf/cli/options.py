@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from deita_hf.errors import ConfigError
+from deita_hf.pipeline.config import DEVICE_HELP, DTYPE_HELP, MAX_LENGTH_HELP
 
 __all__ = ["add_component_arguments", "add_config_arguments", "check_budget", "check_local_models",
            "component_options", "config_from_args"]
@@ -120,19 +121,12 @@ def add_component_arguments(p: argparse.ArgumentParser, *, complexity: str | Non
                             f"'causal-lm:<chat model>' or 'none'{note}")
     g.add_argument("--batch-size", type=int, default=8,
                    help="prompts (or conversations) per forward pass of a model (default 8)")
-    g.add_argument("--max-length", type=int, default=None,
-                   help="token budget per prompt/conversation; longer ones are cut (default: each "
-                        "model's own: the DEITA scorers score every prompt whole, as the original "
-                        "does, warning about prompts over the model's limit; embedders and the "
-                        "other measures cut at their max_length, 2048 for DeitaEmbedder)")
-    g.add_argument("--dtype", default=None,
-                   help="bfloat16 | float16 | float32 for every model (default: the preset's, "
-                        "else auto: bf16/fp16 on CUDA, fp32 on CPU)")
+    g.add_argument("--max-length", type=int, default=None, metavar="TOKENS",
+                   help=MAX_LENGTH_HELP)
+    g.add_argument("--dtype", default=None, metavar="DTYPE", help=DTYPE_HELP)
     g.add_argument("--on-error", choices=["raise", "nan"], default="raise",
                    help="a failed forward pass: stop, or NaN for its rows (with a counting warning)")
-    g.add_argument("--device", default=None,
-                   help="torch device (default: this process's accelerate device, else cuda if "
-                        "available)")
+    g.add_argument("--device", default=None, metavar="DEVICE", help=DEVICE_HELP)
 
 
 def component_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from deita_hf.cli.options import add_config_arguments, config_from_args
 from deita_hf.pipeline.presets import DEFAULT_PRESET, PRESETS
@@ -77,11 +78,25 @@ def run(args: argparse.Namespace) -> int:
                          say=lambda line: print(f"deita-hf score: {line}"))
     if not result.main_process:
         return 0
-    if result.complete:
-        print(f"deita-hf score: {result.num_rows} rows scored into {result.output} (load with "
-              f"deita_hf.load_pool)")
-    else:
-        print(f"deita-hf score: array shard {config.shard_index} of {config.num_shards} is "
-              f"scored; {result.output} is written when every shard is (by the last array task "
-              f"to finish, or `deita-hf score ... --assemble`)")
+    print(f"deita-hf score: {_done_line(result, config)}")
     return 0
+
+
+def _done_line(result: Any, config: Any) -> str:
+    """What the run did, truthfully: rows scored by this run, rows found already scored, and
+    whether it wrote the output folder."""
+    load = "load with deita_hf.load_pool"
+    found = (f"; {result.found_rows:,} rows of {result.found_shards} of {result.shards} shards "
+             f"were already scored" if result.found_shards else "")
+    if not result.complete:
+        return (f"array shard {config.shard_index} of {config.num_shards} is scored "
+                f"({result.scored_rows:,} rows scored by this task{found}); {result.output} is "
+                f"written when every shard is (by the last array task to finish, or `deita-hf "
+                f"score ... --assemble`)")
+    if not result.written:
+        return (f"already complete: nothing scored ({result.output} holds the "
+                f"{result.num_rows:,} scored rows; {load})")
+    if not result.found_shards and result.scored_rows == result.num_rows:
+        return f"{result.num_rows:,} rows scored into {result.output} ({load})"
+    return (f"{result.scored_rows:,} rows scored by this run{found}; {result.output} holds the "
+            f"{result.num_rows:,} rows ({load})")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from deita_hf.pipeline.config import DEVICE_HELP, DTYPE_HELP, MAX_LENGTH_HELP
+
 __all__ = ["register", "run"]
 
 
@@ -35,9 +37,9 @@ def register(subparsers, parents=()) -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, metavar="DIR", help="where to write the results")
     p.add_argument("--split", default="train", help="split of --data (train)")
     p.add_argument("--batch-size", type=int, default=8, help="prompts per forward pass (8)")
-    p.add_argument("--max-length", type=int, default=2048, help="tokens per prompt (2048)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if any)")
-    p.add_argument("--dtype", default=None, help="bfloat16, float16, float32 or auto")
+    p.add_argument("--max-length", type=int, default=None, metavar="TOKENS", help=MAX_LENGTH_HELP)
+    p.add_argument("--device", default=None, metavar="DEVICE", help=DEVICE_HELP)
+    p.add_argument("--dtype", default=None, metavar="DTYPE", help=DTYPE_HELP)
     p.add_argument("--update-card", default=None, metavar="MODEL_DIR",
                    help="add the held-out agreement to MODEL_DIR/README.md")
     p.set_defaults(func=run)

@@ -16,7 +16,9 @@ Example:
     >>> SelectionConfig(input="p.jsonl", output="o").check()
     Traceback (most recent call last):
     ...
-    deita_hf.errors.ConfigError: --budget is required (budget: in a --config YAML): the most rows to select.
+    deita_hf.errors.ConfigError: budget is required: the most rows to select.
+
+Errors name the parameters (``budget``); the command line names its flags (``--budget``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,22 @@ from typing import Any, Literal, TypeVar
 from deita_hf.components.specs import ON_ERROR
 from deita_hf.errors import ConfigError
 
-__all__ = ["ON_ERROR", "ComponentArguments", "ScoreConfig", "SelectionConfig", "config_keys",
-           "load_config"]
+__all__ = ["DEVICE_HELP", "DTYPE_HELP", "MAX_LENGTH_HELP", "MODEL_FLAGS", "ON_ERROR",
+           "ComponentArguments", "ScoreConfig", "SelectionConfig", "config_keys", "load_config"]
+
+#: the help of ``--max-length``, ``--dtype`` and ``--device``, the same in every command that
+#: runs a model (``select``, ``score``, ``preference``, ``eval``, ``scorer-eval``); each
+#: defaults to None: the component's own
+MAX_LENGTH_HELP = ("token budget per input (prompt, conversation or context); longer ones are "
+                   "cut (default: None, each model's own; the DEITA scorers score prompts whole)")
+DTYPE_HELP = ("bfloat16 | float16 | float32 | auto for every model (default: None, each "
+              "model's own: a preset's dtype where one sets it, else auto: bf16/fp16 on CUDA, "
+              "fp32 on CPU)")
+DEVICE_HELP = ("torch device: cpu, cuda, cuda:1, ... (default: None, the process's device under "
+               "accelerate launch, else cuda if available, else cpu)")
+#: flag -> (help, metavar) of these three flags
+MODEL_FLAGS = {"--max-length": (MAX_LENGTH_HELP, "TOKENS"), "--dtype": (DTYPE_HELP, "DTYPE"),
+               "--device": (DEVICE_HELP, "DEVICE")}
 
 C = TypeVar("C")
 
@@ -61,14 +77,11 @@ class ComponentArguments:
                               "all-MiniLM-L6-v2), a sentence-transformers folder, "
                               "'causal-lm:<chat model>' or 'none' (default: the preset's)")
     batch_size: int = _f(8, "prompts (or conversations) per forward pass of a model (default 8)")
-    max_length: int | None = _f(None, "token budget per prompt/conversation; longer ones are cut "
-                                "(default: each model's own)")
-    dtype: str | None = _f(None, "bfloat16 | float16 | float32 for every model (default: the "
-                           "preset's, else auto: bf16/fp16 on CUDA, fp32 on CPU)")
+    max_length: int | None = _f(None, MAX_LENGTH_HELP, metavar="TOKENS")
+    dtype: str | None = _f(None, DTYPE_HELP, metavar="DTYPE")
     on_error: Literal["raise", "nan"] = _f("raise", "a failed forward pass: stop (raise), or NaN "
                                            "for its rows with a counting warning (nan)")
-    device: str | None = _f(None, "torch device (default: this process's accelerate device, else "
-                            "cuda if available)")
+    device: str | None = _f(None, DEVICE_HELP, metavar="DEVICE")
 
     def component_options(self) -> dict[str, Any]:
         """The options every component is built with (``batch_size``, ``max_length``,
@@ -79,18 +92,19 @@ class ComponentArguments:
                 or a device this machine lacks.
         """
         if self.batch_size < 1 or (self.max_length is not None and self.max_length < 1):
-            raise ConfigError(f"--batch-size and --max-length must be positive (got "
-                              f"{self.batch_size} and {self.max_length}).")
+            raise ConfigError(f"batch_size and max_length must be positive (got "
+                              f"{self.batch_size} and {self.max_length}).",
+                              param=("batch_size", "max_length"))
         if self.on_error not in ON_ERROR:
-            raise ConfigError(f"--on-error must be one of {list(ON_ERROR)}, got "
-                              f"{self.on_error!r}.")
+            raise ConfigError(f"on_error must be one of {list(ON_ERROR)}, got "
+                              f"{self.on_error!r}.", param="on_error")
         if self.device is not None and str(self.device) != "auto":
             from deita_hf.runtime import torch_device
 
             try:  # a device this machine lacks fails here, before a pool or a model loads
                 torch_device(self.device)
             except ConfigError as err:
-                raise ConfigError(f"--device: {err}") from None
+                raise ConfigError(f"device: {err}", param="device") from None
         return {"batch_size": self.batch_size, "max_length": self.max_length,
                 "device": self.device, "dtype": self.dtype, "on_error": self.on_error}
 
@@ -112,16 +126,16 @@ class ComponentArguments:
         return out
 
 
-def _positive(value: Any, name: str, flag: str) -> int:
+def _positive(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{flag} must be a positive number of rows, got {value!r}.")
+        raise ConfigError(f"{name} must be a positive number of rows, got {value!r}.",
+                          param=name)
     return value
 
 
 def _required(value: Any, name: str, what: str) -> None:
     if value is None or value == "":
-        flag = "INPUT (the first argument)" if name == "input" else f"--{name.replace('_', '-')}"
-        raise ConfigError(f"{flag} is required ({name}: in a --config YAML): {what}.")
+        raise ConfigError(f"{name} is required: {what}.", param=name)
 
 
 @dataclass
@@ -179,11 +193,11 @@ class SelectionConfig(ComponentArguments):
 
         Raises:
             ConfigError: a missing ``input``/``budget``/``output``, a bad budget, threshold or
-                component option (each named with its flag).
+                component option (each named by its parameter; the CLI names its flag).
         """
         _required(self.input, "input", "the pool to select from")
         _required(self.budget, "budget", "the most rows to select")
-        _positive(self.budget, "budget", "--budget")
+        _positive(self.budget, "budget")
         _required(self.output, "output", "the folder to write")
         if self.threshold is not None:
             from deita_hf.selection.deita import check_threshold
@@ -191,10 +205,10 @@ class SelectionConfig(ComponentArguments):
             try:
                 check_threshold(self.threshold)
             except ConfigError as err:
-                raise ConfigError(f"--threshold: {err}") from None
+                raise ConfigError(f"threshold: {err}", param="threshold") from None
         if not isinstance(self.strategy, str) or not self.strategy.strip():
-            raise ConfigError(f"--strategy must be a spec like 'deita' or "
-                              f"'random:seed=1', got {self.strategy!r}.")
+            raise ConfigError(f"strategy must be a spec like 'deita' or "
+                              f"'random:seed=1', got {self.strategy!r}.", param="strategy")
         self.component_options()
         return self
 
@@ -229,32 +243,34 @@ class ScoreConfig(ComponentArguments):
 
         Raises:
             ConfigError: a missing ``input``/``output``, a bad shard size or scale-out options
-                that do not fit together (each named with its flag).
+                that do not fit together (each named by its parameter; the CLI names its flag).
         """
         from deita_hf.pipeline.sharded import check_array_task
 
         _required(self.input, "input", "the pool to score")
         _required(self.output, "output", "the folder to write")
-        _positive(self.shard_size, "shard_size", "--shard-size")
-        ray_only = [flag for flag, value in (("--address", self.address),
-                                             ("--num-workers", self.num_workers),
-                                             ("--gpus-per-worker", self.gpus_per_worker))
+        _positive(self.shard_size, "shard_size")
+        ray_only = [name for name, value in (("address", self.address),
+                                             ("num_workers", self.num_workers),
+                                             ("gpus_per_worker", self.gpus_per_worker))
                     if value is not None]
         array = self.num_shards is not None or self.shard_index is not None or self.assemble
         if self.engine != "ray" and ray_only:
             raise ConfigError(f"{', '.join(ray_only)} only appl"
-                              f"{'ies' if len(ray_only) == 1 else 'y'} to --engine ray; add "
-                              f"--engine ray or drop {'it' if len(ray_only) == 1 else 'them'}.")
+                              f"{'ies' if len(ray_only) == 1 else 'y'} to engine ray; add "
+                              f"engine ray or drop {'it' if len(ray_only) == 1 else 'them'}.",
+                              param=(*ray_only, "engine"))
         if self.num_workers is not None and self.num_workers < 1:
-            raise ConfigError(f"--num-workers must be a positive number of workers, got "
-                              f"{self.num_workers}.")
+            raise ConfigError(f"num_workers must be a positive number of workers, got "
+                              f"{self.num_workers}.", param="num_workers")
         if self.gpus_per_worker is not None and self.gpus_per_worker < 0:
-            raise ConfigError(f"--gpus-per-worker must be 0 or more, got "
-                              f"{self.gpus_per_worker:g}.")
+            raise ConfigError(f"gpus_per_worker must be 0 or more, got "
+                              f"{self.gpus_per_worker:g}.", param="gpus_per_worker")
         if self.engine == "ray" and array:
-            raise ConfigError("--num-shards/--shard-index/--assemble split a run into Slurm array "
+            raise ConfigError("num_shards/shard_index/assemble split a run into Slurm array "
                               "tasks; Ray schedules the shards itself. Drop them, or drop "
-                              "--engine ray.")
+                              "engine ray.", param=("num_shards", "shard_index", "assemble",
+                                                    "engine"))
         if array:
             check_array_task(self.num_shards, self.shard_index, self.assemble)
         return self

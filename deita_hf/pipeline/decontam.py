@@ -15,11 +15,16 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from deita_hf.errors import ConfigError
 
-__all__ = ["build_decontaminator", "drop_contaminated", "settings_of", "summary"]
+__all__ = ["REPORT_FILES", "build_decontaminator", "check_report_output", "drop_contaminated",
+           "settings_of", "summary", "write_report"]
+
+#: the files of a ``deita-hf decontaminate --output`` folder: the full report, and as Markdown
+REPORT_FILES = ("contamination.json", "contamination.md")
 
 
 def build_decontaminator(against: str, *, method: str, ngram: int, min_words: int,
@@ -104,3 +109,59 @@ def summary(report: dict[str, Any], prefix: str = "deita-hf decontaminate") -> s
             lines.append(f"    e.g. row {ex['row']} turn {ex['turn']} ~ {ex['prompt_id']}: "
                          f"{ex['match']}")
     return "\n".join(lines)
+
+
+def check_report_output(output: str | Path, *, overwrite: bool = False) -> Path:
+    """Check a report folder before anything is computed; returns it as a ``Path``.
+
+    A missing or empty folder is fine; one holding an earlier report (only
+    :data:`REPORT_FILES`) is replaced with ``overwrite``; one holding other files is refused
+    (nothing of them is removed or mixed in).
+
+    Raises:
+        OutputExistsError: the folder holds a report (without ``overwrite``) or other files.
+        FolderKindError: the path is a file.
+
+    Example:
+        >>> import tempfile
+        >>> check_report_output(Path(tempfile.mkdtemp()) / "contamination").name
+        'contamination'
+    """
+    from deita_hf.errors import OutputExistsError
+    from deita_hf.folder.writer import check_output
+
+    root = Path(output)
+    if root.is_dir():
+        names = sorted(p.name for p in root.iterdir())
+        other = [n for n in names if n not in REPORT_FILES]
+        if other:
+            raise OutputExistsError(
+                f"--output {str(root)!r} holds files other than a decontamination report "
+                f"({', '.join(other[:3])}{', ...' if len(other) > 3 else ''}); choose a new or "
+                f"empty folder.")
+        if names and not overwrite:
+            raise OutputExistsError(
+                f"--output {str(root)!r} holds a decontamination report; choose another folder, "
+                f"or pass --overwrite (overwrite=True) to replace it.")
+    return check_output(root, "decontamination", overwrite=True)
+
+
+def write_report(report: dict[str, Any], output: str | Path) -> dict[str, Path]:
+    """Write ``contamination.json`` (the full report) and ``contamination.md`` into ``output``.
+
+    Returns:
+        file name -> its path.
+    """
+    import json
+
+    from deita_hf.hub.card import render_template
+
+    root = Path(output)
+    root.mkdir(parents=True, exist_ok=True)
+    texts = {REPORT_FILES[0]: json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+             REPORT_FILES[1]: render_template("decontamination_report.md", {"dec": report})}
+    paths = {}
+    for name, text in texts.items():
+        paths[name] = root / name
+        paths[name].write_text(text, encoding="utf-8")
+    return paths

@@ -58,6 +58,7 @@ from deita_hf.pipeline.ray_address import (
     map_batches_bounded,
     workers_died_error,
 )
+from deita_hf.pipeline.progress import ShardCounts
 from deita_hf.pipeline.score_run import ScoreRun, run_lock, run_settings
 from deita_hf.runtime import OFFLINE_VARIABLES
 
@@ -241,7 +242,8 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                  num_workers: int | None = None, gpus_per_worker: float | None = None,
                  cpus_per_worker: float = 1, address: str | None = None,
                  overwrite: bool = False, progress: bool = True, source: str | None = None,
-                 split: str = "train", preset: str | None = None) -> Path:
+                 split: str = "train", preset: str | None = None,
+                 counts: ShardCounts | None = None) -> Path:
     """Score a pool on a Ray cluster into a Hub-layout folder (see the module docstring).
 
     Args:
@@ -264,6 +266,8 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
         source: where the pool came from (recorded; default ``ds_or_path`` when it is a path).
         split: the split to read from folders and Hub ids.
         preset: the preset the components came from (recorded in the settings).
+        counts: filled with the run's
+            shards, those already scored and whether this call wrote the output folder.
 
     Returns:
         ``Path(output_dir)``, loadable with :func:`deita_hf.data.loading.load_pool`.
@@ -304,10 +308,14 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                                     preset=preset)
             run = ScoreRun(out, settings, engine={"name": "ray", "ray": ray.__version__,
                                                   **plan.to_dict()})
+            if counts is None:
+                counts = ShardCounts()
             if run.prepare(overwrite=overwrite):
+                counts.record(run.shard_rows(), range(run.num_shards))
                 return out
             run.clean_tmp("stage")
             todo = run.missing()
+            counts.record(run.shard_rows(), set(range(run.num_shards)) - set(todo))
             if todo:
                 rows_from = pool_rows(ds)
                 if rows_from is None:  # no file to read row ranges from: stage them once
@@ -318,7 +326,9 @@ def score_on_ray(ds_or_path: Any, components: list, *, output_dir: str | os.Path
                                  source=rows_from)
                 except ray.exceptions.RayActorError as err:  # restarts used up (ACTOR_RESTARTS)
                     raise workers_died_error(err) from None
-            return run.assemble()
+            run.assemble()
+            counts.written = True
+            return out
         finally:
             if started:
                 ray.shutdown()

@@ -18,8 +18,13 @@ Example:
     >>> result = run_scoring(ScoreConfig(input=str(tmp / "pool.jsonl"), output=str(tmp / "s"),
     ...                      complexity_scorer="length", quality_scorer="length",
     ...                      embedder="none"), progress=False)
-    >>> result.complete, result.num_rows, result.engine
-    (True, 2, 'local')
+    >>> result.complete, result.num_rows, result.engine, result.scored_rows, result.written
+    (True, 2, 'local', 2, True)
+    >>> again = run_scoring(ScoreConfig(input=str(tmp / "pool.jsonl"), output=str(tmp / "s"),
+    ...                     complexity_scorer="length", quality_scorer="length",
+    ...                     embedder="none"), progress=False)
+    >>> again.scored_rows, again.found_rows, again.written
+    (0, 2, False)
 """
 
 from __future__ import annotations
@@ -51,6 +56,15 @@ class ScoreResult:
                                              metadata={"help": "the components' describe()"})
     main_process: bool = field(default=True, metadata={"help": "False on the other processes "
                                                                "of accelerate launch"})
+    shards: int = field(default=0, metadata={"help": "shards this run was responsible for (an "
+                                                     "array task: its own)"})
+    scored_shards: int = field(default=0, metadata={"help": "of them, shards this run scored"})
+    scored_rows: int = field(default=0, metadata={"help": "rows this run scored"})
+    found_shards: int = field(default=0, metadata={"help": "shards found already scored (a "
+                                                           "resumed or finished run)"})
+    found_rows: int = field(default=0, metadata={"help": "rows found already scored"})
+    written: bool = field(default=False, metadata={"help": "this run wrote the output folder "
+                                                           "(False: it was already complete)"})
 
 
 def engine_name(config: ScoreConfig) -> str:
@@ -88,6 +102,7 @@ def run_scoring(config: ScoreConfig, *, progress: bool = True,
     from deita_hf.data.loading import load_pool
     from deita_hf.folder.layout import folder_kind, read_settings
     from deita_hf.pipeline.presets import check_models_available, preset_components
+    from deita_hf.pipeline.progress import ShardCounts
     from deita_hf.pipeline.run_select import check_local_paths
     from deita_hf.pipeline.sharded import check_score_output, score_in_shards
     from deita_hf.runtime import dist_state
@@ -126,8 +141,10 @@ def run_scoring(config: ScoreConfig, *, progress: bool = True,
         for c in components:
             say(describe_component(c))
     ds = load_pool(config.input, split=config.split)
+    counts = ShardCounts()
     common = {"shard_size": config.shard_size, "overwrite": config.overwrite,
-              "progress": progress, "source": str(config.input), "preset": config.preset}
+              "progress": progress, "source": str(config.input), "preset": config.preset,
+              "counts": counts}
     if on_ray:
         from deita_hf.pipeline.ray_engine import score_on_ray
 
@@ -146,4 +163,7 @@ def run_scoring(config: ScoreConfig, *, progress: bool = True,
         complete = (settings.get("engine") or {}).get("assembled_by") == config.shard_index
     return ScoreResult(output=Path(out), engine=engine, num_rows=len(ds),
                        complete=complete, settings=settings,
-                       components=list(settings.get("components") or []), main_process=main)
+                       components=list(settings.get("components") or []), main_process=main,
+                       shards=counts.shards, scored_shards=counts.scored_shards,
+                       scored_rows=counts.scored_rows, found_shards=counts.found_shards,
+                       found_rows=counts.found_rows, written=counts.written)

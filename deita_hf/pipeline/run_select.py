@@ -77,9 +77,10 @@ def check_local_paths(specs: dict[str, Any]) -> None:
         if not target or not str(target).startswith(("/", ".", "~")):
             continue
         if not Path(target).expanduser().exists():
-            flag = _SPEC_FLAGS.get(role, (role, role))[1]
-            raise ConfigError(f"{flag}: {target!r} is a local path that does not exist. Pass an "
-                              f"existing model folder, or a Hub id like 'user/model'.")
+            param = _SPEC_FLAGS[role][0] if role in _SPEC_FLAGS else None
+            raise ConfigError(f"{param or role}: {target!r} is a local path that does not exist. "
+                              f"Pass an existing model folder, or a Hub id like 'user/model'.",
+                              param=param)
 
 
 def _fold_deita_spec(config: SelectionConfig,

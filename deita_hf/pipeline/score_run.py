@@ -214,6 +214,11 @@ class ScoreRun:
     def done(self, i: int) -> bool:
         return self.path(i).is_file()
 
+    def shard_rows(self, shards: list[int] | None = None) -> dict[int, int]:
+        """Shard index -> its number of rows, for ``shards`` (default all)."""
+        return {i: len(self.rows(i)) for i in (range(self.num_shards) if shards is None
+                                                else shards)}
+
     def missing(self, shards: list[int] | None = None) -> list[int]:
         """The shards (of ``shards``, default all) not finished yet."""
         return [i for i in (range(self.num_shards) if shards is None else shards)

@@ -42,7 +42,7 @@ from typing import Any
 from deita_hf.components import apply_components
 from deita_hf.errors import ConfigError
 from deita_hf.folder.guard import FolderLock, kill_point
-from deita_hf.pipeline.progress import ShardProgress
+from deita_hf.pipeline.progress import ShardCounts, ShardProgress
 from deita_hf.pipeline.score_run import (
     MANIFEST,
     ScoreRun,
@@ -68,7 +68,8 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
                     shard_size: int = 1000, map_batch_size: int = 1000, overwrite: bool = False,
                     state: Any = None, progress: bool = True, source: str | None = None,
                     num_shards: int | None = None, shard_index: int | None = None,
-                    assemble: bool = False, preset: str | None = None) -> Path:
+                    assemble: bool = False, preset: str | None = None,
+                    counts: ShardCounts | None = None) -> Path:
     """Apply ``components`` (scorers/embedders) to ``ds`` shard by shard and assemble the result.
 
     Args:
@@ -87,6 +88,9 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
         assemble: score nothing; write the output folder from the finished shards of an array
             run (raises if any is missing).
         preset: the preset the components came from (recorded in the settings).
+        counts: filled with the shards this call is responsible for (the run's; an array
+            task's own), how many of them were already scored, and whether this call wrote
+            the output folder (``counts.written``).
 
     Returns:
         ``Path(output_dir)``; loadable with ``deita_hf.data.loading.load_pool`` once complete
@@ -102,15 +106,17 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
     if shard_size < 1:
         raise ConfigError(f"shard_size must be positive, got {shard_size}.")
     out = Path(output_dir)
+    counts = ShardCounts() if counts is None else counts
     settings = None
     if num_shards is not None or shard_index is not None or assemble:
         check_array_task(num_shards, shard_index, assemble)
         settings = run_settings(ds, components, shard_size=shard_size, source=source,
                                 preset=preset)
         if assemble:
-            return _assemble(out, settings, num_shards)
+            return _assemble(out, settings, num_shards, counts)
         return _array_task(ds, out, components, settings, num_shards, shard_index,
-                           overwrite=overwrite, progress=progress, map_batch_size=map_batch_size)
+                           overwrite=overwrite, progress=progress, map_batch_size=map_batch_size,
+                           counts=counts)
     state = state or dist_state()
     with contextlib.ExitStack() as stack:
         if state.is_main_process:  # one run at a time in this partial folder
@@ -118,7 +124,7 @@ def score_in_shards(ds: Any, output_dir: str | os.PathLike, components: list, *,
             settings = run_settings(ds, components, shard_size=shard_size, source=source,
                                 preset=preset)
         _score(ds, out, components, settings, shard_size=shard_size, map_batch_size=map_batch_size,
-               overwrite=overwrite, state=state, progress=progress)
+               overwrite=overwrite, state=state, progress=progress, counts=counts)
     return out
 
 
@@ -168,12 +174,15 @@ def _score_shards(ds: Any, run: ScoreRun, components: list, shards: list[int], *
 
 
 def _score(ds: Any, out: Path, components: list, settings: dict | None, *, shard_size: int,
-           map_batch_size: int, overwrite: bool, state: Any, progress: bool) -> None:
+           map_batch_size: int, overwrite: bool, state: Any, progress: bool,
+           counts: ShardCounts) -> None:
     done = False
     run = None
     if state.is_main_process:
         run = ScoreRun(out, settings, engine={"name": "local", "num_processes": state.num_processes})
         done = run.prepare(overwrite=overwrite)
+        counts.record(run.shard_rows(), range(run.num_shards) if done else
+                      set(range(run.num_shards)) - set(run.missing()))
         if not done:
             for tag in range(state.num_processes):
                 run.clean_tmp(f"p{tag}")
@@ -190,11 +199,13 @@ def _score(ds: Any, out: Path, components: list, settings: dict | None, *, shard
     state.wait_for_everyone()
     if state.is_main_process:
         run.assemble()
+        counts.written = True
     state.wait_for_everyone()
 
 
 def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards: int,
-                shard_index: int, *, overwrite: bool, progress: bool, map_batch_size: int) -> Path:
+                shard_index: int, *, overwrite: bool, progress: bool, map_batch_size: int,
+                counts: ShardCounts) -> Path:
     engine = {"name": "array", "array_shards": num_shards}
     run = ScoreRun(out, settings, engine=engine)
     tag = f"a{shard_index}of{num_shards}"
@@ -204,8 +215,10 @@ def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards
         with run_lock(out, wait=ARRAY_LOCK_WAIT):
             if run.prepare(overwrite=overwrite):
                 logger.info("%s is already complete", out)
+                counts.record(run.shard_rows(mine), mine)
                 return out
         run.clean_tmp(tag)
+        counts.record(run.shard_rows(mine), set(mine) - set(run.missing(mine)))
         if not mine:
             logger.warning("array shard %d of %d owns none of the run's %d shard files (use "
                            "fewer array tasks or a smaller --shard-size)", shard_index,
@@ -223,20 +236,24 @@ def _array_task(ds: Any, out: Path, components: list, settings: dict, num_shards
                            shard_index, num_shards, len(missing), run.num_shards)
             return out
         run.engine["assembled_by"] = shard_index  # which task wrote the folder
+        counts.written = True
         return run.assemble()
 
 
-def _assemble(out: Path, settings: dict, num_shards: int | None) -> Path:
+def _assemble(out: Path, settings: dict, num_shards: int | None, counts: ShardCounts) -> Path:
     engine = {"name": "array", **({"array_shards": num_shards} if num_shards else {})}
     run = ScoreRun(out, settings, engine=engine)
     with run_lock(out, wait=ARRAY_LOCK_WAIT):
+        counts.record(run.shard_rows(), range(run.num_shards))  # it scores nothing
         if run.complete():
             return out
         if not (run.work / MANIFEST).is_file():
             raise ConfigError(f"--assemble: {str(out)!r} has no unfinished `deita-hf score` run "
                               f"to assemble ({str(run.work)!r} is missing); score it first.")
         run.prepare(overwrite=False)  # the same input and settings as the array tasks
-        return run.assemble()
+        out = run.assemble()
+        counts.written = True
+        return out
 
 
 def _broadcast(state: Any, flag: bool) -> bool:

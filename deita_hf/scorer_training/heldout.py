@@ -120,7 +120,7 @@ def evaluate_rows(rows: Dataset, scorer: _ModelScorer, *, output_dir: str | os.P
 
 def evaluate_scorer(model: str, data: str | os.PathLike, kind: str, *,
                     output_dir: str | os.PathLike | None = None, split: str = "train",
-                    batch_size: int = 8, max_length: int = 2048, device: str | None = None,
+                    batch_size: int = 8, max_length: int | None = None, device: str | None = None,
                     dtype: str | None = None,
                     card_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """Load held-out rows (any accepted form; labels may be fractional) and evaluate ``model``.
@@ -131,7 +131,8 @@ def evaluate_scorer(model: str, data: str | os.PathLike, kind: str, *,
         kind: ``"complexity"`` or ``"quality"``.
         output_dir: where to write the results (None: write nothing).
         split: the split of Hub datasets.
-        batch_size, max_length, device, dtype: the scorer's settings.
+        batch_size, max_length, device, dtype: the scorer's settings (``max_length=None``:
+            prompts are scored whole, as by ``deita-hf score``).
         card_dir: the scorer folder whose card will show the results (default ``model``):
             its record of training prompts (:mod:`~deita_hf.scorer_training.trained_rows`)
             is compared with ``data``, before the model loads.

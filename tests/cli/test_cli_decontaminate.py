@@ -92,21 +92,28 @@ def test_deita_path_decontaminates_before_scoring(planted, tmp_path):
 
 def test_decontaminate_command_reports(planted, tmp_path, capsys):
     path, _, planted_rows = planted
-    report = tmp_path / "report.json"
-    assert main(["decontaminate", str(path), "--against", "mt_bench", "--output", str(report),
+    folder = tmp_path / "report"
+    assert main(["decontaminate", str(path), "--against", "mt_bench", "--output", str(folder),
                  "--examples", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "12 of 312 rows match benchmark prompts (ngram)" in out and "mt_bench" in out
-    data = json.loads(report.read_text(encoding="utf-8"))
+    assert str(folder / "contamination.json") in out and str(folder / "contamination.md") in out
+    assert sorted(p.name for p in folder.iterdir()) == ["contamination.json", "contamination.md"]
+    data = json.loads((folder / "contamination.json").read_text(encoding="utf-8"))
     assert data["dropped_rows"] == planted_rows and data["input"] == str(path)
     assert len(data["benchmarks"]["mt_bench"]["examples"]) == 2
-    md = tmp_path / "report.md"
-    assert main(["decontaminate", str(path), "--against", "mt_bench", "--output", str(md),
-                 "--no-progress"]) == 0
-    text = md.read_text(encoding="utf-8")
+    text = (folder / "contamination.md").read_text(encoding="utf-8")
     assert text.startswith("# Decontamination report") and "| `mt_bench` | 160" in text
     assert "nothing was changed" in text
     assert len(Path(path).read_text(encoding="utf-8").splitlines()) == 312  # untouched
+    # a second run refuses the folder up front, and replaces the report with --overwrite
+    again = ["decontaminate", str(path), "--against", "mt_bench", "--output", str(folder),
+             "--examples", "1", "--no-progress"]
+    assert main(again) == 2
+    assert "holds a decontamination report" in capsys.readouterr().err
+    assert main([*again, "--overwrite"]) == 0
+    data = json.loads((folder / "contamination.json").read_text(encoding="utf-8"))
+    assert len(data["benchmarks"]["mt_bench"]["examples"]) == 1
     sel = tmp_path / "sel"
     assert main(["select", str(path), "--budget", "20", "--strategy", "random:seed=1",
                  "--decontaminate", "mt_bench", "--output", str(sel), "--no-progress"]) == 0
@@ -131,8 +138,19 @@ def test_errors_come_before_the_pool_loads(tmp_path, capsys, monkeypatch):
                  "--embedder", "none"]) == 2
     assert "compares embeddings" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+    a_file = tmp_path / "report.md"
+    a_file.write_text("mine\n", encoding="utf-8")
     assert main(["decontaminate", missing, "--against", "mt_bench", "--output",
-                 str(tmp_path / "r.txt")]) == 2
-    assert ".json or a .md" in capsys.readouterr().err
+                 str(a_file)]) == 2
+    assert "is a file; pass a folder path" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine\n", encoding="utf-8")
+    for extra in ([], ["--overwrite"]):
+        assert main(["decontaminate", missing, "--against", "mt_bench", "--output", str(other),
+                     *extra]) == 2
+        assert "files other than a decontamination report (notes.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    assert a_file.read_text(encoding="utf-8") == "mine\n"
     assert main(["decontaminate", missing, "--against", "mt_bench", "--method", "both"]) == 2
     assert "--embedder SPEC" in capsys.readouterr().err

@@ -142,7 +142,7 @@ def test_unknown_component_option_raises_naming_the_accepted_ones():
     assert build_component("embedding", "minilm", max_length=512, on_error="nan") is not None
     with pytest.raises(ConfigError, match="on_error must be one of"):
         build_component("quality", "/models/q", on_error="none")
-    with pytest.raises(ConfigError, match="--on-error must be one of"):
+    with pytest.raises(ConfigError, match="^on_error must be one of"):  # Python: the parameter
         SelectionConfig(on_error="skip").component_options()
 
 

@@ -108,8 +108,10 @@ def test_array_task_killed_before_assembling_then_assemble(pool_file, tmp_path, 
     monkeypatch.undo()
     assert main([*length, "--shard-index", "1"]) == 0  # the last task: assembles
     assert load_pool(out)["instruction"] == load_pool(pool_file)["instruction"]
+    said = capsys.readouterr().out  # the last task scored its 2 shards and wrote the folder
+    assert "deita-hf score: 6 rows scored by this run; " in said and " holds the " in said, said
     assert main([*length, "--assemble"]) == 0  # already complete: nothing to do
-    assert "rows scored into" in capsys.readouterr().out
+    assert "already complete: nothing scored" in capsys.readouterr().out
 
 
 def test_array_run_can_be_finished_in_one_process_and_locks(pool_file, tmp_path, capsys):
