@@ -66,7 +66,8 @@ def test_two_concurrent_array_tasks_equal_the_one_process_run(pool_file, tiny_ch
     results = [t.communicate(timeout=180) for t in tasks]
     assert [t.returncode for t in tasks] == [0, 0], [err[-2000:] for _, err in results]
     said = "".join(o for o, _ in results)
-    assert said.count("rows scored into") == 1  # the last one to finish assembled
+    assert said.count(" rows (load with") + said.count("rows scored into") == 1  # one assembled
+    assert said.count("is scored (") == 1  # the other one says its shard is done
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tasks' one thread: identical float sums
     try:
@@ -81,8 +82,8 @@ def test_two_concurrent_array_tasks_equal_the_one_process_run(pool_file, tiny_ch
     engine = settings["engine"]  # the task that finished last assembled, and says so
     assert engine["name"] == "array" and engine["array_shards"] == 2 and settings["num_shards"] == 7
     assembled = engine["assembled_by"]
-    assert "rows scored into" in results[assembled][0]
-    assert "rows scored into" not in results[1 - assembled][0]
+    assert f"{out} holds the 20 rows" in results[assembled][0]
+    assert f"array shard {1 - assembled} of 2 is scored" in results[1 - assembled][0]
     assert not partial_dir(out).exists() and sorted(p.name for p in tmp_path.glob(".array*")) == []
 
 
