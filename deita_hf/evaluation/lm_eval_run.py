@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from deita_hf.errors import ConfigError, FolderKindError, InputNotFoundError
+from deita_hf.errors import ConfigError, InputNotFoundError
 
 __all__ = ["read_ifeval_answers", "run_lm_eval"]
 
@@ -123,19 +123,11 @@ def _build_lm(model: str, *, batch_size: int, dtype: str | None, device: str | N
 
 
 def _check_folder(out: Path, identity: dict[str, Any], overwrite: bool) -> None:
+    from deita_hf.evaluation.outputs import check_previous_run
+
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output {str(out)!r} is a file; pass a folder.")
-    previous = out / "run.json"
-    if previous.is_file() and not overwrite:
-        try:
-            old = json.loads(previous.read_text(encoding="utf-8"))
-        except ValueError:
-            old = {}
-        differs = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
-        if differs:
-            what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
-            raise FolderKindError(f"{str(out)!r} holds another evaluation ({what}). Use another --output folder, "
-                                  "or pass --overwrite to reuse it.")
+    check_previous_run(out, identity, overwrite=overwrite)
 
 
 def _sample_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 from deita_hf.errors import ConfigError, FolderKindError, InputNotFoundError
 from deita_hf.generation import Generator, build_generator
 
-__all__ = ["CHAT_TEMPLATES", "RESULTS_FILE", "RUN_FILE", "Run", "finish_run", "json_ready", "read_results",
+__all__ = ["CHAT_TEMPLATES", "RESULTS_FILE", "RUN_FILE", "Run", "check_previous_run", "finish_run", "json_ready", "read_results",
            "resolve_chat_template", "start_run", "write_results"]
 
 RESULTS_FILE = "results.json"
@@ -214,17 +214,7 @@ def start_run(output_dir: str | os.PathLike, benchmark: str, model: Generator | 
     identity = {"benchmark": benchmark, "model": name, **(extra or {})}
     if chat_template is not None:
         identity["chat_template_sha256"] = hashlib.sha256(chat_template.encode()).hexdigest()
-    previous = out / RUN_FILE
-    if previous.is_file() and not overwrite:
-        try:
-            old = json.loads(previous.read_text(encoding="utf-8"))
-        except ValueError:
-            old = {}
-        differs = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
-        if differs:
-            what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
-            raise FolderKindError(f"{str(out)!r} holds another evaluation ({what}). Use another "
-                                  "--output folder, or pass --overwrite to reuse it.")
+    check_previous_run(out, identity, overwrite=overwrite)
     run = Run(out, benchmark, model_gen, judge_gen, datetime.now(timezone.utc).isoformat(timespec="seconds"),
               model_spec=name if model_gen is None else model_gen.spec)
     run.write_json(RUN_FILE, {**identity, "judge": judge_gen.spec, "started": run.started,
@@ -301,3 +291,29 @@ def read_results(folder: str | os.PathLike) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
         raise ConfigError(f"{path} is not valid JSON ({err}); re-run `deita-hf eval`.") from err
+
+
+def check_previous_run(out: Path, identity: dict[str, Any], *, overwrite: bool) -> None:
+    """Refuse an output folder that holds another evaluation (its ``run.json`` names another
+    benchmark, model or settings), unless ``overwrite``.
+
+    Args:
+        out: the evaluation folder.
+        identity: what identifies this run (``benchmark``, ``model``, ...).
+        overwrite: reuse the folder whatever it holds.
+
+    Raises:
+        FolderKindError: the folder's run differs in any of ``identity``'s keys.
+    """
+    previous = out / RUN_FILE
+    if not previous.is_file() or overwrite:
+        return
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+    except ValueError:
+        old = {}
+    differs = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
+    if differs:
+        what = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differs.items())
+        raise FolderKindError(f"{str(out)!r} holds another evaluation ({what}). Use another "
+                              "--output folder, or pass --overwrite to reuse it.")

@@ -22,9 +22,7 @@ Example:
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deita_hf.errors import ConfigError
@@ -49,19 +47,9 @@ def check_rds_plan(kwargs: dict[str, Any], embedder_spec: str | None, *,
             would be embedded by another kind of embedder than ``rds:MODEL``.
     """
     from deita_hf.components import parse_spec
+    from deita_hf.pipeline.less_target import check_target
 
-    target = kwargs.get("target")
-    if target is None:
-        raise ConfigError("Strategy 'rds' needs the target rows: --strategy rds:target=PATH (a "
-                          "file or folder of rows in any supported format, with a `task` column "
-                          "for several tasks).")
-    if isinstance(target, (str, os.PathLike)):
-        path = Path(target).expanduser()
-        looks_local = str(target).startswith(("/", ".", "~")) or path.suffix != ""
-        if looks_local and not path.exists():
-            raise ConfigError(f"--strategy rds:target={target}: no such file or folder. Pass the "
-                              f"target rows (e.g. few-shot examples of the tasks to aim at, one "
-                              f"`task` value per task) as a file or folder.")
+    check_target(kwargs, "rds")
     if not pool_has_embeddings and embedder_spec is not None \
             and parse_spec("embedding", embedder_spec).kind != "rds":
         raise ConfigError(f"Strategy 'rds' compares RDS+ embeddings, but the pool would be "
