@@ -107,9 +107,10 @@ def not_writable(root: Path, err: OSError) -> Exception:
 
 
 def check_writable(root: Path) -> None:
-    """Refuse an output whose folder (or nearest existing parent) cannot be written: checked by
-    creating and removing a probe file there (permissions alone say nothing for root, or on a
-    read-only mount)."""
+    """Refuse an output that cannot be written: its nearest existing parent (the temporary
+    sibling and the lock go there) and, when it exists, the folder itself (it is written into or
+    emptied), each checked by creating and removing a probe file (permissions alone say nothing
+    for root, or on a read-only mount)."""
     import tempfile
 
     from deita_hf.errors import ConfigError
@@ -119,14 +120,17 @@ def check_writable(root: Path) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise ConfigError(f"--output {str(root)!r}: {str(parent)!r} is not a folder.")
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".deita-hf-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise ConfigError(f"--output {str(root)!r} cannot be written: {str(parent)!r} refuses new "
-                          f"files ({type(err).__name__}: {err.strerror or err}). Choose a folder "
-                          f"you can write to.") from err
+    for folder in (parent, root) if root.is_dir() else (parent,):
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".deita-hf-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            why = f"{type(err).__name__}: {err.strerror or err}"
+            where = (f" ({why}); nothing was computed" if folder == root else
+                     f": {str(folder)!r} refuses new files ({why})")
+            raise ConfigError(f"--output {str(root)!r} cannot be written{where}. Choose a "
+                              f"folder you can write to.") from err
 
 
 #: testing hook: ``DEITA_HF_TEST_KILL_AT="POINT[#N]:SIGNAL"`` makes the process send itself

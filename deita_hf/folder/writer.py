@@ -94,20 +94,7 @@ def check_output(root: str | os.PathLike, kind: str, *, overwrite: bool) -> Path
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise FolderKindError(f"--output {str(root)!r} is a file; pass a folder path.")
-    check_writable(root)
-    if root.is_dir():  # an existing folder is written into or emptied: it must take new files
-        import tempfile
-
-        from deita_hf.errors import ConfigError
-
-        try:
-            fd, probe = tempfile.mkstemp(dir=root, prefix=".deita-hf-probe-")
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as err:
-            raise ConfigError(f"--output {str(root)!r} cannot be written ({type(err).__name__}: "
-                              f"{err.strerror or err}); nothing was computed. Choose a folder you "
-                              f"can write to.") from err
+    check_writable(root)  # the folder itself when it exists: it is written into or emptied
     if not root.is_dir() or not any(root.iterdir()):
         return root
     resolved = root.resolve()
