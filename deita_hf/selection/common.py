@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -33,7 +34,7 @@ from deita_hf.selection.score_columns import pool_scores as deita_scores
 
 __all__ = [
     "RANK_COLUMN", "SCORE_COLUMN", "check_block_size", "check_budget", "check_choice",
-    "check_free_columns", "finish", "highest_precision", "resolve_scores",
+    "check_free_columns", "finish", "highest_precision", "load_target", "resolve_scores",
     "scores_and_free_columns", "warn_short",
 ]
 
@@ -186,3 +187,26 @@ def finish(
         max_similarity=list(max_similarity or []), rows=rows, pool_scores=pool_scores,
     )
     return out, stats
+
+
+def load_target(target: Any, what: str) -> tuple[Dataset, str]:
+    """The target rows of a target-based strategy (``less``, ``rds``) and where they came from.
+
+    Args:
+        target: a ``Dataset`` or a path to rows in any format :func:`load_pool` reads.
+        what: what the rows must hold, for the error (e.g. ``"LESS features"``).
+
+    Returns:
+        ``(rows, source)``; ``source`` is ``"<Dataset>"`` or the path.
+
+    Raises:
+        ConfigError: ``target`` is neither.
+    """
+    if isinstance(target, Dataset):
+        return target, "<Dataset>"
+    if isinstance(target, (str, os.PathLike)):
+        from deita_hf.data.loading import load_pool
+
+        return load_pool(target), str(target)
+    raise ConfigError(f"target must be a datasets.Dataset or a path to rows with {what}, "
+                      f"got {type(target).__name__}.")

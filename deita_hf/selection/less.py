@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -46,6 +45,7 @@ from deita_hf.selection.common import (
     check_block_size,
     check_budget,
     check_free_columns,
+    load_target,
     finish,
     warn_short,
 )
@@ -154,19 +154,6 @@ def less_scores(ds: Dataset, column: str, means: np.ndarray, *, block_size: int 
     return scores, best
 
 
-def _load_target(target: Any) -> tuple[Dataset, str]:
-    from datasets import Dataset
-
-    if isinstance(target, Dataset):
-        return target, "<Dataset>"
-    if isinstance(target, (str, os.PathLike)):
-        from deita_hf.data.loading import load_pool
-
-        return load_pool(target), str(target)
-    raise ConfigError(f"target must be a datasets.Dataset or a path to rows with LESS features, "
-                      f"got {type(target).__name__}.")
-
-
 def select_less(
     ds: Dataset,
     budget: int,
@@ -207,7 +194,7 @@ def select_less(
     start = time.perf_counter()
     budget = check_budget(budget)
     block = check_block_size(block_size)
-    target_ds, source = _load_target(target)
+    target_ds, source = load_target(target, "LESS features")
     target_column = target_column or features_column
     for frame, col, what in ((ds, features_column, "pool"), (target_ds, target_column, "target")):
         if col not in frame.column_names:

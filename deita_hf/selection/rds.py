@@ -49,7 +49,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +62,7 @@ from deita_hf.selection.common import (
     check_budget,
     check_choice,
     check_free_columns,
+    load_target,
     finish,
     warn_short,
 )
@@ -215,19 +215,6 @@ def round_robin(per_task: list[tuple[np.ndarray, np.ndarray]], budget: int, *,
     return list(taken), [v[0] for v in taken.values()], [v[1] for v in taken.values()]
 
 
-def _load_target(target: Any) -> tuple[Dataset, str]:
-    from datasets import Dataset
-
-    if isinstance(target, Dataset):
-        return target, "<Dataset>"
-    if isinstance(target, (str, os.PathLike)):
-        from deita_hf.data.loading import load_pool
-
-        return load_pool(target), str(target)
-    raise ConfigError(f"target must be a datasets.Dataset or a path to rows with embeddings, "
-                      f"got {type(target).__name__}.")
-
-
 def select_rds(
     ds: Dataset,
     budget: int,
@@ -271,7 +258,7 @@ def select_rds(
     start = time.perf_counter()
     budget = check_budget(budget)
     block = check_block_size(block_size)
-    target_ds, source = _load_target(target)
+    target_ds, source = load_target(target, "embeddings")
     target_column = target_column or embedding_column
     for frame, col, what in ((ds, embedding_column, "pool"), (target_ds, target_column, "target")):
         if col not in frame.column_names:
